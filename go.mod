@@ -1,0 +1,3 @@
+module github.com/licensehost/licensehost
+
+go 1.26
