@@ -1,0 +1,163 @@
+// Package api holds the wire types of the host's local HTTP API (SPEC §6,
+// seed 002 §7 and §15). The daemon encodes them, the CLI, the tray and any Go
+// caller decode them; other languages read docs/api.md or /openapi.json.
+// Stdlib only.
+package api
+
+import (
+	"encoding/json"
+	"time"
+)
+
+// Defaults shared by the daemon and its clients.
+const (
+	// DefaultListen is the daemon's default address: loopback only.
+	DefaultListen = "127.0.0.1:7474"
+	// TokenFileName is the admin token file's name inside the data directory.
+	TokenFileName = "admin.token"
+	// AppTokenFileName is the optional read-only app token file's name.
+	AppTokenFileName = "app.token"
+	// MaxBodyBytes caps every request body.
+	MaxBodyBytes = 1 << 20
+)
+
+// Routes of the local API.
+const (
+	PathActivate     = "/api/sponsor/activate"
+	PathStatus       = "/api/sponsor/status"
+	PathHeartbeat    = "/api/sponsor/heartbeat"
+	PathClear        = "/api/sponsor/clear"
+	PathSwitchDevice = "/api/sponsor/device-switch-request"
+	PathMachineID    = "/api/sponsor/machine-id"
+	PathQuotaCheck   = "/api/quota/check"
+	PathQuotaConsume = "/api/quota/consume"
+	PathEvents       = "/api/events"
+	PathPolicyReload = "/api/policy/reload"
+	PathHealthz      = "/healthz"
+	PathMetrics      = "/metrics"
+	PathOpenAPI      = "/openapi.json"
+)
+
+// Limits are quota limits; nil means unlimited.
+type Limits struct {
+	Total *int64 `json:"total"`
+	Batch *int64 `json:"batch"`
+}
+
+// Usage is the host-kept usage counter.
+type Usage struct {
+	Total int64 `json:"total"`
+}
+
+// LastRefresh is the feedback of the last remote call.
+type LastRefresh struct {
+	Kind       string    `json:"kind,omitempty"` // activate | heartbeat | switch
+	Success    bool      `json:"success"`
+	HTTPStatus int       `json:"httpStatus,omitempty"` // 0: no HTTP answer (network error)
+	Message    string    `json:"message,omitempty"`
+	At         time.Time `json:"at"`
+}
+
+// Status is the body of GET /api/sponsor/status. It is computed locally and
+// never calls the remote server.
+type Status struct {
+	MachineID      string          `json:"machineId"`
+	Edition        string          `json:"edition"`    // last_license_type_name, or "community"
+	LicenseKey     string          `json:"licenseKey"` // masked: first 4 and last 4 characters, "" when none
+	Status         string          `json:"status"`     // community|pending|active|grace|grace_limited|expired|switching
+	IsSponsored    bool            `json:"isSponsored"`
+	Reason         string          `json:"reason,omitempty"`        // why not active, when it is not
+	GraceDaysLeft  *float64        `json:"graceDaysLeft,omitempty"` // present while in grace
+	GraceEndsAt    *time.Time      `json:"graceEndsAt,omitempty"`
+	TrustEndsAt    *time.Time      `json:"trustEndsAt,omitempty"`
+	ExpiresAt      *time.Time      `json:"expiresAt,omitempty"` // the license's own expiry
+	Limits         Limits          `json:"limits"`
+	Usage          Usage           `json:"usage"`
+	LastRefresh    *LastRefresh    `json:"lastRefresh"`
+	License        json.RawMessage `json:"license"` // the cached remote license object, null when none
+	TrustDays      float64         `json:"trustDays"`
+	GraceDays      float64         `json:"graceDays"`
+	Failures       int             `json:"consecutiveFailures"`
+	SwitchedTo     string          `json:"switchedTo,omitempty"` // while switching: the new machine code
+	Policy         string          `json:"policy"`               // the policy deciding quotas for this license type
+	RemoteVerified *time.Time      `json:"remoteVerifiedAt,omitempty"`
+}
+
+// RemoteError is seed 002's structured remote error.
+type RemoteError struct {
+	HTTPStatus int             `json:"httpStatus"` // 0 when no HTTP answer arrived
+	Data       json.RawMessage `json:"data"`
+	Message    string          `json:"message"`
+}
+
+// Fallback tells what the installation falls back to after a failure.
+type Fallback struct {
+	IsSponsored bool   `json:"isSponsored"`
+	Status      string `json:"status"`
+}
+
+// ActionResponse is the body of activate, heartbeat, device-switch-request
+// and clear (seed 002 §15). On success: Success, Status, License, GraceDays,
+// TrustDays. On failure additionally Message, RemoteError (when the remote was
+// involved), Fallback, and Definitive (the server rejected the key, as opposed
+// to no trustworthy answer arriving).
+type ActionResponse struct {
+	Success     bool            `json:"success"`
+	Status      string          `json:"status"`
+	License     json.RawMessage `json:"license,omitempty"`
+	Message     string          `json:"message,omitempty"`
+	RemoteError *RemoteError    `json:"remoteError,omitempty"`
+	Fallback    *Fallback       `json:"fallback,omitempty"`
+	Definitive  bool            `json:"definitive,omitempty"`
+	GraceDays   float64         `json:"graceDays"`
+	TrustDays   float64         `json:"trustDays"`
+}
+
+// ActivateRequest is the body of POST /api/sponsor/activate.
+type ActivateRequest struct {
+	LicenseKey string `json:"licenseKey"`
+}
+
+// SwitchRequest is the body of POST /api/sponsor/device-switch-request.
+type SwitchRequest struct {
+	NewMachineID string `json:"newMachineId"`
+	Reason       string `json:"reason"`
+}
+
+// MachineID is the body of GET /api/sponsor/machine-id.
+type MachineID struct {
+	MachineID string `json:"machineId"`
+}
+
+// QuotaCheckRequest is the body of POST /api/quota/check. Used, when absent,
+// is taken from the host's usage counter.
+type QuotaCheckRequest struct {
+	Batch    int64  `json:"batch"`
+	Used     *int64 `json:"used,omitempty"`
+	Resource string `json:"resource,omitempty"`
+}
+
+// QuotaConsumeRequest is the body of POST /api/quota/consume.
+type QuotaConsumeRequest struct {
+	Batch          int64  `json:"batch"`
+	IdempotencyKey string `json:"idempotencyKey,omitempty"`
+	Resource       string `json:"resource,omitempty"`
+}
+
+// QuotaResponse answers check and consume: 200 when allowed, 403 when refused.
+type QuotaResponse struct {
+	Allowed  bool   `json:"allowed"`
+	Reason   string `json:"reason"`
+	Message  string `json:"message,omitempty"`
+	Limits   Limits `json:"limits"`
+	Used     int64  `json:"used"` // for consume: the counter after the call
+	Policy   string `json:"policy"`
+	Replayed bool   `json:"replayed,omitempty"` // consume: idempotency key seen before
+}
+
+// Error is the body of every other failure (bad JSON, 401, 404, 405, 500).
+type Error struct {
+	Success bool   `json:"success"` // always false
+	Error   string `json:"error"`   // a short code: bad_request, unauthorized, not_found, method_not_allowed, internal
+	Message string `json:"message"`
+}
