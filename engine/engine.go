@@ -1,0 +1,504 @@
+package engine
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"maps"
+	"sync"
+	"time"
+
+	"github.com/licensehost/licensehost/internal/mask"
+)
+
+// Options wires an Engine.
+type Options struct {
+	Store     Store        // required
+	Remote    RemoteClient // required
+	Clock     Clock        // required
+	Policy    Policy       // nil: Builtin
+	Config    Config       // validated by New
+	MachineID string       // this machine's code, required
+	Signals   map[string]string
+	Logger    *slog.Logger // nil: discard
+	// Observer, when set, is told of every remote call and quota decision
+	// (for metrics). It must not block.
+	Observer Observer
+}
+
+// Observer receives operational facts for metrics.
+type Observer interface {
+	RemoteCall(kind string, d time.Duration, err error, res RemoteResult)
+	QuotaDecision(d QuotaDecision, fallback bool)
+}
+
+// Engine runs the license operations. It is safe for concurrent use; remote
+// operations (activate, heartbeat, switch, clear) are serialised so two of
+// them never interleave their record updates.
+type Engine struct {
+	store     Store
+	remote    RemoteClient
+	clock     Clock
+	policy    Policy
+	cfg       Config
+	machineID string
+	signals   map[string]string
+	log       *slog.Logger
+	obs       Observer
+
+	opMu sync.Mutex // serialises remote-backed operations
+
+	hwMu     sync.Mutex
+	seenHigh time.Time // latest clock reading this process has seen
+}
+
+// New checks the options and returns an Engine.
+func New(o Options) (*Engine, error) {
+	switch {
+	case o.Store == nil:
+		return nil, errors.New("engine: a Store is required")
+	case o.Remote == nil:
+		return nil, errors.New("engine: a RemoteClient is required")
+	case o.Clock == nil:
+		return nil, errors.New("engine: a Clock is required")
+	case !ValidMachineID(o.MachineID):
+		return nil, fmt.Errorf("engine: machine code %q: %w", o.MachineID, ErrInvalidMachineID)
+	}
+	if err := o.Config.Validate(); err != nil {
+		return nil, fmt.Errorf("engine: %w", err)
+	}
+	if o.Policy == nil {
+		o.Policy = Builtin{}
+	}
+	if o.Logger == nil {
+		o.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Engine{
+		store: o.Store, remote: o.Remote, clock: o.Clock, policy: o.Policy, cfg: o.Config,
+		machineID: o.MachineID, signals: maps.Clone(o.Signals), log: o.Logger, obs: o.Observer,
+	}, nil
+}
+
+// Config returns the engine's configuration.
+func (e *Engine) Config() Config { return e.cfg }
+
+// MachineID returns this machine's code.
+func (e *Engine) MachineID() string { return e.machineID }
+
+// now reads the clock and remembers the highest reading of this process.
+func (e *Engine) now() time.Time {
+	t := e.clock.Now()
+	e.hwMu.Lock()
+	defer e.hwMu.Unlock()
+	if t.After(e.seenHigh) {
+		e.seenHigh = t
+	}
+	return t
+}
+
+func (e *Engine) highWater(rec Record) time.Time {
+	e.hwMu.Lock()
+	defer e.hwMu.Unlock()
+	if e.seenHigh.After(rec.ClockHighWater) {
+		return e.seenHigh
+	}
+	return rec.ClockHighWater
+}
+
+// evaluate computes the live evaluation of rec, using the in-process
+// high-water mark as well as the persisted one.
+func (e *Engine) evaluate(rec Record, now time.Time) Evaluation {
+	r := rec
+	r.ClockHighWater = e.highWater(rec)
+	ev := Evaluate(r, e.cfg, e.machineID, now)
+	ev.ClockBehind = now.Before(r.ClockHighWater.Add(-e.cfg.ClockTolerance))
+	return ev
+}
+
+// load returns the record, or a zero record when none exists.
+func (e *Engine) load(ctx context.Context) (Record, error) {
+	rec, err := e.store.Load(ctx)
+	if errors.Is(err, ErrNotFound) {
+		return Record{SchemaVersion: SchemaVersion}, nil
+	}
+	return rec, err
+}
+
+// StatusView is a local-only snapshot of the installation.
+type StatusView struct {
+	Record     Record
+	Evaluation Evaluation
+	Usage      int64
+	MachineID  string
+}
+
+// Status evaluates the stored record. It is local only: it never calls the
+// remote server and never writes.
+func (e *Engine) Status(ctx context.Context) (StatusView, error) {
+	now := e.now()
+	rec, err := e.load(ctx)
+	if err != nil {
+		return StatusView{}, err
+	}
+	used, err := e.store.Usage(ctx, "")
+	if err != nil {
+		return StatusView{}, err
+	}
+	return StatusView{Record: rec, Evaluation: e.evaluate(rec, now), Usage: used, MachineID: e.machineID}, nil
+}
+
+// ActionResult is the outcome of a remote-backed operation. Remote failures
+// are results, not errors: Success is false and RemoteError says why. The
+// error return is kept for local failures (bad input, storage).
+type ActionResult struct {
+	Success     bool
+	Evaluation  Evaluation // the status after the operation
+	License     *License   // the license of the answer, when it carried one
+	Message     string     // the server's message, or why the call failed
+	RemoteError *RemoteError
+}
+
+// remoteOutcome turns a RemoteClient answer into a result or a RemoteError.
+func remoteOutcome(res RemoteResult, err error) (RemoteResult, *RemoteError) {
+	if err != nil {
+		if re, ok := AsRemoteError(err); ok {
+			return res, re
+		}
+		return res, &RemoteError{Message: err.Error(), Err: err, Data: json.RawMessage("null")}
+	}
+	if !res.Success {
+		data := res.Body
+		if len(data) == 0 {
+			data = json.RawMessage("null")
+		}
+		return res, &RemoteError{HTTPStatus: res.HTTPStatus, Data: data, Message: res.Message, Definitive: true}
+	}
+	return res, nil
+}
+
+func (e *Engine) observeRemote(kind string, start time.Time, res RemoteResult, err error) {
+	if e.obs != nil {
+		e.obs.RemoteCall(kind, e.clock.Now().Sub(start), err, res)
+	}
+}
+
+// applySuccess writes a successful verification into rec.
+func (e *Engine) applySuccess(rec *Record, key string, res RemoteResult, kind string, now time.Time) {
+	rec.SchemaVersion = SchemaVersion
+	rec.LicenseKey = key
+	rec.MachineID = e.machineID
+	if res.Token != "" {
+		rec.VerificationToken = res.Token
+	}
+	rec.RemoteVerifiedAt = now
+	rec.LocalVerifiedAt = now
+	rec.ConsecutiveFailures = 0
+	rec.FirstFailureAt = time.Time{}
+	rec.LastRemoteErrorMessage, rec.LastRemoteErrorHTTPStatus, rec.LastRemoteErrorTime = "", 0, time.Time{}
+	rec.SwitchedToMachineID, rec.DeviceSwitchRequestedAt = "", time.Time{}
+	if lic := res.License; lic != nil {
+		rec.License = append(json.RawMessage(nil), lic.Raw...)
+		rec.LastLicenseTypeName = lic.LicenseTypeName
+		if rec.LastLicenseTypeName == "" {
+			rec.LastLicenseTypeName = lic.LicenseTypeDisplayName
+		}
+		rec.LimitTotal = ParseLimit(lic.CustomField1)
+		rec.LimitBatch = ParseLimit(lic.CustomField2)
+		rec.ExpiresAt = lic.ExpiresAt
+	}
+	if len(e.signals) > 0 {
+		rec.Signals = maps.Clone(e.signals)
+	}
+	// A server-confirmed success re-anchors the high-water mark at this
+	// clock: a clock once set too far ahead heals with the next success.
+	rec.ClockHighWater = now
+	rec.LastRefresh = Refresh{Kind: kind, Success: true, HTTPStatus: res.HTTPStatus, Message: res.Message, At: now}
+}
+
+// applyFailure records a failed call for display.
+func applyFailure(rec *Record, re *RemoteError, kind string, now time.Time) {
+	rec.LastRemoteErrorMessage = re.Message
+	rec.LastRemoteErrorHTTPStatus = re.HTTPStatus
+	rec.LastRemoteErrorTime = now
+	rec.LastRefresh = Refresh{Kind: kind, Success: false, HTTPStatus: re.HTTPStatus, Message: re.Message, At: now}
+	if now.After(rec.ClockHighWater) {
+		rec.ClockHighWater = now
+	}
+}
+
+// Activate verifies key with the remote server and, when it verifies, stores
+// it as this installation's license. It is transactional (SPEC §4): when a
+// verified license already stands, a failing key leaves it, its status and its
+// failure streak untouched (the error is recorded for display); when none
+// stands, a transient failure stores the key as pending and a definitive
+// rejection stores nothing. A malformed key returns ErrInvalidKeyFormat
+// before any network call.
+func (e *Engine) Activate(ctx context.Context, key string) (ActionResult, error) {
+	key, err := NormalizeLicenseKey(key)
+	if err != nil {
+		return ActionResult{}, err
+	}
+	e.opMu.Lock()
+	defer e.opMu.Unlock()
+
+	start := e.now()
+	res, rerr := e.remote.Verify(ctx, VerifyRequest{LicenseKey: key, MachineID: e.machineID, DeviceInfo: "sponsor-activation:" + e.machineID})
+	e.observeRemote("activate", start, res, rerr)
+	res, re := remoteOutcome(res, rerr)
+	now := e.now()
+
+	var out ActionResult
+	err = e.store.Update(ctx, func(rec *Record) ([]Event, error) {
+		if re == nil {
+			e.applySuccess(rec, key, res, "activate", now)
+			out = ActionResult{Success: true, License: res.License, Message: res.Message}
+			return []Event{{At: now, Kind: EventActivated, Message: fmt.Sprintf("license %s activated (%s)", mask.Key(key), rec.LastLicenseTypeName)}}, nil
+		}
+		out = ActionResult{Message: re.Message, RemoteError: re, License: res.License}
+		stands := rec.HasLicense() && !rec.RemoteVerifiedAt.IsZero()
+		if !stands && !re.Definitive {
+			// No license stands: keep the key as pending; the heartbeat retries it.
+			hw := rec.ClockHighWater
+			*rec = Record{SchemaVersion: SchemaVersion, LicenseKey: key, MachineID: e.machineID, ClockHighWater: hw,
+				ConsecutiveFailures: 1, FirstFailureAt: now, Signals: maps.Clone(e.signals)}
+		}
+		applyFailure(rec, re, "activate", now)
+		return []Event{{At: now, Kind: EventActivateFailed, Message: fmt.Sprintf("activation of %s failed: %s", mask.Key(key), describe(re))}}, nil
+	})
+	if err != nil {
+		return ActionResult{}, err
+	}
+	e.logRemote("activate", key, re)
+	return e.finish(ctx, out, now)
+}
+
+// Heartbeat re-verifies the stored key (the daily check and the manual
+// refresh). Success restarts trust; any failure, definitive or transient,
+// starts or continues the failure streak. It returns ErrNoLicense when no
+// key is stored.
+func (e *Engine) Heartbeat(ctx context.Context) (ActionResult, error) {
+	e.opMu.Lock()
+	defer e.opMu.Unlock()
+	rec, err := e.load(ctx)
+	if err != nil {
+		return ActionResult{}, err
+	}
+	if !rec.HasLicense() {
+		return ActionResult{}, ErrNoLicense
+	}
+	if rec.SwitchedToMachineID != "" {
+		// The license was handed to another machine: verifying here would
+		// only try to bind it back. Finish the switch window instead.
+		if _, err := e.tick(ctx); err != nil {
+			return ActionResult{}, err
+		}
+		return e.finish(ctx, ActionResult{Success: true, Message: "license handed to " + rec.SwitchedToMachineID}, e.now())
+	}
+	key := rec.LicenseKey
+	start := e.now()
+	res, rerr := e.remote.Verify(ctx, VerifyRequest{LicenseKey: key, MachineID: e.machineID, DeviceInfo: "heartbeat:" + e.machineID})
+	e.observeRemote("heartbeat", start, res, rerr)
+	res, re := remoteOutcome(res, rerr)
+	now := e.now()
+
+	var out ActionResult
+	err = e.store.Update(ctx, func(rec *Record) ([]Event, error) {
+		if rec.LicenseKey != key { // cleared meanwhile (cannot happen under opMu, but stay safe)
+			return nil, ErrNoLicense
+		}
+		if re == nil {
+			e.applySuccess(rec, key, res, "heartbeat", now)
+			out = ActionResult{Success: true, License: res.License, Message: res.Message}
+			return []Event{{At: now, Kind: EventHeartbeatOK, Message: "heartbeat ok"}}, nil
+		}
+		rec.ConsecutiveFailures++
+		if rec.FirstFailureAt.IsZero() {
+			rec.FirstFailureAt = now
+		}
+		applyFailure(rec, re, "heartbeat", now)
+		out = ActionResult{Message: re.Message, RemoteError: re, License: res.License}
+		return []Event{{At: now, Kind: EventHeartbeatFail, Message: fmt.Sprintf("heartbeat failed (%d in a row): %s", rec.ConsecutiveFailures, describe(re))}}, nil
+	})
+	if err != nil {
+		return ActionResult{}, err
+	}
+	e.logRemote("heartbeat", key, re)
+	return e.finish(ctx, out, now)
+}
+
+// RequestDeviceSwitch moves the stored license from the machine it is bound
+// to onto newMachineID through the remote server. When newMachineID is this
+// machine (re-binding after a hardware change) the license becomes active
+// here; otherwise this machine keeps it for the switch window (status
+// switching) and then falls back to community.
+func (e *Engine) RequestDeviceSwitch(ctx context.Context, newMachineID, reason string) (ActionResult, error) {
+	if !ValidMachineID(newMachineID) {
+		return ActionResult{}, ErrInvalidMachineID
+	}
+	if err := validateReason(reason); err != nil {
+		return ActionResult{}, err
+	}
+	e.opMu.Lock()
+	defer e.opMu.Unlock()
+	rec, err := e.load(ctx)
+	if err != nil {
+		return ActionResult{}, err
+	}
+	if !rec.HasLicense() {
+		return ActionResult{}, ErrNoLicense
+	}
+	oldID := rec.MachineID
+	if oldID == "" {
+		oldID = e.machineID
+	}
+	if oldID == newMachineID {
+		return ActionResult{}, fmt.Errorf("%w: the license is already bound to %s", ErrInvalidRequest, newMachineID)
+	}
+	key := rec.LicenseKey
+	start := e.now()
+	res, rerr := e.remote.SwitchDevice(ctx, SwitchRequest{LicenseKey: key, OldMachineID: oldID, NewMachineID: newMachineID, Reason: reason})
+	e.observeRemote("switch", start, res, rerr)
+	res, re := remoteOutcome(res, rerr)
+	now := e.now()
+
+	var out ActionResult
+	err = e.store.Update(ctx, func(rec *Record) ([]Event, error) {
+		if re != nil {
+			applyFailure(rec, re, "switch", now)
+			out = ActionResult{Message: re.Message, RemoteError: re}
+			return []Event{{At: now, Kind: EventSwitchFailed, Message: fmt.Sprintf("device switch %s → %s failed: %s", oldID, newMachineID, describe(re))}}, nil
+		}
+		out = ActionResult{Success: true, License: res.License, Message: res.Message}
+		if newMachineID == e.machineID {
+			e.applySuccess(rec, key, res, "switch", now)
+			rec.OldMachineID = oldID
+			rec.DeviceSwitchRequestedAt = now
+		} else {
+			rec.OldMachineID = oldID
+			rec.SwitchedToMachineID = newMachineID
+			rec.DeviceSwitchRequestedAt = now
+			rec.LastRefresh = Refresh{Kind: "switch", Success: true, HTTPStatus: res.HTTPStatus, Message: res.Message, At: now}
+			if now.After(rec.ClockHighWater) {
+				rec.ClockHighWater = now
+			}
+		}
+		return []Event{{At: now, Kind: EventSwitched, Message: fmt.Sprintf("license moved %s → %s (%s)", oldID, newMachineID, reason)}}, nil
+	})
+	if err != nil {
+		return ActionResult{}, err
+	}
+	e.logRemote("switch", key, re)
+	return e.finish(ctx, out, now)
+}
+
+// Clear deletes the stored license (back to community). The clock
+// high-water mark survives.
+func (e *Engine) Clear(ctx context.Context) (Evaluation, error) {
+	e.opMu.Lock()
+	defer e.opMu.Unlock()
+	now := e.now()
+	var had bool
+	err := e.store.Update(ctx, func(rec *Record) ([]Event, error) {
+		had = rec.HasLicense()
+		hw := EffectiveNow(now, rec.ClockHighWater)
+		*rec = Record{SchemaVersion: SchemaVersion, ClockHighWater: hw}
+		if !had {
+			return nil, nil
+		}
+		return []Event{{At: now, Kind: EventCleared, Message: "license cleared"}}, nil
+	})
+	if err != nil {
+		return Evaluation{}, err
+	}
+	if had {
+		e.log.Info("license cleared")
+	}
+	return e.evaluate(Record{}, now), nil
+}
+
+// Tick persists the clock high-water mark, reports a clock turned back, and
+// ends a finished device switch window. The daemon calls it periodically.
+// It reports whether it wrote.
+func (e *Engine) Tick(ctx context.Context) (bool, error) {
+	e.opMu.Lock()
+	defer e.opMu.Unlock()
+	return e.tick(ctx)
+}
+
+func (e *Engine) tick(ctx context.Context) (bool, error) {
+	now := e.now()
+	rec, err := e.load(ctx)
+	if err != nil {
+		return false, err
+	}
+	ev := e.evaluate(rec, now)
+	switchOver := rec.SwitchedToMachineID != "" && ev.Reason == ReasonSwitchDone
+	advance := now.Sub(rec.ClockHighWater) > e.cfg.ClockTolerance
+	if !switchOver && !advance && !ev.ClockBehind {
+		return false, nil
+	}
+	wrote := false
+	err = e.store.Update(ctx, func(r *Record) ([]Event, error) {
+		var evs []Event
+		if ev.ClockBehind && !r.ClockHighWater.IsZero() {
+			evs = append(evs, Event{At: ev.Now, Kind: EventClockBack, Message: fmt.Sprintf("clock reads %s, earlier than %s already seen; computing with the latter", now.Format(time.RFC3339), ev.Now.Format(time.RFC3339))})
+		}
+		r.ClockHighWater = EffectiveNow(now, e.highWater(*r))
+		if switchOver && r.SwitchedToMachineID != "" {
+			hw := r.ClockHighWater
+			evs = append(evs, Event{At: ev.Now, Kind: EventCleared, Message: "device switch window over: license removed from this machine"})
+			*r = Record{SchemaVersion: SchemaVersion, ClockHighWater: hw}
+		}
+		wrote = true
+		return evs, nil
+	})
+	if ev.ClockBehind {
+		e.log.Warn("system clock is behind the latest time seen; trust and grace use the latter", "clock", now, "highWater", ev.Now)
+	}
+	return wrote, err
+}
+
+// NeedsStartupVerify reports whether the host should verify at start: a key
+// is stored and the last success is older than trust (always, without
+// offline trust), or the key never verified.
+func (e *Engine) NeedsStartupVerify(ctx context.Context) (bool, error) {
+	rec, err := e.load(ctx)
+	if err != nil || !rec.HasLicense() || rec.SwitchedToMachineID != "" {
+		return false, err
+	}
+	if rec.RemoteVerifiedAt.IsZero() || !e.cfg.AllowOfflineTrust {
+		return true, nil
+	}
+	return !e.evaluate(rec, e.now()).Now.Before(rec.RemoteVerifiedAt.Add(e.cfg.Trust)), nil
+}
+
+// Events returns up to limit events, newest first.
+func (e *Engine) Events(ctx context.Context, limit int) ([]Event, error) {
+	return e.store.Events(ctx, limit)
+}
+
+func (e *Engine) finish(ctx context.Context, out ActionResult, now time.Time) (ActionResult, error) {
+	rec, err := e.load(ctx)
+	if err != nil {
+		return ActionResult{}, err
+	}
+	out.Evaluation = e.evaluate(rec, now)
+	return out, nil
+}
+
+func (e *Engine) logRemote(op, key string, re *RemoteError) {
+	if re == nil {
+		e.log.Info(op+" ok", "key", mask.Key(key))
+		return
+	}
+	e.log.Warn(op+" failed", "key", mask.Key(key), "httpStatus", re.HTTPStatus, "definitive", re.Definitive, "message", re.Message)
+}
+
+func describe(re *RemoteError) string {
+	if re.HTTPStatus != 0 {
+		return fmt.Sprintf("HTTP %d %s", re.HTTPStatus, re.Message)
+	}
+	return re.Message
+}
