@@ -1,0 +1,569 @@
+// Package server is the host's local HTTP API (SPEC §6): routing, bearer
+// token auth, bounded JSON bodies, the seed 002 §15 answer shapes, metrics
+// and the OpenAPI document. It turns HTTP into engine calls and nothing more.
+package server
+
+import (
+	"context"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/licensehost/licensehost/api"
+	"github.com/licensehost/licensehost/engine"
+	"github.com/licensehost/licensehost/internal/mask"
+)
+
+// Engine is what the server needs of the engine (satisfied by *engine.Engine).
+type Engine interface {
+	Config() engine.Config
+	MachineID() string
+	Status(ctx context.Context) (engine.StatusView, error)
+	Activate(ctx context.Context, key string) (engine.ActionResult, error)
+	Heartbeat(ctx context.Context) (engine.ActionResult, error)
+	Clear(ctx context.Context) (engine.Evaluation, error)
+	RequestDeviceSwitch(ctx context.Context, newMachineID, reason string) (engine.ActionResult, error)
+	CheckQuota(ctx context.Context, req engine.QuotaRequest) (engine.QuotaAnswer, error)
+	ConsumeQuota(ctx context.Context, req engine.QuotaRequest) (engine.QuotaAnswer, error)
+	Events(ctx context.Context, limit int) ([]engine.Event, error)
+}
+
+// PolicyInfo, when the server has one, names the policy per license type and
+// reloads the policy directory.
+type PolicyInfo interface {
+	PolicyFor(licenseType string) string
+	Reload(ctx context.Context) error
+}
+
+// Options configures the server.
+type Options struct {
+	AdminToken string // required: grants every route
+	AppToken   string // optional: read-only, status, machine-id and quota only
+	Logger     *slog.Logger
+	Metrics    *Metrics   // nil: no /metrics route
+	Policies   PolicyInfo // nil: builtin only, no reload
+	Ready      func() bool
+}
+
+type role int
+
+const (
+	roleNone role = iota
+	roleApp
+	roleAdmin
+)
+
+type route struct {
+	method  string
+	path    string
+	min     role // roleNone: public
+	handler func(w http.ResponseWriter, r *http.Request) error
+}
+
+// Server is the HTTP handler of the local API.
+type Server struct {
+	eng    Engine
+	opt    Options
+	log    *slog.Logger
+	admin  [32]byte
+	app    [32]byte
+	hasApp bool
+	routes map[string]map[string]route // path → method → route
+	doc    map[string]any              // the OpenAPI document
+}
+
+// New returns the API handler. It fails when the admin token is empty.
+func New(eng Engine, opt Options) (*Server, error) {
+	if strings.TrimSpace(opt.AdminToken) == "" {
+		return nil, errors.New("server: an admin token is required")
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{eng: eng, opt: opt, log: opt.Logger, admin: sha256.Sum256([]byte(opt.AdminToken))}
+	if opt.AppToken != "" {
+		s.app, s.hasApp = sha256.Sum256([]byte(opt.AppToken)), true
+	}
+	s.doc = openAPIDoc(opt.Metrics != nil)
+	s.routes = map[string]map[string]route{}
+	for _, rt := range s.table() {
+		if s.routes[rt.path] == nil {
+			s.routes[rt.path] = map[string]route{}
+		}
+		s.routes[rt.path][rt.method] = rt
+	}
+	return s, nil
+}
+
+func (s *Server) table() []route {
+	rs := []route{
+		{http.MethodGet, api.PathHealthz, roleNone, s.healthz},
+		{http.MethodGet, api.PathOpenAPI, roleApp, s.openapi},
+		{http.MethodGet, api.PathStatus, roleApp, s.status},
+		{http.MethodGet, api.PathMachineID, roleApp, s.machineID},
+		{http.MethodPost, api.PathActivate, roleAdmin, s.activate},
+		{http.MethodPost, api.PathHeartbeat, roleAdmin, s.heartbeat},
+		{http.MethodPost, api.PathClear, roleAdmin, s.clear},
+		{http.MethodPost, api.PathSwitchDevice, roleAdmin, s.switchDevice},
+		{http.MethodPost, api.PathQuotaCheck, roleApp, s.quotaCheck},
+		{http.MethodPost, api.PathQuotaConsume, roleApp, s.quotaConsume},
+		{http.MethodGet, api.PathEvents, roleAdmin, s.events},
+		{http.MethodPost, api.PathPolicyReload, roleAdmin, s.policyReload},
+	}
+	if s.opt.Metrics != nil {
+		rs = append(rs, route{http.MethodGet, api.PathMetrics, roleApp, s.metrics})
+	}
+	return rs
+}
+
+// Routes lists "METHOD path" of every served route, sorted.
+func (s *Server) Routes() []string {
+	var out []string
+	for p, ms := range s.routes {
+		for m := range ms {
+			out = append(out, m+" "+p)
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// statusRecorder captures the status for the access log.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	r.status = code
+	r.ResponseWriter.WriteHeader(code)
+}
+
+// ServeHTTP routes, authenticates and logs one request.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
+	w = rec
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("handler panicked", "path", r.URL.Path, "panic", fmt.Sprint(p))
+			writeError(w, http.StatusInternalServerError, "internal", "internal error")
+		}
+		if r.URL.Path != api.PathHealthz {
+			s.log.Info("request", "method", r.Method, "path", r.URL.Path, "status", rec.status, "duration", time.Since(start).Round(time.Microsecond))
+		}
+	}()
+	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+
+	methods, ok := s.routes[r.URL.Path]
+	if !ok {
+		writeError(w, http.StatusNotFound, "not_found", "no such route: "+r.URL.Path)
+		return
+	}
+	rt, ok := methods[r.Method]
+	if !ok && r.Method == http.MethodHead {
+		rt, ok = methods[http.MethodGet]
+	}
+	if !ok {
+		allow := make([]string, 0, len(methods))
+		for m := range methods {
+			allow = append(allow, m)
+		}
+		sort.Strings(allow)
+		w.Header().Set("Allow", strings.Join(allow, ", "))
+		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", fmt.Sprintf("%s is not allowed on %s; use %s", r.Method, r.URL.Path, strings.Join(allow, ", ")))
+		return
+	}
+	if rt.min != roleNone {
+		got := s.authenticate(r)
+		switch {
+		case got == roleNone:
+			w.Header().Set("WWW-Authenticate", `Bearer realm="licensehost"`)
+			writeError(w, http.StatusUnauthorized, "unauthorized", "missing or invalid bearer token")
+			return
+		case got < rt.min:
+			writeError(w, http.StatusForbidden, "forbidden", "the app token is read-only; this route needs the admin token")
+			return
+		}
+	}
+	if err := rt.handler(w, r); err != nil {
+		s.fail(w, r, err)
+	}
+}
+
+// authenticate compares the bearer token in constant time against both
+// tokens (hashing first so lengths never leak).
+func (s *Server) authenticate(r *http.Request) role {
+	h := r.Header.Get("Authorization")
+	scheme, tok, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return roleNone
+	}
+	sum := sha256.Sum256([]byte(strings.TrimSpace(tok)))
+	isAdmin := subtle.ConstantTimeCompare(sum[:], s.admin[:]) == 1
+	isApp := s.hasApp && subtle.ConstantTimeCompare(sum[:], s.app[:]) == 1
+	switch {
+	case isAdmin:
+		return roleAdmin
+	case isApp:
+		return roleApp
+	}
+	return roleNone
+}
+
+// httpError is an error with the status and code to answer with.
+type httpError struct {
+	status int
+	code   string
+	msg    string
+}
+
+func (e *httpError) Error() string { return e.msg }
+
+func badRequest(format string, args ...any) error {
+	return &httpError{http.StatusBadRequest, "bad_request", fmt.Sprintf(format, args...)}
+}
+
+// fail maps an error to an answer.
+func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
+	var he *httpError
+	switch {
+	case errors.As(err, &he):
+		writeError(w, he.status, he.code, he.msg)
+	case errors.Is(err, engine.ErrInvalidRequest), errors.Is(err, engine.ErrInvalidMachineID):
+		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
+		writeError(w, http.StatusServiceUnavailable, "unavailable", "request cancelled or timed out")
+	default:
+		s.log.Error("request failed", "path", r.URL.Path, "err", err)
+		writeError(w, http.StatusInternalServerError, "internal", "internal error: "+err.Error())
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		status, b = http.StatusInternalServerError, []byte(`{"success":false,"error":"internal","message":"could not encode the answer"}`)
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Content-Length", strconv.Itoa(len(b)+1))
+	w.WriteHeader(status)
+	_, _ = w.Write(append(b, '\n'))
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	writeJSON(w, status, api.Error{Success: false, Error: code, Message: msg})
+}
+
+// decode reads a bounded JSON body into v, refusing unknown fields and
+// trailing data. An empty body decodes as {}.
+func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(strings.ToLower(ct), "application/json") {
+		return &httpError{http.StatusUnsupportedMediaType, "unsupported_media_type", "send the body as application/json"}
+	}
+	body := http.MaxBytesReader(w, r.Body, api.MaxBodyBytes)
+	data, err := io.ReadAll(body)
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return &httpError{http.StatusRequestEntityTooLarge, "too_large", "request body exceeds 1 MiB"}
+		}
+		return badRequest("could not read the request body: %v", err)
+	}
+	if len(strings.TrimSpace(string(data))) == 0 {
+		data = []byte("{}")
+	}
+	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return badRequest("invalid JSON body: %v", err)
+	}
+	if dec.More() {
+		return badRequest("invalid JSON body: trailing data after the object")
+	}
+	return nil
+}
+
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) error {
+	if s.opt.Ready != nil && !s.opt.Ready() {
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "starting"})
+		return nil
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
+}
+
+func (s *Server) machineID(w http.ResponseWriter, _ *http.Request) error {
+	writeJSON(w, http.StatusOK, api.MachineID{MachineID: s.eng.MachineID()})
+	return nil
+}
+
+func (s *Server) policyName(licenseType string) string {
+	if s.opt.Policies == nil {
+		return engine.BuiltinPolicyName
+	}
+	return s.opt.Policies.PolicyFor(licenseType)
+}
+
+func (s *Server) status(w http.ResponseWriter, r *http.Request) error {
+	v, err := s.eng.Status(r.Context())
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, s.statusBody(v))
+	return nil
+}
+
+func days(d time.Duration) float64 { return d.Hours() / 24 }
+
+func timePtr(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}
+
+func (s *Server) statusBody(v engine.StatusView) api.Status {
+	cfg := s.eng.Config()
+	rec, ev := v.Record, v.Evaluation
+	st := api.Status{
+		MachineID:   v.MachineID,
+		Edition:     "community",
+		LicenseKey:  mask.Key(rec.LicenseKey),
+		Status:      string(ev.Status),
+		IsSponsored: ev.IsSponsored,
+		Reason:      ev.Reason,
+		Limits:      api.Limits{Total: ev.Limits.Total, Batch: ev.Limits.Batch},
+		Usage:       api.Usage{Total: v.Usage},
+		License:     json.RawMessage("null"),
+		TrustDays:   days(cfg.Trust),
+		GraceDays:   days(cfg.Grace),
+		Failures:    rec.ConsecutiveFailures,
+		SwitchedTo:  rec.SwitchedToMachineID,
+		ExpiresAt:   timePtr(rec.ExpiresAt),
+	}
+	if ev.Status == engine.StatusActive {
+		st.Reason = ""
+	}
+	if ev.IsSponsored && rec.LastLicenseTypeName != "" {
+		st.Edition = rec.LastLicenseTypeName
+	}
+	if rec.HasLicense() {
+		st.RemoteVerified = timePtr(rec.RemoteVerifiedAt)
+		if len(rec.License) > 0 {
+			st.License = rec.License
+		}
+	}
+	st.Policy = s.policyName(quotaLicenseType(rec, ev))
+	if !ev.GraceEndsAt.IsZero() {
+		d := ev.GraceDaysLeft()
+		st.GraceDaysLeft, st.GraceEndsAt = &d, timePtr(ev.GraceEndsAt)
+	}
+	if ev.Status == engine.StatusActive {
+		st.TrustEndsAt = timePtr(ev.TrustEndsAt)
+	}
+	if !rec.LastRefresh.At.IsZero() {
+		lr := rec.LastRefresh
+		st.LastRefresh = &api.LastRefresh{Kind: lr.Kind, Success: lr.Success, HTTPStatus: lr.HTTPStatus, Message: lr.Message, At: lr.At}
+	}
+	return st
+}
+
+func quotaLicenseType(rec engine.Record, ev engine.Evaluation) string {
+	if ev.IsSponsored {
+		return rec.LastLicenseTypeName
+	}
+	return ""
+}
+
+// actionBody renders an engine result in the seed 002 §15 shape, with the
+// HTTP status: 200 success, 422 definitive rejection, 502 no trustworthy
+// answer.
+func (s *Server) actionBody(res engine.ActionResult) (int, api.ActionResponse) {
+	cfg := s.eng.Config()
+	body := api.ActionResponse{
+		Success: res.Success, Status: string(res.Evaluation.Status),
+		GraceDays: days(cfg.Grace), TrustDays: days(cfg.Trust),
+	}
+	if res.License != nil && len(res.License.Raw) > 0 {
+		body.License = res.License.Raw
+	}
+	if res.Success {
+		return http.StatusOK, body
+	}
+	body.Message = res.Message
+	body.Fallback = &api.Fallback{IsSponsored: res.Evaluation.IsSponsored, Status: string(res.Evaluation.Status)}
+	code := http.StatusBadGateway
+	if re := res.RemoteError; re != nil {
+		data := re.Data
+		if len(data) == 0 {
+			data = json.RawMessage("null")
+		}
+		body.RemoteError = &api.RemoteError{HTTPStatus: re.HTTPStatus, Data: data, Message: re.Message}
+		body.Definitive = re.Definitive
+		if re.Definitive {
+			code = http.StatusUnprocessableEntity
+		}
+	}
+	return code, body
+}
+
+// actionFailure answers a local refusal (bad input, no license) in the
+// ActionResponse shape, so clients read one shape from these routes.
+func (s *Server) actionFailure(w http.ResponseWriter, r *http.Request, status int, msg string) error {
+	v, err := s.eng.Status(r.Context())
+	if err != nil {
+		return err
+	}
+	cfg := s.eng.Config()
+	writeJSON(w, status, api.ActionResponse{
+		Success: false, Status: string(v.Evaluation.Status), Message: msg,
+		Fallback:  &api.Fallback{IsSponsored: v.Evaluation.IsSponsored, Status: string(v.Evaluation.Status)},
+		GraceDays: days(cfg.Grace), TrustDays: days(cfg.Trust),
+	})
+	return nil
+}
+
+func (s *Server) action(w http.ResponseWriter, r *http.Request, res engine.ActionResult, err error) error {
+	switch {
+	case errors.Is(err, engine.ErrInvalidKeyFormat):
+		return s.actionFailure(w, r, http.StatusBadRequest, engine.ErrInvalidKeyFormat.Error())
+	case errors.Is(err, engine.ErrInvalidMachineID), errors.Is(err, engine.ErrInvalidRequest):
+		return s.actionFailure(w, r, http.StatusBadRequest, err.Error())
+	case errors.Is(err, engine.ErrNoLicense):
+		return s.actionFailure(w, r, http.StatusConflict, "no license key is stored; activate one first")
+	case err != nil:
+		return err
+	}
+	code, body := s.actionBody(res)
+	writeJSON(w, code, body)
+	return nil
+}
+
+func (s *Server) activate(w http.ResponseWriter, r *http.Request) error {
+	var req api.ActivateRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	res, err := s.eng.Activate(r.Context(), req.LicenseKey)
+	return s.action(w, r, res, err)
+}
+
+func (s *Server) heartbeat(w http.ResponseWriter, r *http.Request) error {
+	if err := decode(w, r, &struct{}{}); err != nil {
+		return err
+	}
+	res, err := s.eng.Heartbeat(r.Context())
+	return s.action(w, r, res, err)
+}
+
+func (s *Server) switchDevice(w http.ResponseWriter, r *http.Request) error {
+	var req api.SwitchRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	res, err := s.eng.RequestDeviceSwitch(r.Context(), strings.TrimSpace(req.NewMachineID), req.Reason)
+	return s.action(w, r, res, err)
+}
+
+func (s *Server) clear(w http.ResponseWriter, r *http.Request) error {
+	if err := decode(w, r, &struct{}{}); err != nil {
+		return err
+	}
+	ev, err := s.eng.Clear(r.Context())
+	if err != nil {
+		return err
+	}
+	cfg := s.eng.Config()
+	writeJSON(w, http.StatusOK, api.ActionResponse{Success: true, Status: string(ev.Status), GraceDays: days(cfg.Grace), TrustDays: days(cfg.Trust)})
+	return nil
+}
+
+func quotaBody(a engine.QuotaAnswer) (int, api.QuotaResponse) {
+	code := http.StatusOK
+	if !a.Allowed {
+		code = http.StatusForbidden
+	}
+	return code, api.QuotaResponse{
+		Allowed: a.Allowed, Reason: a.Reason, Message: a.Message,
+		Limits: api.Limits{Total: a.Limits.Total, Batch: a.Limits.Batch},
+		Used:   a.Used, Policy: a.Policy, Replayed: a.Replayed,
+	}
+}
+
+func (s *Server) quotaCheck(w http.ResponseWriter, r *http.Request) error {
+	var req api.QuotaCheckRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	a, err := s.eng.CheckQuota(r.Context(), engine.QuotaRequest{Batch: req.Batch, Used: req.Used, Resource: req.Resource})
+	if err != nil {
+		return err
+	}
+	code, body := quotaBody(a)
+	writeJSON(w, code, body)
+	return nil
+}
+
+func (s *Server) quotaConsume(w http.ResponseWriter, r *http.Request) error {
+	var req api.QuotaConsumeRequest
+	if err := decode(w, r, &req); err != nil {
+		return err
+	}
+	a, err := s.eng.ConsumeQuota(r.Context(), engine.QuotaRequest{Batch: req.Batch, Resource: req.Resource, IdempotencyKey: req.IdempotencyKey})
+	if err != nil {
+		return err
+	}
+	code, body := quotaBody(a)
+	writeJSON(w, code, body)
+	return nil
+}
+
+func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
+	limit := 100
+	if q := r.URL.Query().Get("limit"); q != "" {
+		n, err := strconv.Atoi(q)
+		if err != nil || n < 1 || n > 10000 {
+			return badRequest("limit must be a whole number between 1 and 10000")
+		}
+		limit = n
+	}
+	evs, err := s.eng.Events(r.Context(), limit)
+	if err != nil {
+		return err
+	}
+	if evs == nil {
+		evs = []engine.Event{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"events": evs})
+	return nil
+}
+
+func (s *Server) policyReload(w http.ResponseWriter, r *http.Request) error {
+	if s.opt.Policies == nil {
+		return &httpError{http.StatusConflict, "no_policy_dir", "no policy directory is configured (--policy-dir); the builtin policy is in force"}
+	}
+	if err := s.opt.Policies.Reload(r.Context()); err != nil {
+		return &httpError{http.StatusUnprocessableEntity, "policy_refused", "policy reload refused, the previous policies stay in force: " + err.Error()}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"success": true})
+	return nil
+}
+
+func (s *Server) metrics(w http.ResponseWriter, r *http.Request) error {
+	if v, err := s.eng.Status(r.Context()); err == nil {
+		s.opt.Metrics.setStatus(v.Evaluation.Status)
+	}
+	s.opt.Metrics.handler.ServeHTTP(w, r)
+	return nil
+}
