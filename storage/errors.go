@@ -1,0 +1,40 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+)
+
+// OpenError is what Open returns when the data directory cannot be used as a
+// store. errors.Is matches both Kind (engine.ErrLocked, engine.ErrCorrupt or
+// engine.ErrSchemaTooNew, when one applies) and the underlying error.
+type OpenError struct {
+	Dir  string
+	Kind error  // a sentinel of package engine, or nil
+	Msg  string // what went wrong, for people
+	Err  error  // the underlying error, or nil
+}
+
+func (e *OpenError) Error() string {
+	s := fmt.Sprintf("storage: open %s: %s", e.Dir, e.Msg)
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}
+
+// Unwrap returns Kind and Err, so errors.Is finds either.
+func (e *OpenError) Unwrap() []error {
+	var errs []error
+	if e.Kind != nil {
+		errs = append(errs, e.Kind)
+	}
+	if e.Err != nil {
+		errs = append(errs, e.Err)
+	}
+	return errs
+}
+
+// errNotAStore is the underlying error when a directory holds files but no
+// store.
+var errNotAStore = errors.New("not a licensehost store")
