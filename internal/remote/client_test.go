@@ -227,7 +227,9 @@ func TestTransientFailures(t *testing.T) {
 		{name: "500 success:true", setup: func(s *remotetest.Server) {
 			s.SetFault(remotetest.Raw(500, "application/json", []byte(`{"success":true}`)))
 		}, status: 500, messages: []string{"HTTP 500 Internal Server Error"}, wantData: true},
-		{name: "502 html", setup: func(s *remotetest.Server) { s.SetFault(remotetest.Raw(502, "text/html", []byte("<html>bad gateway</html>"))) },
+		{name: "502 html", setup: func(s *remotetest.Server) {
+			s.SetFault(remotetest.Raw(502, "text/html", []byte("<html>bad gateway</html>")))
+		},
 			status: 502, messages: []string{"HTTP 502 Bad Gateway"}},
 		{name: "garbage", setup: func(s *remotetest.Server) { s.SetFault(remotetest.Garbage()) },
 			status: 200, messages: []string{"unparseable response body (not JSON)"}},
