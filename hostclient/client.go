@@ -256,7 +256,9 @@ func (c *Client) do(ctx context.Context, method, path string, in any, timeout ti
 		rd = bytes.NewReader(b)
 	}
 	u := *c.base
-	u.Path = c.base.Path + path
+	p, query, _ := strings.Cut(path, "?")
+	u.Path = c.base.Path + p
+	u.RawQuery = query
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
 	if err != nil {
 		return nil, nil, fmt.Errorf("hostclient: %s %s: %w", method, path, err)

@@ -467,3 +467,15 @@ func TestDefaultTokenFile(t *testing.T) {
 		t.Fatalf("HOME: %q %v", p, err)
 	}
 }
+
+func TestPathWithQuery(t *testing.T) {
+	h, srv := newFakeHost(t)
+	h.routes[api.PathMachineID] = func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, 200, api.MachineID{MachineID: r.URL.Query().Get("x")})
+	}
+	// Routes with a query string (e.g. events?limit=N) keep the query.
+	c := newClient(t, srv.URL)
+	if id, err := hostclient.GetForTest(c, context.Background(), api.PathMachineID+"?x=server_1"); err != nil || id != "server_1" {
+		t.Fatalf("%q %v", id, err)
+	}
+}
