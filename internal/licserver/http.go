@@ -1,0 +1,303 @@
+package licserver
+
+import (
+	"bytes"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/licensehost/licensehost/internal/licserver/store"
+	"github.com/licensehost/licensehost/internal/signing"
+)
+
+// Admin API routes (bearer token).
+const (
+	PathAdminKeys  = "/api/admin/keys"
+	PathAdminTypes = "/api/admin/types"
+	PathAdminAudit = "/api/admin/audit"
+	PathHealthz    = "/healthz"
+)
+
+// maxBody caps request bodies.
+const maxBody = 64 << 10
+
+// HandlerConfig configures Handler.
+type HandlerConfig struct {
+	Service    *Service
+	PrivateKey ed25519.PrivateKey // signs every client answer
+	AdminToken string             // bearer token of the admin API; empty disables it
+	Logger     *slog.Logger
+}
+
+type handler struct {
+	svc   *Service
+	priv  ed25519.PrivateKey
+	token [32]byte // sha256 of the admin token; compared in constant time
+	admin bool
+	log   *slog.Logger
+	ops   Admin
+}
+
+// Handler returns the server's HTTP handler: the client contract, the admin
+// API and /healthz.
+func Handler(cfg HandlerConfig) http.Handler {
+	h := &handler{svc: cfg.Service, priv: cfg.PrivateKey, log: cfg.Logger, admin: cfg.AdminToken != ""}
+	if h.log == nil {
+		h.log = slog.New(slog.DiscardHandler)
+	}
+	h.token = sha256.Sum256([]byte(cfg.AdminToken))
+	h.ops = cfg.Service.AdminAs("admin-api")
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST "+PathVerify, h.verify)
+	mux.HandleFunc("POST "+PathSwitchDevice, h.switchDevice)
+	mux.HandleFunc("GET "+PathHealthz, func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Write([]byte(`{"ok":true}` + "\n"))
+	})
+	mux.HandleFunc("POST "+PathAdminKeys, h.auth(h.issueKey))
+	mux.HandleFunc("GET "+PathAdminKeys, h.auth(h.listKeys))
+	mux.HandleFunc("GET "+PathAdminKeys+"/{key}", h.auth(h.getKey))
+	mux.HandleFunc("POST "+PathAdminKeys+"/{key}/{action}", h.auth(h.keyAction))
+	mux.HandleFunc("DELETE "+PathAdminKeys+"/{key}/devices/{machine}", h.auth(h.unbind))
+	mux.HandleFunc("POST "+PathAdminTypes, h.auth(h.addType))
+	mux.HandleFunc("GET "+PathAdminTypes, h.auth(h.listTypes))
+	mux.HandleFunc("GET "+PathAdminAudit, h.auth(h.audit))
+	return mux
+}
+
+// clientIP is the peer address of the connection. licensed does not trust
+// X-Forwarded-For (see docs/licensed.md).
+func clientIP(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+// decodeClient reads a client body; on failure it returns a 400 answer.
+func decodeClient(w http.ResponseWriter, r *http.Request, v any) (Answer, bool) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	dec := json.NewDecoder(r.Body)
+	if err := dec.Decode(v); err != nil {
+		return fail(400, MsgBadRequest, "invalid_json"), false
+	}
+	return Answer{}, true
+}
+
+// nonce returns the request's nonce, or ok=false when it is unusable.
+func nonce(r *http.Request) (string, bool) {
+	n := r.Header.Get(signing.HeaderNonce)
+	if len(n) > signing.MaxNonceLen || !signing.ValidField(n) {
+		return "", false
+	}
+	return n, true
+}
+
+func (h *handler) verify(w http.ResponseWriter, r *http.Request) {
+	n, ok := nonce(r)
+	var req VerifyRequest
+	var ans Answer
+	switch {
+	case !ok:
+		ans = fail(400, MsgBadRequest, "invalid_nonce")
+	default:
+		if ans, ok = decodeClient(w, r, &req); ok {
+			ans = h.svc.Verify(r.Context(), req, clientIP(r))
+		}
+	}
+	h.writeSigned(w, PathVerify, req.MachineID, n, ans)
+}
+
+func (h *handler) switchDevice(w http.ResponseWriter, r *http.Request) {
+	n, ok := nonce(r)
+	var req SwitchRequest
+	var ans Answer
+	switch {
+	case !ok:
+		ans = fail(400, MsgBadRequest, "invalid_nonce")
+	default:
+		if ans, ok = decodeClient(w, r, &req); ok {
+			ans = h.svc.SwitchDevice(r.Context(), req, clientIP(r))
+		}
+	}
+	h.writeSigned(w, PathSwitchDevice, req.NewMachineID, n, ans)
+}
+
+// writeSigned encodes ans and signs the exact bytes sent.
+func (h *handler) writeSigned(w http.ResponseWriter, path, machineID, nonce string, ans Answer) {
+	var buf bytes.Buffer
+	enc := json.NewEncoder(&buf)
+	enc.SetEscapeHTML(false)
+	if err := enc.Encode(ans); err != nil {
+		h.log.Error("encode answer", "err", err)
+		ans = fail(500, MsgInternal, "internal_error")
+		buf.Reset()
+		enc.Encode(ans)
+	}
+	body := buf.Bytes()
+	hd := w.Header()
+	hd.Set("Content-Type", "application/json; charset=utf-8")
+	hd.Set("Cache-Control", "no-store")
+	if !signing.ValidField(machineID) {
+		machineID = ""
+	}
+	if h.priv != nil {
+		hd.Set(signing.HeaderSignature, signing.Sign(h.priv, path, machineID, nonce, h.svc.clock.Now(), body))
+	}
+	if ans.Status == http.StatusTooManyRequests && ans.RetryAfter > 0 {
+		hd.Set("Retry-After", strconv.Itoa(ans.RetryAfter))
+	}
+	w.WriteHeader(ans.Status)
+	w.Write(body)
+}
+
+// --- admin API ---
+
+func (h *handler) auth(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if !h.admin {
+			writeJSON(w, http.StatusNotFound, map[string]string{"error": "admin API disabled"})
+			return
+		}
+		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		sum := sha256.Sum256([]byte(tok))
+		if !ok || subtle.ConstantTimeCompare(sum[:], h.token[:]) != 1 {
+			h.log.Warn("admin API: unauthorized", "remote", clientIP(r), "path", r.URL.Path)
+			w.Header().Set("WWW-Authenticate", `Bearer realm="licensed"`)
+			writeError(w, ErrUnauthorized)
+			return
+		}
+		next(w, r)
+	}
+}
+
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	enc.Encode(v)
+}
+
+// errorStatus maps admin errors to HTTP statuses (AdminClient maps back).
+func errorStatus(err error) int {
+	switch {
+	case errors.Is(err, ErrNoSuchKey), errors.Is(err, ErrNoSuchType), errors.Is(err, ErrNoSuchDevice):
+		return http.StatusNotFound
+	case errors.Is(err, ErrTypeExists), errors.Is(err, ErrRevokedFinal):
+		return http.StatusConflict
+	case errors.Is(err, ErrInvalid):
+		return http.StatusBadRequest
+	case errors.Is(err, ErrUnauthorized):
+		return http.StatusUnauthorized
+	}
+	return http.StatusInternalServerError
+}
+
+// adminError is the admin API's error body.
+type adminError struct {
+	Error string `json:"error"`
+	Code  string `json:"code"`
+}
+
+var errorCodes = map[error]string{
+	ErrNoSuchKey: "no_such_key", ErrNoSuchType: "no_such_type", ErrNoSuchDevice: "no_such_device",
+	ErrTypeExists: "type_exists", ErrRevokedFinal: "revoked_final", ErrInvalid: "invalid",
+	ErrUnauthorized: "unauthorized",
+}
+
+func writeError(w http.ResponseWriter, err error) {
+	code := "internal"
+	for e, c := range errorCodes {
+		if errors.Is(err, e) {
+			code = c
+		}
+	}
+	msg := err.Error()
+	if code == "internal" {
+		msg = "internal error"
+	}
+	writeJSON(w, errorStatus(err), adminError{Error: msg, Code: code})
+}
+
+func decodeAdmin(w http.ResponseWriter, r *http.Request, v any) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		writeError(w, errors.Join(ErrInvalid, err))
+		return false
+	}
+	return true
+}
+
+func (h *handler) reply(w http.ResponseWriter, status int, v any, err error) {
+	if err != nil {
+		if errorStatus(err) == http.StatusInternalServerError {
+			h.log.Error("admin API failed", "err", err)
+		}
+		writeError(w, err)
+		return
+	}
+	writeJSON(w, status, v)
+}
+
+func (h *handler) issueKey(w http.ResponseWriter, r *http.Request) {
+	var req IssueRequest
+	if !decodeAdmin(w, r, &req) {
+		return
+	}
+	l, err := h.ops.IssueKey(r.Context(), req)
+	h.reply(w, http.StatusCreated, l, err)
+}
+
+func (h *handler) listKeys(w http.ResponseWriter, r *http.Request) {
+	f := KeyFilter{Status: store.Status(r.URL.Query().Get("status")), Type: r.URL.Query().Get("type")}
+	ls, err := h.ops.ListKeys(r.Context(), f)
+	h.reply(w, http.StatusOK, ls, err)
+}
+
+func (h *handler) getKey(w http.ResponseWriter, r *http.Request) {
+	l, err := h.ops.GetKey(r.Context(), r.PathValue("key"))
+	h.reply(w, http.StatusOK, l, err)
+}
+
+func (h *handler) keyAction(w http.ResponseWriter, r *http.Request) {
+	l, err := h.ops.SetKeyStatus(r.Context(), r.PathValue("key"), KeyAction(r.PathValue("action")))
+	h.reply(w, http.StatusOK, l, err)
+}
+
+func (h *handler) unbind(w http.ResponseWriter, r *http.Request) {
+	l, err := h.ops.UnbindDevice(r.Context(), r.PathValue("key"), r.PathValue("machine"))
+	h.reply(w, http.StatusOK, l, err)
+}
+
+func (h *handler) addType(w http.ResponseWriter, r *http.Request) {
+	var t store.LicenseType
+	if !decodeAdmin(w, r, &t) {
+		return
+	}
+	t, err := h.ops.AddType(r.Context(), t)
+	h.reply(w, http.StatusCreated, t, err)
+}
+
+func (h *handler) listTypes(w http.ResponseWriter, r *http.Request) {
+	ts, err := h.ops.ListTypes(r.Context())
+	h.reply(w, http.StatusOK, ts, err)
+}
+
+func (h *handler) audit(w http.ResponseWriter, r *http.Request) {
+	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+	es, err := h.ops.AuditLog(r.Context(), limit, r.URL.Query().Get("key"))
+	h.reply(w, http.StatusOK, es, err)
+}
