@@ -21,9 +21,8 @@ func virtualName(name string) string {
 		// VMware and VirtualBox host adapters
 		"vmnet", "vboxnet",
 		// macOS tunnels, bridges and the randomised Apple wireless links
+		// ("veth" above also catches Windows' Hyper-V "vEthernet (…)")
 		"utun", "awdl", "llw", "bridge", "gif", "stf",
-		// Windows Hyper-V switch adapters
-		"vethernet",
 	}
 	virtualSubstrings := []string{"virtual", "vmware", "virtualbox", "hyper-v", "loopback", "pseudo", "teredo", "isatap", "bluetooth"}
 
