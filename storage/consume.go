@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"time"
 
 	"github.com/dgraph-io/badger/v4"
@@ -24,14 +25,19 @@ type idemEntry struct {
 	At       int64  `json:"t"` // unix nanoseconds of ConsumeRequest.Now
 }
 
-// Consume implements engine.Store. In one Badger transaction it looks up the
-// idempotency key (a live entry is replayed without calling decide), reads
-// the counter, calls decide, adds N when admitted and stores the answer under
-// the key. Badger's conflict detection (serialisable snapshot isolation)
-// aborts the commit when another transaction changed the counter or the key
-// since this one read them; Consume then retries from scratch, calling
-// decide again with the new value. So concurrent calls never over-admit, and
-// concurrent calls on different counters commit together in one fsync.
+// Consume implements engine.Store. It reads the idempotency key (a live
+// entry is replayed without calling decide), reads the counter, calls decide,
+// adds N when admitted and stores the answer under the key — all inside one
+// Badger transaction.
+//
+// Concurrent calls are group-committed: the first caller becomes the leader
+// and runs every call queued meanwhile (up to maxGroup) one after the other
+// in a single transaction, so they share one commit and one fsync. Inside
+// the transaction each call sees the writes of the calls before it, so a
+// shared counter is never over-admitted and a repeated idempotency key is
+// replayed. Badger's conflict detection (serialisable snapshot isolation)
+// still guards against other writers; on a conflict the whole group is
+// retried, calling decide again (it is side-effect free by contract).
 func (s *Store) Consume(ctx context.Context, req engine.ConsumeRequest, decide engine.ConsumeFunc) (engine.ConsumeResult, error) {
 	if req.N <= 0 {
 		return engine.ConsumeResult{}, fmt.Errorf("consume %d items: %w", req.N, engine.ErrInvalidRequest)
@@ -40,78 +46,169 @@ func (s *Store) Consume(ctx context.Context, req engine.ConsumeRequest, decide e
 		return engine.ConsumeResult{}, err
 	}
 	defer s.closeMu.RUnlock()
-	now := req.Now
-	if now.IsZero() {
-		now = time.Now()
+	op := &consumeOp{ctx: ctx, req: req, decide: decide, now: req.Now, done: make(chan struct{}), lead: make(chan struct{})}
+	if op.now.IsZero() {
+		op.now = time.Now()
 	}
-	var (
-		res       engine.ConsumeResult
-		decideErr error
-		newKey    bool
-	)
-	err := s.update(ctx, func(txn *badger.Txn) error {
-		res, decideErr, newKey = engine.ConsumeResult{}, nil, false
-		var old *idemEntry
-		if req.IdempotencyKey != "" {
-			e, err := getIdem(txn, req.IdempotencyKey)
-			if err != nil {
-				return err
-			}
-			if e != nil && now.Sub(time.Unix(0, e.At)) < s.limits.IdempotencyTTL {
-				res = engine.ConsumeResult{Answer: e.Answer, Used: e.Used, Admitted: e.Admitted, Replayed: true}
-				return nil
-			}
-			old = e // nil, or expired: replaced below
+	s.submit(op)
+	if op.err != nil {
+		return engine.ConsumeResult{}, op.err
+	}
+	if req.IdempotencyKey != "" && !op.res.Replayed {
+		s.noteIdem(op.now, op.newKey)
+	}
+	return op.res, nil
+}
+
+// maxGroup bounds the calls of one group commit, far below Badger's
+// per-transaction limit (each call writes at most four keys).
+const maxGroup = 256
+
+// consumeOp is one Consume call waiting in, or running in, a group.
+type consumeOp struct {
+	ctx    context.Context
+	req    engine.ConsumeRequest
+	decide engine.ConsumeFunc
+	now    time.Time
+
+	res    engine.ConsumeResult
+	err    error
+	newKey bool
+
+	done chan struct{} // closed when res/err are final
+	lead chan struct{} // closed when this op must lead the next group
+}
+
+// submit queues op and returns when it has run. With no group running the
+// caller leads; otherwise it waits, either for its result or to be handed the
+// lead for the next group.
+func (s *Store) submit(op *consumeOp) {
+	s.groupMu.Lock()
+	s.groupQueue = append(s.groupQueue, op)
+	if s.groupBusy {
+		s.groupMu.Unlock()
+		select {
+		case <-op.done:
+			return
+		case <-op.lead:
 		}
-		cur, err := getU64(txn, counterKey(req.Counter))
+		s.groupMu.Lock()
+	}
+	s.groupBusy = true
+	n := min(len(s.groupQueue), maxGroup)
+	group := slices.Clone(s.groupQueue[:n])
+	s.groupQueue = slices.Delete(s.groupQueue, 0, n)
+	s.groupMu.Unlock()
+
+	s.runGroup(group)
+
+	s.groupMu.Lock()
+	if len(s.groupQueue) > 0 {
+		close(s.groupQueue[0].lead) // stays busy: the next leader takes over
+	} else {
+		s.groupBusy = false
+	}
+	s.groupMu.Unlock()
+}
+
+// runGroup runs ops in one transaction, retrying on a conflict, and
+// publishes every op's result.
+func (s *Store) runGroup(ops []*consumeOp) {
+	defer func() {
+		for _, op := range ops {
+			close(op.done)
+		}
+	}()
+	for {
+		live := ops[:0:0]
+		for _, op := range ops {
+			if err := op.ctx.Err(); err != nil {
+				op.err = err
+				continue
+			}
+			live = append(live, op)
+		}
+		if len(live) == 0 {
+			return
+		}
+		err := s.db.Update(func(txn *badger.Txn) error {
+			for _, op := range live {
+				if err := s.consumeInTxn(txn, op); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if errors.Is(err, badger.ErrConflict) {
+			s.conflicts.Add(1)
+			continue
+		}
+		if err != nil {
+			for _, op := range live {
+				op.err = fmt.Errorf("storage: consume: %w", err)
+			}
+		}
+		return
+	}
+}
+
+// consumeInTxn runs one call inside the group's transaction. Errors of the
+// call itself (decide's error, overflow) go to op.err, before anything of
+// the call is written; a returned error aborts the whole transaction.
+func (s *Store) consumeInTxn(txn *badger.Txn, op *consumeOp) error {
+	op.res, op.err, op.newKey = engine.ConsumeResult{}, nil, false
+	req, now := op.req, op.now
+	var old *idemEntry
+	if req.IdempotencyKey != "" {
+		e, err := getIdem(txn, req.IdempotencyKey)
 		if err != nil {
 			return err
 		}
-		used := int64(cur)
-		answer, admit, err := decide(used)
-		if err != nil {
-			decideErr = err
-			return err
-		}
-		if admit {
-			if used > math.MaxInt64-req.N {
-				return fmt.Errorf("consume %d items: counter %q would overflow: %w", req.N, req.Counter, engine.ErrInvalidRequest)
-			}
-			used += req.N
-			if err := txn.Set(counterKey(req.Counter), u64(uint64(used))); err != nil {
-				return err
-			}
-		}
-		res = engine.ConsumeResult{Answer: bytes.Clone(answer), Used: used, Admitted: admit}
-		if req.IdempotencyKey == "" {
+		if e != nil && now.Sub(time.Unix(0, e.At)) < s.limits.IdempotencyTTL {
+			op.res = engine.ConsumeResult{Answer: e.Answer, Used: e.Used, Admitted: e.Admitted, Replayed: true}
 			return nil
 		}
-		if old != nil {
-			if err := txn.Delete(idemAtKey(old.At, req.IdempotencyKey)); err != nil {
-				return err
-			}
+		old = e // nil, or expired: replaced below
+	}
+	cur, err := getU64(txn, counterKey(req.Counter))
+	if err != nil {
+		return err
+	}
+	used := int64(cur)
+	answer, admit, err := op.decide(used)
+	if err != nil {
+		op.err = err // unchanged, as the interface promises
+		return nil
+	}
+	if admit {
+		if used > math.MaxInt64-req.N {
+			op.err = fmt.Errorf("consume %d items: counter %q would overflow: %w", req.N, req.Counter, engine.ErrInvalidRequest)
+			return nil
 		}
-		e := idemEntry{Counter: req.Counter, Answer: answer, Used: used, Admitted: admit, At: now.UnixNano()}
-		raw, err := json.Marshal(e)
-		if err != nil {
-			return fmt.Errorf("storage: encode idempotency entry: %w", err)
-		}
-		if err := txn.Set(idemKey(req.IdempotencyKey), raw); err != nil {
+		used += req.N
+		if err := txn.Set(counterKey(req.Counter), u64(uint64(used))); err != nil {
 			return err
 		}
-		newKey = old == nil
-		return txn.Set(idemAtKey(e.At, req.IdempotencyKey), nil)
-	})
-	if decideErr != nil {
-		return engine.ConsumeResult{}, decideErr
 	}
+	op.res = engine.ConsumeResult{Answer: bytes.Clone(answer), Used: used, Admitted: admit}
+	if req.IdempotencyKey == "" {
+		return nil
+	}
+	if old != nil {
+		if err := txn.Delete(idemAtKey(old.At, req.IdempotencyKey)); err != nil {
+			return err
+		}
+	}
+	e := idemEntry{Counter: req.Counter, Answer: answer, Used: used, Admitted: admit, At: now.UnixNano()}
+	raw, err := json.Marshal(e)
 	if err != nil {
-		return engine.ConsumeResult{}, err
+		return fmt.Errorf("storage: encode idempotency entry: %w", err)
 	}
-	if req.IdempotencyKey != "" && !res.Replayed {
-		s.noteIdem(now, newKey)
+	if err := txn.Set(idemKey(req.IdempotencyKey), raw); err != nil {
+		return err
 	}
-	return res, nil
+	op.newKey = old == nil
+	return txn.Set(idemAtKey(e.At, req.IdempotencyKey), nil)
 }
 
 func idemKey(k string) []byte { return append(bytes.Clone(prefIdem), k...) }

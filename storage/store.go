@@ -27,6 +27,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -68,6 +69,13 @@ type Store struct {
 	// writeMu serialises Update and AppendEvent, which share the record and
 	// the event sequence: Update's fn runs exactly once per call.
 	writeMu sync.Mutex
+
+	// Group commit of Consume calls (see submit).
+	groupMu    sync.Mutex
+	groupQueue []*consumeOp
+	groupBusy  bool
+
+	conflicts atomic.Int64 // transactions retried after badger.ErrConflict
 
 	idemMu     sync.Mutex
 	idemCount  int       // idempotency entries stored
@@ -258,6 +266,7 @@ func (s *Store) update(ctx context.Context, fn func(*badger.Txn) error) error {
 		if !errors.Is(err, badger.ErrConflict) {
 			return err
 		}
+		s.conflicts.Add(1)
 	}
 }
 
