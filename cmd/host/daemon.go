@@ -1,0 +1,321 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/licensehost/licensehost/engine"
+	"github.com/licensehost/licensehost/fingerprint"
+	"github.com/licensehost/licensehost/hostclient"
+	"github.com/licensehost/licensehost/internal/remote"
+	"github.com/licensehost/licensehost/internal/server"
+	"github.com/licensehost/licensehost/internal/signing"
+	"github.com/licensehost/licensehost/storage"
+)
+
+// systemClock is the daemon's engine.Clock.
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now() }
+
+func parseLevel(s string) (slog.Level, error) {
+	var l slog.Level
+	err := l.UnmarshalText([]byte(s))
+	return l, err
+}
+
+func newLogger(w io.Writer, format, level string) *slog.Logger {
+	lvl, _ := parseLevel(level)
+	opts := &slog.HandlerOptions{Level: lvl}
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// ensureToken reads the token file, creating it (32 random bytes, hex, mode
+// 0600) when it does not exist.
+func ensureToken(path string, log *slog.Logger) (token string, created bool, err error) {
+	tok, err := hostclient.ReadTokenFile(path)
+	switch {
+	case err == nil:
+		return tok, false, nil
+	case errors.Is(err, hostclient.ErrTokenFileInsecure):
+		log.Warn("token file is readable by other users; run chmod 600 on it", "file", path)
+		return tok, false, nil
+	case !errors.Is(err, fs.ErrNotExist):
+		return "", false, err
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return "", false, fmt.Errorf("create token directory: %w", err)
+	}
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", false, err
+	}
+	tok = hex.EncodeToString(b[:])
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	if err != nil {
+		return "", false, fmt.Errorf("create token file: %w", err)
+	}
+	if _, err := f.WriteString(tok + "\n"); err != nil {
+		f.Close()
+		return "", false, fmt.Errorf("write token file: %w", err)
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return "", false, fmt.Errorf("sync token file: %w", err)
+	}
+	return tok, true, f.Close()
+}
+
+// daemon is the running host.
+type daemon struct {
+	cfg     daemonConfig
+	log     *slog.Logger
+	store   *storage.Store
+	eng     *engine.Engine
+	srv     *http.Server
+	ln      net.Listener
+	ready   atomic.Bool
+	metrics *server.Metrics
+	pol     *policyHost
+}
+
+// startDaemon opens everything and starts listening; it does not block.
+func startDaemon(cfg daemonConfig, stdout io.Writer, log *slog.Logger) (*daemon, error) {
+	d := &daemon{cfg: cfg, log: log}
+	report, err := fingerprint.Compute(fingerprint.Options{Override: cfg.MachineID})
+	if err != nil {
+		return nil, fmt.Errorf("machine code: %w", err)
+	}
+	if report.Override {
+		log.Warn("machine code is pinned, not computed", "code", report.Code, "by", report.OverrideSource, "computed", report.Computed)
+	}
+	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
+		return nil, fmt.Errorf("create data directory: %w", err)
+	}
+	store, err := storage.Open(filepath.Join(cfg.DataDir, "db"), storage.Options{Logger: log})
+	if err != nil {
+		return nil, err
+	}
+	d.store = store
+	ok := false
+	defer func() {
+		if !ok {
+			d.closeAll()
+		}
+	}()
+
+	rcfg := remote.Config{BaseURL: cfg.LicenseServer, TotalTimeout: cfg.RemoteTimeout, Logger: log, UserAgent: "licensehost/" + version}
+	if cfg.ServerPublicKey != "" {
+		pub, err := signing.ParsePublicKey(cfg.ServerPublicKey)
+		if err != nil {
+			return nil, usagef("--server-public-key: %v", err)
+		}
+		v, err := signing.NewVerifier(signing.VerifierConfig{PublicKeys: []ed25519Key{pub}})
+		if err != nil {
+			return nil, err
+		}
+		rcfg.Verifier = v
+		log.Info("license server answers must be signed", "key", signing.Fingerprint(pub))
+	}
+	rc, err := remote.New(rcfg)
+	if err != nil {
+		return nil, usagef("--license-server: %v", err)
+	}
+
+	d.metrics = server.NewMetrics()
+	d.pol, err = newPolicyHost(cfg.PolicyDir, cfg.DataDir, log, d.metrics)
+	if err != nil {
+		return nil, err
+	}
+	d.eng, err = engine.New(engine.Options{
+		Store: store, Remote: rc, Clock: systemClock{}, Policy: d.pol.policy(), Config: cfg.Engine,
+		MachineID: report.Code, Signals: report.SignalMap(), Logger: log, Observer: d.metrics,
+	})
+	if err != nil {
+		return nil, err
+	}
+
+	admin, created, err := ensureToken(cfg.TokenFile, log)
+	if err != nil {
+		return nil, fmt.Errorf("admin token %s: %w", cfg.TokenFile, err)
+	}
+	var app string
+	if cfg.AppTokenFile != "" {
+		if app, _, err = ensureToken(cfg.AppTokenFile, log); err != nil {
+			return nil, fmt.Errorf("app token %s: %w", cfg.AppTokenFile, err)
+		}
+	}
+	api, err := server.New(d.eng, server.Options{
+		AdminToken: admin, AppToken: app, Logger: log, Metrics: d.metrics,
+		Policies: d.pol.info(), Ready: d.ready.Load,
+	})
+	if err != nil {
+		return nil, err
+	}
+	d.ln, err = net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", cfg.Listen, err)
+	}
+	d.srv = &http.Server{
+		Handler: api, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
+		WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	go func() {
+		if err := d.srv.Serve(d.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			log.Error("http server stopped", "err", err)
+		}
+	}()
+	ok = true
+	d.ready.Store(true)
+
+	fmt.Fprintf(stdout, "licensehost %s listening on http://%s\n", version, d.ln.Addr())
+	fmt.Fprintf(stdout, "machine code: %s\n", report.Code)
+	if created {
+		fmt.Fprintf(stdout, "admin token file (created, mode 0600): %s\n", cfg.TokenFile)
+	} else {
+		fmt.Fprintf(stdout, "admin token file: %s\n", cfg.TokenFile)
+	}
+	fmt.Fprintf(stdout, "data directory: %s\n", cfg.DataDir)
+	log.Info("started", "listen", d.ln.Addr().String(), "machineId", report.Code, "licenseServer", cfg.LicenseServer, "policy", d.pol.describe())
+	return d, nil
+}
+
+// background runs the startup verification, the daily heartbeat, the clock
+// tick and SIGHUP policy reloads until ctx is done.
+func (d *daemon) background(ctx context.Context, wg *sync.WaitGroup) {
+	wg.Add(3)
+	go func() {
+		defer wg.Done()
+		need, err := d.eng.NeedsStartupVerify(ctx)
+		if err != nil {
+			d.log.Warn("startup verification check failed", "err", err)
+			return
+		}
+		if need {
+			res, err := d.eng.Heartbeat(ctx)
+			switch {
+			case err != nil:
+				d.log.Warn("startup verification failed", "err", err)
+			case res.Success:
+				d.log.Info("startup verification ok", "status", res.Evaluation.Status)
+			default:
+				d.log.Warn("startup verification failed; grace rules apply", "status", res.Evaluation.Status, "message", res.Message)
+			}
+		}
+	}()
+	go func() {
+		defer wg.Done()
+		_ = d.eng.RunHeartbeats(ctx, engine.SchedulerOptions{})
+	}()
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(time.Minute)
+		defer t.Stop()
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if _, err := d.eng.Tick(ctx); err != nil && ctx.Err() == nil {
+					d.log.Warn("clock tick failed", "err", err)
+				}
+			case <-hup:
+				if d.pol.info() == nil {
+					d.log.Info("SIGHUP: no policy directory configured; nothing to reload")
+					continue
+				}
+				if err := d.pol.info().Reload(ctx); err != nil {
+					d.log.Error("SIGHUP: policy reload refused; previous policies stay in force", "err", err)
+				} else {
+					d.log.Info("SIGHUP: policies reloaded", "policy", d.pol.describe())
+				}
+			}
+		}
+	}()
+}
+
+// shutdown stops accepting, finishes in-flight requests, then closes the
+// policies and the store.
+func (d *daemon) shutdown(ctx context.Context) error {
+	d.ready.Store(false)
+	var errs []error
+	if d.srv != nil {
+		if err := d.srv.Shutdown(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
+		}
+	}
+	errs = append(errs, d.closeAll())
+	return errors.Join(errs...)
+}
+
+func (d *daemon) closeAll() error {
+	var errs []error
+	if d.pol != nil {
+		errs = append(errs, d.pol.close(context.Background()))
+	}
+	if d.store != nil {
+		errs = append(errs, d.store.Close())
+		d.store = nil
+	}
+	return errors.Join(errs...)
+}
+
+// runDaemon runs until the first SIGINT/SIGTERM, shuts down gracefully, and
+// exits at once on a second signal.
+func runDaemon(args []string, stdout, stderr io.Writer, getenv func(string) string) error {
+	cfg, err := parseDaemonFlags(args, getenv)
+	if err != nil {
+		return err
+	}
+	log := newLogger(stderr, cfg.LogFormat, cfg.LogLevel)
+	d, err := startDaemon(cfg, stdout, log)
+	if err != nil {
+		return err
+	}
+	sigs := make(chan os.Signal, 2)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	defer signal.Stop(sigs)
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	d.background(ctx, &wg)
+
+	sig := <-sigs
+	log.Info("shutting down", "signal", sig.String())
+	go func() {
+		sig := <-sigs
+		log.Error("second signal: exiting now", "signal", sig.String())
+		os.Exit(1)
+	}()
+	cancel()
+	sctx, scancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer scancel()
+	wg.Wait()
+	err = d.shutdown(sctx)
+	if err == nil {
+		log.Info("stopped")
+	}
+	return err
+}
