@@ -342,6 +342,8 @@ func describe(err error, connect time.Duration) string {
 	case errors.Is(err, syscall.ECONNRESET), strings.Contains(text, "connection reset"),
 		strings.Contains(text, "forcibly closed"):
 		return "connection reset by peer"
+	case strings.Contains(text, "TLS handshake timeout"):
+		return "TLS handshake timed out after " + connect.String()
 	case errors.As(err, &certErr), errors.As(err, &uaErr), errors.As(err, &hostErr),
 		errors.As(err, &invErr), errors.As(err, &recErr), errors.As(err, &alert),
 		strings.Contains(text, "tls: "), strings.Contains(text, "x509: "),

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
+	"log"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"slices"
@@ -305,11 +308,12 @@ func TestRecoversAfterFaults(t *testing.T) {
 }
 
 func TestTLSError(t *testing.T) {
-	ts := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	ts := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte(`{"success":true}`))
 	}))
+	ts.Config.ErrorLog = log.New(io.Discard, "", 0)
+	ts.StartTLS()
 	t.Cleanup(ts.Close)
-	ts.Config.ErrorLog = nil
 	c, _ := newClient(t, ts.URL)
 	_, err := c.Verify(context.Background(), verifyReq())
 	re, ok := engine.AsRemoteError(err)
@@ -469,6 +473,42 @@ func TestCustomResponseLimit(t *testing.T) {
 	c, _ := newClient(t, srv.URL(), func(c *remote.Config) { c.MaxResponseBytes = 2048 })
 	_, err := c.Verify(context.Background(), verifyReq())
 	if re, ok := engine.AsRemoteError(err); !ok || re.Message != "response exceeds 2 KiB" {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestTLSHandshakeTimeout(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	t.Cleanup(func() {
+		ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range conns {
+			c.Close()
+		}
+	})
+	go func() { // accept and say nothing
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	c, _ := newClient(t, "https://"+ln.Addr().String(), func(c *remote.Config) {
+		c.ConnectTimeout = 100 * time.Millisecond
+		c.TotalTimeout = 5 * time.Second
+	})
+	_, err = c.Verify(context.Background(), verifyReq())
+	if re, ok := engine.AsRemoteError(err); !ok || re.Message != "TLS handshake timed out after 100ms" || re.HTTPStatus != 0 {
 		t.Fatalf("err = %v", err)
 	}
 }
