@@ -5,7 +5,7 @@
 // Every method takes a context first. Failures come back as typed errors:
 // *NotRunningError (errors.Is ErrHostNotRunning) when nothing listens,
 // *APIError (ErrUnauthorized, ErrForbidden) for api.Error answers, and
-// *ActionError carrying the api.ActionResponse of a failed action (400, 422,
+// *ActionError carrying the api.ActionResponse of a failed action (400, 409, 422,
 // 502) so callers can show the license server's details.
 package hostclient
 
@@ -208,7 +208,7 @@ func (c *Client) action(ctx context.Context, name, path string, in any, timeout 
 			return nil, err
 		}
 		return &ar, nil
-	case http.StatusBadRequest, http.StatusUnprocessableEntity, http.StatusBadGateway:
+	case http.StatusBadRequest, http.StatusConflict, http.StatusUnprocessableEntity, http.StatusBadGateway:
 		var ar api.ActionResponse
 		if err := decode(resp, body, &ar); err != nil || !isActionBody(body) {
 			// A 400 for bad JSON comes as api.Error.

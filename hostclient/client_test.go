@@ -201,6 +201,9 @@ func TestActions(t *testing.T) {
 		{"heartbeat no answer", 502, down, func(c *hostclient.Client) (*api.ActionResponse, error) {
 			return c.Heartbeat(context.Background())
 		}, api.PathHeartbeat, hostclient.ErrNoAnswer, 0},
+		{"heartbeat without license", 409, api.ActionResponse{Success: false, Status: "community", Message: "no license key is stored; activate one first"}, func(c *hostclient.Client) (*api.ActionResponse, error) {
+			return c.Heartbeat(context.Background())
+		}, api.PathHeartbeat, hostclient.ErrNoLicense, 0},
 		{"switch ok", 200, api.ActionResponse{Success: true, Status: "switching"}, func(c *hostclient.Client) (*api.ActionResponse, error) {
 			return c.SwitchDevice(context.Background(), "server_fedcba9876543210", "new laptop")
 		}, api.PathSwitchDevice, nil, 0},

@@ -27,6 +27,9 @@ var (
 	// ErrNoAnswer: no trustworthy answer from the license server (502): it is
 	// down, timed out or answered 5xx.
 	ErrNoAnswer = errors.New("no trustworthy answer from the license server")
+	// ErrNoLicense: a heartbeat or device switch was asked while no license
+	// key is stored (409).
+	ErrNoLicense = errors.New("no license key is stored")
 	// ErrResponseTooLarge: the daemon's answer exceeded MaxResponseBytes.
 	ErrResponseTooLarge = errors.New("response too large")
 	// ErrTokenFileInsecure: the token file is readable by its group or others.
@@ -87,9 +90,10 @@ func (e *APIError) Is(target error) bool {
 }
 
 // ActionError is a failed activate, heartbeat, device switch or clear: the
-// daemon answered 400, 422 or 502 with an api.ActionResponse, which carries
-// the remote details (remoteError, fallback, definitive) for display. It
-// matches ErrBadRequest (400), ErrRejected (422) or ErrNoAnswer (502).
+// daemon answered 400, 409, 422 or 502 with an api.ActionResponse, which
+// carries the remote details (remoteError, fallback, definitive) for display.
+// It matches ErrBadRequest (400), ErrNoLicense (409), ErrRejected (422) or
+// ErrNoAnswer (502).
 type ActionError struct {
 	Action     string // "activate", "heartbeat", "device-switch", "clear"
 	StatusCode int
@@ -128,6 +132,8 @@ func (e *ActionError) Is(target error) bool {
 		return e.StatusCode == http.StatusUnprocessableEntity || (e.Response != nil && e.Response.Definitive)
 	case ErrNoAnswer:
 		return e.StatusCode == http.StatusBadGateway
+	case ErrNoLicense:
+		return e.StatusCode == http.StatusConflict
 	}
 	return false
 }
