@@ -1,0 +1,182 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/licensehost/licensehost/internal/lickey"
+	"github.com/licensehost/licensehost/internal/licserver"
+	"github.com/licensehost/licensehost/internal/signing"
+)
+
+func runCLI(t *testing.T, args ...string) (int, string, string) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := Run(context.Background(), args, &out, &errb)
+	return code, out.String(), errb.String()
+}
+
+func TestBadCommandLines(t *testing.T) {
+	dir := t.TempDir()
+	for _, args := range [][]string{
+		{},
+		{"nope"},
+		{"key"},
+		{"key", "frob"},
+		{"serve", "--bogus"},
+		{"serve", "--listen", "no-port", "--data-dir", dir},
+		{"serve", "--log-level", "loud", "--data-dir", dir},
+		{"key", "issue", "--data-dir", dir},
+		{"key", "issue", "--type", "t", "--max-devices", "x", "--data-dir", dir},
+		{"key", "issue", "--type", "t", "--expires", "someday", "--data-dir", dir},
+		{"key", "show", "--data-dir", dir},
+		{"key", "list", "--status", "weird", "--data-dir", dir},
+		{"type", "add", "--data-dir", dir},
+		{"type", "add", "x", "--validity", "forever", "--data-dir", dir},
+		{"audit", "--limit", "0", "--data-dir", dir},
+		{"init", "extra", "--data-dir", dir},
+	} {
+		code, out, errs := runCLI(t, args...)
+		lines := strings.Count(strings.TrimSpace(errs), "\n") + 1
+		if code != 2 || out != "" || lines != 1 || !strings.HasPrefix(errs, "licensed: ") {
+			t.Errorf("%q: exit %d, stdout %q, stderr %q; want exit 2 and one line", args, code, out, errs)
+		}
+	}
+	if code, out, _ := runCLI(t, "help"); code != 0 || !strings.Contains(out, "key issue") {
+		t.Errorf("help: %d %q", code, out)
+	}
+	// Not initialized: a runtime error, exit 1.
+	if code, _, errs := runCLI(t, "key", "list", "--data-dir", dir); code != 1 || !strings.Contains(errs, "licensed init") {
+		t.Errorf("uninitialized: %d %q", code, errs)
+	}
+}
+
+func TestInitAndOfflineAdmin(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	code, out, errs := runCLI(t, "init", "--data-dir", dir, "--app-name", "演示")
+	if code != 0 {
+		t.Fatalf("init: %d %s", code, errs)
+	}
+	for _, f := range []string{"signing.key", "admin.token"} {
+		fi, err := os.Stat(filepath.Join(dir, f))
+		if err != nil || fi.Mode().Perm() != 0o600 {
+			t.Fatalf("%s: %v %v", f, fi.Mode(), err)
+		}
+	}
+	_, pubOut, _ := runCLI(t, "pubkey", "--data-dir", dir)
+	if _, err := signing.ParsePublicKey(pubOut); err != nil || !strings.Contains(out, strings.TrimSpace(pubOut)) {
+		t.Fatalf("pubkey %q (init printed %q): %v", pubOut, out, err)
+	}
+	if code, _, errs := runCLI(t, "init", "--data-dir", dir); code != 1 || !strings.Contains(errs, "already initialized") {
+		t.Fatalf("second init: %d %q", code, errs)
+	}
+	if code, _, errs := runCLI(t, "type", "add", "pro", "--display", "专业版", "--field1", "500", "--max-devices", "2", "--data-dir", dir); code != 0 {
+		t.Fatalf("type add: %s", errs)
+	}
+	code, out, errs = runCLI(t, "key", "issue", "--type", "pro", "--expires", "2030-01-01", "--note", "ACME", "--data-dir", dir)
+	key := strings.TrimSpace(out)
+	if code != 0 || !lickey.ValidKeyChecksum(key) || strings.Contains(errs, key) {
+		t.Fatalf("key issue: %d %q %q", code, out, errs)
+	}
+	code, out, _ = runCLI(t, "key", "list", "--data-dir", dir)
+	if code != 0 || !strings.Contains(out, key) || !strings.Contains(out, "ACME") {
+		t.Fatalf("key list: %q", out)
+	}
+	code, out, _ = runCLI(t, "key", "show", key, "--json", "--data-dir", dir)
+	var l map[string]any
+	if code != 0 || json.Unmarshal([]byte(out), &l) != nil || l["customField1"] != "500" || l["maxDevices"] != 2.0 ||
+		l["expiresAt"] != "2030-01-01T00:00:00Z" {
+		t.Fatalf("key show: %q", out)
+	}
+	if code, out, _ = runCLI(t, "key", "revoke", key, "--data-dir", dir); code != 0 || !strings.Contains(out, "revoked") {
+		t.Fatalf("revoke: %q", out)
+	}
+	if code, _, errs = runCLI(t, "key", "resume", key, "--data-dir", dir); code != 1 || !strings.Contains(errs, "final") {
+		t.Fatalf("resume revoked: %d %q", code, errs)
+	}
+	if code, out, _ = runCLI(t, "audit", "--data-dir", dir, "--key", key); code != 0 || !strings.Contains(out, "key.revoke") {
+		t.Fatalf("audit: %q", out)
+	}
+}
+
+// While the server holds the data directory, admin commands go through its
+// admin API; the contract answers are signed with the init key.
+func TestServeAndAdminThroughAPI(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, errs := runCLI(t, "init", "--data-dir", dir); code != 0 {
+		t.Fatal(errs)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan int)
+	var serveErr bytes.Buffer
+	go func() {
+		done <- Run(ctx, []string{"serve", "--data-dir", dir, "--listen", "127.0.0.1:0"}, &bytes.Buffer{}, &serveErr)
+	}()
+	addrFile := licserver.DataDir(dir).Addr()
+	var base string
+	for range 500 {
+		if b, err := os.ReadFile(addrFile); err == nil {
+			base = strings.TrimSpace(string(b))
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if base == "" {
+		cancel()
+		t.Fatalf("server did not start: %s", serveErr.String())
+	}
+	if code, _, errs := runCLI(t, "type", "add", "demo", "--data-dir", dir); code != 0 {
+		t.Fatalf("type add via API: %s", errs)
+	}
+	_, out, errs := runCLI(t, "key", "issue", "--type", "demo", "--data-dir", dir)
+	key := strings.TrimSpace(out)
+	if !lickey.ValidKeyChecksum(key) {
+		t.Fatalf("key issue via API: %q %q", out, errs)
+	}
+
+	_, pubOut, _ := runCLI(t, "pubkey", "--data-dir", dir)
+	pub, _ := signing.ParsePublicKey(pubOut)
+	v, _ := signing.NewVerifier(signing.VerifierConfig{PublicKeys: []ed25519.PublicKey{pub}})
+	n, _ := v.NewNonce()
+	body, _ := json.Marshal(licserver.VerifyRequest{LicenseKey: key, MachineID: "server_0123456789abcdef", DeviceInfo: "sponsor-activation:server_0123456789abcdef"})
+	req, _ := http.NewRequest(http.MethodPost, base+licserver.PathVerify, bytes.NewReader(body))
+	req.Header.Set(signing.HeaderNonce, n)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rb bytes.Buffer
+	rb.ReadFrom(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("verify: %d %s", resp.StatusCode, rb.String())
+	}
+	if err := v.Verify(licserver.PathVerify, "server_0123456789abcdef", n, resp.Header, rb.Bytes()); err != nil {
+		t.Fatalf("signature: %v", err)
+	}
+
+	cancel()
+	if code := <-done; code != 0 {
+		t.Fatalf("serve exit %d: %s", code, serveErr.String())
+	}
+	if _, err := os.Stat(addrFile); !os.IsNotExist(err) {
+		t.Fatalf("addr file left behind: %v", err)
+	}
+	// Full keys never reach the server's log.
+	if strings.Contains(serveErr.String(), key) {
+		t.Fatalf("server log holds a full key:\n%s", serveErr.String())
+	}
+	// Offline again: the CLI opens the store directly and sees the binding.
+	_, out, _ = runCLI(t, "key", "show", key, "--data-dir", dir)
+	if !strings.Contains(out, "server_0123456789abcdef") {
+		t.Fatalf("key show after serve: %q", out)
+	}
+}
