@@ -297,15 +297,37 @@ func isNull(v json.RawMessage) bool {
 	return string(bytes.TrimSpace(v)) == "null"
 }
 
-// decodeValue decodes one JSON value keeping numbers as json.Number.
+// composite stands for a JSON object or array in decodeValue's answer.
+type composite struct{}
+
+// decodeValue decodes one scalar JSON value — string, json.Number, bool or
+// nil — and returns composite{} for an object or array. v comes out of an
+// already validated document (json.Unmarshal into an envelope), so only
+// strings need decoding; the rest is told by the first byte.
 func decodeValue(v json.RawMessage) (any, error) {
-	dec := json.NewDecoder(bytes.NewReader(v))
-	dec.UseNumber()
-	var val any
-	if err := dec.Decode(&val); err != nil {
-		return nil, err
+	v = bytes.TrimSpace(v)
+	if len(v) == 0 {
+		return nil, errEmpty
 	}
-	return val, nil
+	switch c := v[0]; {
+	case c == '"':
+		var s string
+		if err := json.Unmarshal(v, &s); err != nil {
+			return nil, err
+		}
+		return s, nil
+	case c == 't':
+		return true, nil
+	case c == 'f':
+		return false, nil
+	case c == 'n':
+		return nil, nil
+	case c == '-' || (c >= '0' && c <= '9'):
+		return json.Number(v), nil
+	case c == '{' || c == '[':
+		return composite{}, nil
+	}
+	return nil, errNotJSON
 }
 
 // stringify renders any JSON value as text: strings as they are, numbers
