@@ -128,7 +128,7 @@ func (h *handler) switchDevice(w http.ResponseWriter, r *http.Request) {
 			ans = h.svc.SwitchDevice(r.Context(), req, clientIP(r))
 		}
 	}
-	h.writeSigned(w, PathSwitchDevice, req.NewMachineID, n, ans)
+	h.writeSigned(w, PathSwitchDevice, req.OldMachineID, n, ans)
 }
 
 // writeSigned encodes ans and signs the exact bytes sent.

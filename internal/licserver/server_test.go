@@ -332,10 +332,10 @@ func TestSignedAnswers(t *testing.T) {
 		t.Fatalf("tampered: %v", err)
 	}
 
-	// switch-device answers are signed over newMachineId.
-	r, n = send(PathSwitchDevice, SwitchRequest{LicenseKey: l.Key, OldMachineID: m1, NewMachineID: m2}, m2)
+	// switch-device answers are signed over oldMachineId, the caller.
+	r, n = send(PathSwitchDevice, SwitchRequest{LicenseKey: l.Key, OldMachineID: m1, NewMachineID: m2}, m1)
 	want(t, r, 200, true, MsgSwitchOK)
-	if err := v.Verify(PathSwitchDevice, m2, n, r.header, r.body); err != nil {
+	if err := v.Verify(PathSwitchDevice, m1, n, r.header, r.body); err != nil {
 		t.Fatalf("switch answer: %v", err)
 	}
 

@@ -13,7 +13,8 @@
 //	<unix seconds, decimal> + "\n" + hex(sha256(body))
 //
 // where path is the request path, machineID the request's machineId (for
-// switch-device its newMachineId), nonce the request's X-Licensehost-Nonce
+// switch-device its oldMachineId: the machine making the call, as
+// internal/remote passes it), nonce the request's X-Licensehost-Nonce
 // header (empty when the client sent none) and body the exact response body
 // bytes. None of the fields may hold a newline or other control character.
 package signing
