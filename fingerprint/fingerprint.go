@@ -157,7 +157,7 @@ func Compute(opts Options) (Report, error) {
 		whyHostname = "excluded in container: each container has its own hostname"
 		whyKind     = "excluded in container: the marker differs between container runtimes"
 		whyVirt     = "excluded in container: not one of the host-level signals"
-		whyIfaces   = "excluded in container: the container's own interfaces"
+		whyIfaces   = "excluded in container: they depend on the container's network"
 		whyHostMID  = "not used on a host: hostname and interfaces identify it"
 		whyImageMID = "not used: ships with the container image, not mounted from the host"
 	)
@@ -244,7 +244,7 @@ func interfacesFact(src Source, f osFacts, host bool) (all []Interface, value, m
 			continue
 		}
 		if !host {
-			all[i].Used, all[i].Reason = false, "excluded in container: the container's own interface"
+			all[i].Used, all[i].Reason = false, "excluded in container: depends on the container's network"
 			continue
 		}
 		parts = append(parts, all[i].Name+"="+all[i].MAC)

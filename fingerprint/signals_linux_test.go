@@ -288,7 +288,7 @@ func TestLinuxWhy(t *testing.T) {
 func TestLinuxContainerIgnoresPhysicalInterface(t *testing.T) {
 	root := overlay{top: fstest.MapFS{"sys/class/net/eth0/device": {Data: []byte("../../../0000:00:03.0\n")}}, base: os.DirFS("testdata/docker-cgroup2")}
 	r := compute(t, treeSource(t, root, "h", nil, iface("eth0", "52:54:00:12:34:56", 0)))
-	if len(r.Interfaces) != 1 || r.Interfaces[0].Used || r.Interfaces[0].Reason != "excluded in container: the container's own interface" {
+	if len(r.Interfaces) != 1 || r.Interfaces[0].Used || r.Interfaces[0].Reason != "excluded in container: depends on the container's network" {
 		t.Fatalf("interfaces %+v", r.Interfaces)
 	}
 }
