@@ -155,6 +155,28 @@ func runCLI(ctx context.Context, args []string, stdout io.Writer, getenv func(st
 	if len(pos) != want {
 		return usagef("%s: want %d argument(s), got %d (see licensehost help)", cmd, want, len(pos))
 	}
+	// Validate everything local before reading the token or calling out.
+	switch cmd {
+	case "switch-device":
+		if !engine.ValidMachineID(pos[0]) {
+			return usagef("switch-device: %q is not a machine code (server_ followed by 16 lowercase hex characters)", pos[0])
+		}
+	case "quota":
+		if pos[0] != "check" && pos[0] != "consume" {
+			return usagef("quota: want check or consume, got %q", pos[0])
+		}
+		if batch < 1 {
+			return usagef("quota %s: --batch must be at least 1", pos[0])
+		}
+	case "events":
+		if limit < 1 || limit > 10000 {
+			return usagef("events: --limit must be between 1 and 10000")
+		}
+	case "policy":
+		if pos[0] != "reload" {
+			return usagef("policy: want reload, got %q", pos[0])
+		}
+	}
 	cl, err := cf.client(getenv)
 	if err != nil {
 		return err
@@ -177,15 +199,9 @@ func runCLI(ctx context.Context, args []string, stdout io.Writer, getenv func(st
 		res, err := cl.Clear(ctx)
 		return out.action("clear", res, err)
 	case "switch-device":
-		if !engine.ValidMachineID(pos[0]) {
-			return usagef("switch-device: %q is not a machine code (server_ followed by 16 lowercase hex characters)", pos[0])
-		}
 		res, err := cl.SwitchDevice(ctx, pos[0], reason)
 		return out.action("switch-device", res, err)
 	case "quota":
-		if batch < 1 {
-			return usagef("quota %s: --batch must be at least 1", pos[0])
-		}
 		var res *api.QuotaResponse
 		switch pos[0] {
 		case "check":
@@ -203,9 +219,6 @@ func runCLI(ctx context.Context, args []string, stdout io.Writer, getenv func(st
 	case "events":
 		return eventsCmd(ctx, cl, out, limit)
 	case "policy":
-		if pos[0] != "reload" {
-			return usagef("policy: want reload, got %q", pos[0])
-		}
 		return policyReload(ctx, cl, out)
 	}
 	return nil
@@ -331,9 +344,6 @@ func (p printer) quota(res *api.QuotaResponse, err error) error {
 }
 
 func eventsCmd(ctx context.Context, cl *hostclient.Client, out printer, limit int) error {
-	if limit < 1 || limit > 10000 {
-		return usagef("events: --limit must be between 1 and 10000")
-	}
 	evs, err := cl.Events(ctx, limit)
 	if err != nil {
 		return err
