@@ -14,14 +14,14 @@ import (
 func virtualName(name string) string {
 	virtualExact := []string{"lo", "lo0"}
 	virtualPrefixes := []string{
-		// Linux containers, bridges, overlays and tunnels
+		// Linux containers, bridges, overlays and tunnels ("veth" also
+		// catches Windows' Hyper-V "vEthernet (…)")
 		"docker", "veth", "br-", "virbr", "vnet", "cni", "flannel", "cali", "cilium",
 		"weave", "vxlan", "kube-", "lxcbr", "lxdbr", "podman", "tun", "tap", "wg",
 		"tailscale", "zt", "ifb", "dummy",
 		// VMware and VirtualBox host adapters
 		"vmnet", "vboxnet",
 		// macOS tunnels, bridges and the randomised Apple wireless links
-		// ("veth" above also catches Windows' Hyper-V "vEthernet (…)")
 		"utun", "awdl", "llw", "bridge", "gif", "stf",
 	}
 	virtualSubstrings := []string{"virtual", "vmware", "virtualbox", "hyper-v", "loopback", "pseudo", "teredo", "isatap", "bluetooth"}
