@@ -1,0 +1,149 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/licensehost/licensehost/api"
+	"github.com/licensehost/licensehost/engine"
+	"github.com/licensehost/licensehost/engine/enginetest"
+	"github.com/licensehost/licensehost/internal/server"
+)
+
+const adminToken = "admin-token-for-tests-0123456789"
+
+func newServer(t *testing.T) (*httptest.Server, *server.Server) {
+	t.Helper()
+	m := server.NewMetrics()
+	eng, err := engine.New(engine.Options{Observer: m,
+		Store: enginetest.NewMemStore(), Remote: &enginetest.Remote{}, Clock: enginetest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)),
+		Config: engine.DefaultConfig(), MachineID: "server_0123456789abcdef",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := server.New(eng, server.Options{AdminToken: adminToken, Metrics: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewServer(s)
+	t.Cleanup(ts.Close)
+	return ts, s
+}
+
+func call(t *testing.T, ts *httptest.Server, method, path, body string) (int, map[string]any) {
+	t.Helper()
+	req, _ := http.NewRequestWithContext(context.Background(), method, ts.URL+path, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var m map[string]any
+	_ = json.Unmarshal(b, &m)
+	return resp.StatusCode, m
+}
+
+// Every route in the OpenAPI document is served, and every served route is
+// in the document.
+func TestOpenAPIMatchesRoutes(t *testing.T) {
+	ts, s := newServer(t)
+	code, doc := call(t, ts, "GET", api.PathOpenAPI, "")
+	if code != 200 || doc["openapi"] != "3.0.3" {
+		t.Fatalf("openapi: %d %v", code, doc["openapi"])
+	}
+	var documented []string
+	for path, ops := range doc["paths"].(map[string]any) {
+		for method := range ops.(map[string]any) {
+			documented = append(documented, strings.ToUpper(method)+" "+path)
+		}
+	}
+	sort.Strings(documented)
+	served := s.Routes()
+	if strings.Join(documented, "\n") != strings.Join(served, "\n") {
+		t.Fatalf("documented:\n%s\nserved:\n%s", strings.Join(documented, "\n"), strings.Join(served, "\n"))
+	}
+}
+
+func TestBadBodies(t *testing.T) {
+	ts, _ := newServer(t)
+	cases := []struct {
+		name, path, body string
+		code             int
+	}{
+		{"not JSON", api.PathActivate, "{licenseKey:", 400},
+		{"unknown field", api.PathActivate, `{"key":"x"}`, 400},
+		{"trailing data", api.PathActivate, `{"licenseKey":"abcdefgh"} {}`, 400},
+		{"wrong type", api.PathQuotaCheck, `{"batch":"ten"}`, 400},
+		{"batch zero", api.PathQuotaCheck, `{"batch":0}`, 400},
+		{"negative used", api.PathQuotaCheck, `{"batch":1,"used":-5}`, 400},
+		{"bad idempotency key", api.PathQuotaConsume, `{"batch":1,"idempotencyKey":"a b"}`, 400},
+		{"too large", api.PathActivate, `{"licenseKey":"` + strings.Repeat("x", 2<<20) + `"}`, 413},
+		{"empty key", api.PathActivate, `{"licenseKey":""}`, 400},
+		{"control char key", api.PathActivate, `{"licenseKey":"ab\u0000cd"}`, 400},
+		{"bad machine code", api.PathSwitchDevice, `{"newMachineId":"server_x"}`, 400},
+		{"no license heartbeat", api.PathHeartbeat, ``, 409},
+		{"bad events limit", api.PathEvents + "?limit=0", ``, 400},
+		{"reload without policy dir", api.PathPolicyReload, ``, 409},
+	}
+	for _, c := range cases {
+		method := "POST"
+		if strings.HasPrefix(c.path, api.PathEvents) {
+			method = "GET"
+		}
+		code, body := call(t, ts, method, c.path, c.body)
+		if code != c.code || body["success"] != false || body["message"] == "" {
+			t.Errorf("%s: %d %v, want %d with a message", c.name, code, body, c.code)
+		}
+	}
+	// Nothing was stored by any of it.
+	code, st := call(t, ts, "GET", api.PathStatus, "")
+	if code != 200 || st["status"] != "community" {
+		t.Fatalf("status after bad input: %d %v", code, st)
+	}
+	_, body := call(t, ts, "POST", api.PathActivate, `{"licenseKey":""}`)
+	if body["message"] != "Invalid license key format" {
+		t.Fatalf("wording: %v", body["message"])
+	}
+}
+
+func TestMetrics(t *testing.T) {
+	ts, _ := newServer(t)
+	call(t, ts, "POST", api.PathQuotaCheck, `{"batch":5}`)
+	call(t, ts, "POST", api.PathQuotaCheck, `{"batch":50}`)
+	req, _ := http.NewRequest("GET", ts.URL+api.PathMetrics, nil)
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	text := string(b)
+	for _, want := range []string{
+		`licensehost_license_status{status="community"} 1`,
+		`licensehost_quota_decisions_total{reason="ok",result="allowed"} 1`,
+		`licensehost_quota_decisions_total{reason="batch_exceeded",result="refused"} 1`,
+		`licensehost_remote_calls_total{kind="heartbeat",result="failed"} 0`,
+		`licensehost_policy_fallbacks_total 0`,
+	} {
+		if !strings.Contains(text, want) {
+			t.Errorf("metrics lack %q", want)
+		}
+	}
+}
+
+func TestNewNeedsToken(t *testing.T) {
+	if _, err := server.New(nil, server.Options{AdminToken: "  "}); err == nil {
+		t.Fatal("an empty admin token was accepted")
+	}
+}
