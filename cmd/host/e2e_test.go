@@ -608,3 +608,28 @@ func TestCLIAgainstDaemon(t *testing.T) {
 		t.Fatalf("no daemon: %d %s", code, out)
 	}
 }
+
+// The Node example runs against the real daemon.
+func TestNodeExample(t *testing.T) {
+	node, err := exec.LookPath("node")
+	if err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatal("node is required in CI for the example test")
+		}
+		t.Skip("node not installed")
+	}
+	srv := newLicenseServer(t)
+	dir := t.TempDir()
+	h := startHost(t, dir, fast(srv, "7", "15")...)
+	cmd := exec.Command(node, filepath.Join("..", "..", "examples", "node", "app.mjs"), e2eKey)
+	cmd.Env = append(os.Environ(), "LICENSEHOST_URL="+h.url, "LICENSEHOST_TOKEN_FILE="+filepath.Join(dir, api.TokenFileName))
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Fatalf("node example: %v\n%s", err, out)
+	}
+	for _, want := range []string{"activate: 200 active", "status: active edition=年度版", "consume: allowed, used 3"} {
+		if !strings.Contains(string(out), want) {
+			t.Fatalf("node example output lacks %q:\n%s", want, out)
+		}
+	}
+}
