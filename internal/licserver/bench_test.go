@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/licensehost/licensehost/internal/lickey"
 	"github.com/licensehost/licensehost/internal/signing"
 )
 
@@ -21,7 +22,7 @@ import (
 //
 //	CGO_ENABLED=0 go test -run '^$' -bench BenchmarkVerify -benchtime 3s ./internal/licserver/
 func BenchmarkVerify(b *testing.B) {
-	for _, par := range []int{1, 4, 16} {
+	for _, par := range []int{1, 4, 16, 64} {
 		b.Run(fmt.Sprintf("heartbeat/clients=%d", par), func(b *testing.B) {
 			benchVerify(b, par, true)
 		})
@@ -40,7 +41,7 @@ func benchVerify(b *testing.B, clients int, known bool) {
 		m := fmt.Sprintf("server_%016x", i)
 		key := l.Key
 		if !known {
-			key = "LH-0000-0000-0000-0000-0000-0000-9V1G" // valid checksum, not issued
+			key, _ = lickey.New(nil) // valid checksum, never issued
 		}
 		bodies[i], _ = json.Marshal(VerifyRequest{LicenseKey: key, MachineID: m, DeviceInfo: DeviceInfoHeartbeat + m})
 		if known {

@@ -143,38 +143,43 @@ func (s *Service) Verify(ctx context.Context, req VerifyRequest, clientIP string
 		return s.reject(now, "verify", key, req.MachineID, clientIP, a)
 	}
 	var ans Answer
-	var tookChurn bool
-	err = s.st.Update(func(tx *store.Tx) error {
+	var put *store.License
+	var entry store.AuditEntry
+	// Decide on a snapshot under the key's lock, then write through the
+	// store's group commit; the lock is held until the write is durable.
+	err = s.st.View(func(tx *store.Tx) error {
 		l, t, a, ok, err := s.loadUsable(tx, key, now)
 		if err != nil {
 			return err
 		}
 		if !ok {
 			ans = a
-			return s.audit(tx, now, "verify", key, req.MachineID, clientIP, ans, req.DeviceInfo)
+			entry = s.entry(now, "verify", key, req.MachineID, clientIP, ans, req.DeviceInfo)
+			return nil
 		}
 		activation := strings.HasPrefix(req.DeviceInfo, DeviceInfoActivation)
 		i := l.Device(req.MachineID)
 		if i < 0 {
 			if r := l.ReleasedIndex(req.MachineID); r >= 0 && !activation {
 				ans = fail(403, MsgDeviceSwitched, "device_switched")
-				return s.audit(tx, now, "verify", key, req.MachineID, clientIP, ans, "moved to "+l.Released[r].MovedTo)
+				entry = s.entry(now, "verify", key, req.MachineID, clientIP, ans, "moved to "+l.Released[r].MovedTo)
+				return nil
 			}
 			if l.MaxDevices > 0 && int64(len(l.Devices)) >= l.MaxDevices {
 				ans = fail(403, MsgDeviceLimit, "device_limit_reached")
-				return s.audit(tx, now, "verify", key, req.MachineID, clientIP, ans, req.DeviceInfo)
+				entry = s.entry(now, "verify", key, req.MachineID, clientIP, ans, req.DeviceInfo)
+				return nil
 			}
 			if l.MaxUses > 0 && l.CurrentUses >= l.MaxUses {
 				ans = fail(403, MsgUseLimit, "use_limit_reached")
-				return s.audit(tx, now, "verify", key, req.MachineID, clientIP, ans, req.DeviceInfo)
+				entry = s.entry(now, "verify", key, req.MachineID, clientIP, ans, req.DeviceInfo)
+				return nil
 			}
-			if !tookChurn {
-				if ok, wait := s.churn.allow(key, now); !ok {
-					ans = fail(429, MsgRateLimited, "rate_limited")
-					ans.RetryAfter = retrySeconds(wait)
-					return s.audit(tx, now, "verify", key, req.MachineID, clientIP, ans, "activation churn")
-				}
-				tookChurn = true
+			if ok, wait := s.churn.allow(key, now); !ok {
+				ans = fail(429, MsgRateLimited, "rate_limited")
+				ans.RetryAfter = retrySeconds(wait)
+				entry = s.entry(now, "verify", key, req.MachineID, clientIP, ans, "activation churn")
+				return nil
 			}
 			if r := l.ReleasedIndex(req.MachineID); r >= 0 {
 				l.Released = append(l.Released[:r], l.Released[r+1:]...)
@@ -186,12 +191,14 @@ func (s *Service) Verify(ctx context.Context, req VerifyRequest, clientIP string
 		d := &l.Devices[i]
 		d.DeviceInfo, d.LastSeenAt, d.LastIP = req.DeviceInfo, now, clientIP
 		l.UpdatedAt = now
-		if err := tx.PutLicense(l); err != nil {
-			return err
-		}
+		put = &l
 		ans = Answer{Status: 200, Success: true, Message: MsgVerifyOK, License: s.wire(l, t, *d, clientIP)}
-		return s.audit(tx, now, "verify", key, req.MachineID, clientIP, ans, req.DeviceInfo)
+		entry = s.entry(now, "verify", key, req.MachineID, clientIP, ans, req.DeviceInfo)
+		return nil
 	})
+	if err == nil {
+		err = s.commit(put, entry)
+	}
 	if err != nil {
 		return s.internal("verify", key, err)
 	}
@@ -230,32 +237,36 @@ func (s *Service) SwitchDevice(ctx context.Context, req SwitchRequest, clientIP 
 		detail += " (" + req.Reason + ")"
 	}
 	var ans Answer
-	var tookChurn bool
-	err = s.st.Update(func(tx *store.Tx) error {
+	var put *store.License
+	var entry store.AuditEntry
+	// Decide on a snapshot under the key's lock, then write through the
+	// store's group commit; the lock is held until the write is durable.
+	err = s.st.View(func(tx *store.Tx) error {
 		l, t, a, ok, err := s.loadUsable(tx, key, now)
 		if err != nil {
 			return err
 		}
 		if !ok {
 			ans = a
-			return s.audit(tx, now, "switch-device", key, req.NewMachineID, clientIP, ans, detail)
+			entry = s.entry(now, "switch-device", key, req.NewMachineID, clientIP, ans, detail)
+			return nil
 		}
 		io, in := l.Device(req.OldMachineID), l.Device(req.NewMachineID)
 		if io < 0 {
 			if r := l.ReleasedIndex(req.OldMachineID); r >= 0 && l.Released[r].MovedTo == req.NewMachineID && in >= 0 {
 				ans = Answer{Status: 200, Success: true, Message: MsgSwitchOK, License: s.wire(l, t, l.Devices[in], clientIP)}
-				return s.audit(tx, now, "switch-device", key, req.NewMachineID, clientIP, ans, detail+" (repeated)")
+				entry = s.entry(now, "switch-device", key, req.NewMachineID, clientIP, ans, detail+" (repeated)")
+				return nil
 			}
 			ans = fail(403, MsgOldNotBound, "old_device_not_bound")
-			return s.audit(tx, now, "switch-device", key, req.NewMachineID, clientIP, ans, detail)
+			entry = s.entry(now, "switch-device", key, req.NewMachineID, clientIP, ans, detail)
+			return nil
 		}
-		if !tookChurn {
-			if ok, wait := s.churn.allow(key, now); !ok {
-				ans = fail(429, MsgRateLimited, "rate_limited")
-				ans.RetryAfter = retrySeconds(wait)
-				return s.audit(tx, now, "switch-device", key, req.NewMachineID, clientIP, ans, detail)
-			}
-			tookChurn = true
+		if ok, wait := s.churn.allow(key, now); !ok {
+			ans = fail(429, MsgRateLimited, "rate_limited")
+			ans.RetryAfter = retrySeconds(wait)
+			entry = s.entry(now, "switch-device", key, req.NewMachineID, clientIP, ans, detail)
+			return nil
 		}
 		if in >= 0 {
 			// The new machine is bound already: the old binding just goes.
@@ -277,12 +288,14 @@ func (s *Service) SwitchDevice(ctx context.Context, req SwitchRequest, clientIP 
 			l.Released = l.Released[len(l.Released)-maxReleased:]
 		}
 		l.UpdatedAt = now
-		if err := tx.PutLicense(l); err != nil {
-			return err
-		}
+		put = &l
 		ans = Answer{Status: 200, Success: true, Message: MsgSwitchOK, License: s.wire(l, t, *d, clientIP)}
-		return s.audit(tx, now, "switch-device", key, req.NewMachineID, clientIP, ans, detail)
+		entry = s.entry(now, "switch-device", key, req.NewMachineID, clientIP, ans, detail)
+		return nil
 	})
+	if err == nil {
+		err = s.commit(put, entry)
+	}
 	if err != nil {
 		return s.internal("switch-device", key, err)
 	}
@@ -347,23 +360,35 @@ func (s *Service) wire(l store.License, t store.LicenseType, d store.Device, cli
 	return w
 }
 
-func (s *Service) audit(tx *store.Tx, now time.Time, action, key, machineID, ip string, a Answer, detail string) error {
+// entry is the audit entry of a client request.
+func (s *Service) entry(now time.Time, action, key, machineID, ip string, a Answer, detail string) store.AuditEntry {
 	outcome := "ok"
 	if !a.Success {
 		outcome = a.Message
 	}
-	return tx.Audit(store.AuditEntry{
+	return store.AuditEntry{
 		At: now, Actor: "client " + ip, Action: action, Key: key, MachineID: machineID,
 		Outcome: outcome, HTTP: a.Status, Detail: detail, Client: true,
+	}
+}
+
+// commit durably writes a client request's outcome: the changed license
+// (nil when unchanged) and its audit entry, group-committed with
+// concurrent requests.
+func (s *Service) commit(put *store.License, e store.AuditEntry) error {
+	return s.st.Write(func(tx *store.Tx) error {
+		if put != nil {
+			if err := tx.PutLicense(*put); err != nil {
+				return err
+			}
+		}
+		return tx.Audit(e)
 	})
 }
 
 // reject records a rejection that needs no license lookup and returns it.
 func (s *Service) reject(now time.Time, action, key, machineID, ip string, a Answer) Answer {
-	err := s.st.Update(func(tx *store.Tx) error {
-		return s.audit(tx, now, action, key, machineID, ip, a, a.Details)
-	})
-	if err != nil {
+	if err := s.commit(nil, s.entry(now, action, key, machineID, ip, a, a.Details)); err != nil {
 		s.log.Error("audit failed", "action", action, "err", err)
 	}
 	s.logAnswer(action, key, machineID, a)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -41,7 +42,21 @@ type Store struct {
 	db        *badger.DB
 	retention time.Duration
 	seq       atomic.Uint64
+
+	mu      sync.RWMutex // guards closed against sends on writes
+	closed  bool
+	writes  chan writeReq
+	writerW sync.WaitGroup
 }
+
+// writeReq is one Write call waiting for the group committer.
+type writeReq struct {
+	fn   func(tx *Tx) error
+	done chan error
+}
+
+// maxGroup bounds how many Write calls share one transaction.
+const maxGroup = 128
 
 // Open opens (creating if needed) the store in dir. It returns an error
 // matching ErrLocked when another process holds dir.
@@ -74,11 +89,25 @@ func Open(dir string, o Options) (*Store, error) {
 		return nil, err
 	}
 	s.seq.Store(last)
+	s.writes = make(chan writeReq, maxGroup)
+	s.writerW.Add(1)
+	go s.committer()
 	return s, nil
 }
 
-// Close closes the database.
+// ErrClosed is returned by Write after Close.
+var ErrClosed = errors.New("store: closed")
+
+// Close stops the group committer (after the writes already queued) and
+// closes the database.
 func (s *Store) Close() error {
+	s.mu.Lock()
+	if !s.closed {
+		s.closed = true
+		close(s.writes)
+	}
+	s.mu.Unlock()
+	s.writerW.Wait()
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("store: close: %w", err)
 	}
@@ -123,6 +152,63 @@ func (s *Store) Update(fn func(tx *Tx) error) error {
 		return err
 	}
 	return fmt.Errorf("store: update: %w", badger.ErrConflict)
+}
+
+// Write runs fn, which must only write (PutLicense, Audit, …) and not base
+// decisions on reads, in a transaction shared with concurrent Write calls:
+// one durable commit (one fsync) for the whole group. It returns once the
+// group is durable. If the group's commit fails, each fn is retried in a
+// transaction of its own, so one bad write does not fail the others; fn may
+// therefore run more than once.
+func (s *Store) Write(fn func(tx *Tx) error) error {
+	done := make(chan error, 1)
+	s.mu.RLock()
+	if s.closed {
+		s.mu.RUnlock()
+		return ErrClosed
+	}
+	s.writes <- writeReq{fn: fn, done: done}
+	s.mu.RUnlock()
+	return <-done
+}
+
+// committer commits queued writes in groups: whatever queued up while the
+// previous group was being committed goes into the next transaction.
+func (s *Store) committer() {
+	defer s.writerW.Done()
+	group := make([]writeReq, 0, maxGroup)
+	for r := range s.writes {
+		group = append(group[:0], r)
+	fill:
+		for len(group) < maxGroup {
+			select {
+			case r, ok := <-s.writes:
+				if !ok {
+					break fill
+				}
+				group = append(group, r)
+			default:
+				break fill
+			}
+		}
+		err := s.Update(func(tx *Tx) error {
+			for _, r := range group {
+				if err := r.fn(tx); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err == nil || len(group) == 1 {
+			for _, r := range group {
+				r.done <- err
+			}
+			continue
+		}
+		for _, r := range group {
+			r.done <- s.Update(r.fn)
+		}
+	}
 }
 
 // View runs fn in a read-only transaction.
