@@ -56,3 +56,7 @@ require (
 	google.golang.org/grpc v1.61.0 // indirect
 	google.golang.org/protobuf v1.36.12 // indirect
 )
+
+require github.com/licensehost/licensehost/sdk v0.0.0
+
+replace github.com/licensehost/licensehost/sdk => ./sdk

@@ -1,0 +1,47 @@
+package sdk
+
+import "strconv"
+
+// Builtin is the built-in policy of SPEC §5, the same rules and messages as
+// the host's own: a request for Batch new items with Used existing is allowed
+// iff Batch ≤ the batch limit and Used+Batch ≤ the total limit. A policy can
+// adjust in.Limits and call it, so its messages match the host's.
+func Builtin(in Input) Output {
+	out := Output{Limits: in.Limits}
+	switch {
+	case in.Batch <= 0:
+		out.Reason, out.Message = ReasonInvalidBatch, "batch must be at least 1, got "+itoa(in.Batch)
+	case in.Used < 0:
+		out.Reason, out.Message = ReasonInvalidBatch, "used must not be negative, got "+itoa(in.Used)
+	case in.Limits.Batch.Limited && in.Batch > in.Limits.Batch.N:
+		out.Reason, out.Message = ReasonBatchExceeded, "batch of "+itoa(in.Batch)+" exceeds the batch limit of "+itoa(in.Limits.Batch.N)
+	case in.Limits.Total.Limited && in.Batch > in.Limits.Total.N-in.Used:
+		out.Reason, out.Message = ReasonTotalExceeded, itoa(in.Used)+" used + "+itoa(in.Batch)+" requested exceeds the total limit of "+itoa(in.Limits.Total.N)
+	default:
+		out.Allowed, out.Reason = true, ReasonOK
+	}
+	return out
+}
+
+// ParseLimit parses a raw quota field (customField1/2): empty or blank means
+// unlimited; otherwise a base-10 integer. ok is false when the field is not
+// a number.
+func ParseLimit(field string) (l Limit, ok bool) {
+	start, end := 0, len(field)
+	for start < end && field[start] == ' ' {
+		start++
+	}
+	for end > start && field[end-1] == ' ' {
+		end--
+	}
+	if start == end {
+		return Unlimited(), true
+	}
+	n, err := strconv.ParseInt(field[start:end], 10, 64)
+	if err != nil {
+		return Unlimited(), false
+	}
+	return Max(n), true
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -1,0 +1,109 @@
+//go:build wasip1
+
+// Package guest turns a policy function into a WebAssembly policy module of
+// ABI v1. Build a reactor module:
+//
+//	package main
+//
+//	import (
+//		"github.com/licensehost/licensehost/sdk"
+//		"github.com/licensehost/licensehost/sdk/guest"
+//	)
+//
+//	func init() { guest.Register(decide) }
+//
+//	func decide(in sdk.Input) sdk.Output { return sdk.Builtin(in) }
+//
+//	func main() {}
+//
+// and build it with
+//
+//	GOOS=wasip1 GOARCH=wasm go build -buildmode=c-shared -trimpath -o policy.wasm .
+//
+// Register must run in init: a reactor module never runs main. The module
+// exports policy_abi_version, policy_alloc and policy_decide (see
+// docs/policy-abi.md). A panic in the policy function is written to stderr
+// and reported to the host as a failed call, which then applies its
+// built-in policy.
+package guest
+
+import (
+	"unsafe"
+
+	"github.com/licensehost/licensehost/sdk"
+)
+
+var (
+	decide sdk.Decider
+	inBuf  []byte // owned by the host between policy_alloc and the next policy_alloc
+	outBuf []byte // valid until the next call into the module
+)
+
+// Register sets the policy function. Call it from an init function.
+func Register(fn sdk.Decider) { decide = fn }
+
+//go:wasmexport policy_abi_version
+func policyABIVersion() uint32 { return sdk.ABIVersion }
+
+// policyAlloc returns a buffer of n bytes for the host to write an input
+// into. It stays valid, and the guest does not touch it, until the next
+// policy_alloc call, so the host may reuse it for many decisions.
+//
+//go:wasmexport policy_alloc
+func policyAlloc(n uint32) uint32 {
+	if cap(inBuf) < int(n) || cap(inBuf) == 0 {
+		inBuf = make([]byte, max(n, 256))
+	}
+	inBuf = inBuf[:n]
+	return uint32(uintptr(unsafe.Pointer(unsafe.SliceData(inBuf))))
+}
+
+// policyDecide decodes the input at ptr (which must lie in the buffer of the
+// last policy_alloc), calls the policy and returns ptr<<32|len of the
+// encoded output. 0 means the guest could not decide.
+//
+//go:wasmexport policy_decide
+func policyDecide(ptr, n uint32) (ret uint64) {
+	base := uint32(uintptr(unsafe.Pointer(unsafe.SliceData(inBuf))))
+	if decide == nil || ptr < base || uint64(ptr-base)+uint64(n) > uint64(cap(inBuf)) {
+		stderr("policy_decide: no policy registered or input outside the policy_alloc buffer")
+		return 0
+	}
+	in, err := sdk.DecodeInput(inBuf[ptr-base : ptr-base+n])
+	if err != nil {
+		stderr("policy_decide: " + err.Error())
+		return 0
+	}
+	defer func() {
+		if r := recover(); r != nil {
+			stderr("policy_decide: panic: " + panicText(r))
+			ret = 0
+		}
+	}()
+	out := decide(in)
+	outBuf = sdk.AppendOutput(outBuf[:0], out)
+	return uint64(uintptr(unsafe.Pointer(unsafe.SliceData(outBuf))))<<32 | uint64(len(outBuf))
+}
+
+// stderr writes msg and a newline to file descriptor 2 through WASI
+// directly: package os would add 400 KB to every policy module.
+func stderr(msg string) {
+	b := []byte(msg + "\n")
+	iov := [2]uint32{uint32(uintptr(unsafe.Pointer(unsafe.SliceData(b)))), uint32(len(b))}
+	var written uint32
+	fdWrite(2, unsafe.Pointer(&iov), 1, unsafe.Pointer(&written))
+}
+
+//go:wasmimport wasi_snapshot_preview1 fd_write
+//go:noescape
+func fdWrite(fd int32, iovs unsafe.Pointer, iovsLen int32, nwritten unsafe.Pointer) int32
+
+func panicText(r any) string {
+	switch v := r.(type) {
+	case error:
+		return v.Error()
+	case string:
+		return v
+	}
+	return "(non-string panic value)"
+}

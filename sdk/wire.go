@@ -1,0 +1,246 @@
+package sdk
+
+import (
+	"encoding/binary"
+	"errors"
+	"strconv"
+	"time"
+)
+
+// Layout of ABI v1 (all integers little-endian; see docs/policy-abi.md):
+//
+//	Input:  u8 version | u8 flags | u16 reserved(0) | i64 total | i64 batchLimit |
+//	        i64 used | i64 batch | i64 graceLeftNanos | i64 nowUnixNanos |
+//	        str licenseType | str status | str customField1 | str customField2 |
+//	        str customField3 | str resource | u32 nFeatures | nFeatures × str
+//	Output: u8 version | u8 flags | u16 reserved(0) | i64 total | i64 batchLimit |
+//	        str reason | str message
+//	str:    u32 byteLength | bytes
+//
+// Input flags: 1 isSponsored, 2 total limited, 4 batch limited.
+// Output flags: 1 allowed, 2 total limited, 4 batch limited.
+// A limit's i64 is 0 when it is unlimited. nowUnixNanos 0 means no time.
+const (
+	flagSponsored = 1 << 0 // input
+	flagAllowed   = 1 << 0 // output
+	flagTotal     = 1 << 1
+	flagBatch     = 1 << 2
+
+	inputFixedSize  = 4 + 6*8
+	outputFixedSize = 4 + 2*8
+)
+
+// ErrMalformed is wrapped by every decoding error.
+var ErrMalformed = errors.New("malformed policy message")
+
+// AppendInput appends the ABI v1 encoding of in to dst.
+func AppendInput(dst []byte, in Input) []byte {
+	var flags byte
+	if in.IsSponsored {
+		flags |= flagSponsored
+	}
+	flags |= limitFlags(in.Limits)
+	dst = append(dst, ABIVersion, flags, 0, 0)
+	dst = binary.LittleEndian.AppendUint64(dst, uint64(limitValue(in.Limits.Total)))
+	dst = binary.LittleEndian.AppendUint64(dst, uint64(limitValue(in.Limits.Batch)))
+	dst = binary.LittleEndian.AppendUint64(dst, uint64(in.Used))
+	dst = binary.LittleEndian.AppendUint64(dst, uint64(in.Batch))
+	dst = binary.LittleEndian.AppendUint64(dst, uint64(in.GraceLeft))
+	var now int64
+	if !in.Now.IsZero() {
+		now = in.Now.UnixNano()
+	}
+	dst = binary.LittleEndian.AppendUint64(dst, uint64(now))
+	dst = appendString(dst, in.LicenseType)
+	dst = appendString(dst, in.Status)
+	dst = appendString(dst, in.CustomField1)
+	dst = appendString(dst, in.CustomField2)
+	dst = appendString(dst, in.CustomField3)
+	dst = appendString(dst, in.Resource)
+	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(in.Features)))
+	for _, f := range in.Features {
+		dst = appendString(dst, f)
+	}
+	return dst
+}
+
+// DecodeInput decodes an ABI v1 input. Any malformed, truncated or
+// over-long message is an error wrapping ErrMalformed; it never panics.
+func DecodeInput(b []byte) (Input, error) {
+	var in Input
+	flags, err := header(b, inputFixedSize, flagSponsored|flagTotal|flagBatch)
+	if err != nil {
+		return in, err
+	}
+	in.IsSponsored = flags&flagSponsored != 0
+	in.Limits = decodeLimits(flags, b[4:])
+	in.Used = int64(binary.LittleEndian.Uint64(b[20:]))
+	in.Batch = int64(binary.LittleEndian.Uint64(b[28:]))
+	in.GraceLeft = time.Duration(binary.LittleEndian.Uint64(b[36:]))
+	if now := int64(binary.LittleEndian.Uint64(b[44:])); now != 0 {
+		in.Now = time.Unix(0, now).UTC()
+	}
+	r := reader{b: b, off: inputFixedSize}
+	in.LicenseType = r.str()
+	in.Status = r.str()
+	in.CustomField1 = r.str()
+	in.CustomField2 = r.str()
+	in.CustomField3 = r.str()
+	in.Resource = r.str()
+	n := r.u32()
+	if r.err == nil && uint64(n) > uint64(len(b)-r.off)/4 {
+		r.err = malformed(utoa(uint64(n)), " features do not fit in ", itoa(int64(len(b)-r.off)), " bytes")
+	}
+	if r.err == nil && n > 0 {
+		in.Features = make([]string, n)
+		for i := range in.Features {
+			in.Features[i] = r.str()
+		}
+	}
+	if err := r.done(); err != nil {
+		return Input{}, err
+	}
+	return in, nil
+}
+
+// AppendOutput appends the ABI v1 encoding of out to dst.
+func AppendOutput(dst []byte, out Output) []byte {
+	flags := limitFlags(out.Limits)
+	if out.Allowed {
+		flags |= flagAllowed
+	}
+	dst = append(dst, ABIVersion, flags, 0, 0)
+	dst = binary.LittleEndian.AppendUint64(dst, uint64(limitValue(out.Limits.Total)))
+	dst = binary.LittleEndian.AppendUint64(dst, uint64(limitValue(out.Limits.Batch)))
+	dst = appendString(dst, out.Reason)
+	return appendString(dst, out.Message)
+}
+
+// DecodeOutput decodes an ABI v1 output. Any malformed, truncated or
+// over-long message is an error wrapping ErrMalformed; it never panics.
+func DecodeOutput(b []byte) (Output, error) {
+	var out Output
+	flags, err := header(b, outputFixedSize, flagAllowed|flagTotal|flagBatch)
+	if err != nil {
+		return out, err
+	}
+	out.Allowed = flags&flagAllowed != 0
+	out.Limits = decodeLimits(flags, b[4:])
+	r := reader{b: b, off: outputFixedSize}
+	out.Reason = r.str()
+	out.Message = r.str()
+	if err := r.done(); err != nil {
+		return Output{}, err
+	}
+	return out, nil
+}
+
+func header(b []byte, fixed int, known byte) (flags byte, err error) {
+	switch {
+	case len(b) < fixed:
+		return 0, malformed(itoa(int64(len(b))), " bytes, want at least ", itoa(int64(fixed)))
+	case b[0] != ABIVersion:
+		return 0, malformed("ABI version ", itoa(int64(b[0])), ", want ", itoa(ABIVersion))
+	case b[1]&^known != 0:
+		return 0, malformed("unknown flags 0x", strconv.FormatUint(uint64(b[1]&^known), 16))
+	case b[2] != 0 || b[3] != 0:
+		return 0, malformed("reserved bytes are not zero")
+	}
+	return b[1], nil
+}
+
+func limitFlags(l Limits) (f byte) {
+	if l.Total.Limited {
+		f |= flagTotal
+	}
+	if l.Batch.Limited {
+		f |= flagBatch
+	}
+	return f
+}
+
+func limitValue(l Limit) int64 {
+	if !l.Limited {
+		return 0
+	}
+	return l.N
+}
+
+func decodeLimits(flags byte, b []byte) (l Limits) {
+	if flags&flagTotal != 0 {
+		l.Total = Max(int64(binary.LittleEndian.Uint64(b)))
+	}
+	if flags&flagBatch != 0 {
+		l.Batch = Max(int64(binary.LittleEndian.Uint64(b[8:])))
+	}
+	return l
+}
+
+func appendString(dst []byte, s string) []byte {
+	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(s)))
+	return append(dst, s...)
+}
+
+// reader reads length-prefixed fields and remembers the first error.
+type reader struct {
+	b   []byte
+	off int
+	err error
+}
+
+func (r *reader) u32() uint32 {
+	if r.err != nil {
+		return 0
+	}
+	if len(r.b)-r.off < 4 {
+		r.err = malformed("truncated at byte ", itoa(int64(r.off)))
+		return 0
+	}
+	v := binary.LittleEndian.Uint32(r.b[r.off:])
+	r.off += 4
+	return v
+}
+
+func (r *reader) str() string {
+	n := r.u32()
+	if r.err != nil {
+		return ""
+	}
+	if uint64(n) > uint64(len(r.b)-r.off) {
+		r.err = malformed("string of ", utoa(uint64(n)), " bytes at byte ", itoa(int64(r.off-4)), " overruns the message")
+		return ""
+	}
+	s := string(r.b[r.off : r.off+int(n)])
+	r.off += int(n)
+	return s
+}
+
+func (r *reader) done() error {
+	if r.err == nil && r.off != len(r.b) {
+		r.err = malformed(itoa(int64(len(r.b)-r.off)), " trailing bytes")
+	}
+	return r.err
+}
+
+// MalformedError describes why a message could not be decoded. It wraps
+// ErrMalformed.
+type MalformedError struct{ Detail string }
+
+func (e *MalformedError) Error() string { return ErrMalformed.Error() + ": " + e.Detail }
+
+// Unwrap returns ErrMalformed.
+func (e *MalformedError) Unwrap() error { return ErrMalformed }
+
+func malformed(parts ...string) error {
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	b := make([]byte, 0, n)
+	for _, p := range parts {
+		b = append(b, p...)
+	}
+	return &MalformedError{Detail: string(b)}
+}
+
+func utoa(n uint64) string { return strconv.FormatUint(n, 10) }
