@@ -310,9 +310,9 @@ func (a *adminOps) AuditLog(ctx context.Context, limit int, key string) ([]store
 	return out, err
 }
 
-// ParseWhen parses an expiry for the CLI: RFC 3339, a date (YYYY-MM-DD,
-// end of that day UTC is not implied: 00:00 UTC), a Go duration ("36h") or
-// a number of days ("30d") from now, or "never" (the zero time).
+// ParseWhen parses an expiry for the CLI: RFC 3339, a date YYYY-MM-DD
+// (meaning 00:00 UTC that day), a Go duration ("36h") or a number of days
+// ("30d") from now, or "never" (the zero time).
 func ParseWhen(s string, now time.Time) (time.Time, error) {
 	s = strings.TrimSpace(s)
 	if s == "never" {

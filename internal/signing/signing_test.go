@@ -259,3 +259,24 @@ func TestMessageIsCanonical(t *testing.T) {
 		t.Fatalf("Message = %q\nwant      %q", got, want)
 	}
 }
+
+func BenchmarkSign(b *testing.B) {
+	_, priv, _ := GenerateKey(nil)
+	now := time.Now()
+	for b.Loop() {
+		Sign(priv, path, "server_0123456789abcdef", "nonce", now, body)
+	}
+}
+
+func BenchmarkVerify(b *testing.B) {
+	pub, priv, _ := GenerateKey(nil)
+	v, _ := NewVerifier(VerifierConfig{PublicKeys: []ed25519.PublicKey{pub}})
+	for b.Loop() {
+		n, _ := v.NewNonce()
+		h := http.Header{}
+		h.Set(HeaderSignature, Sign(priv, path, "m", n, time.Now(), body))
+		if err := v.Verify(path, "m", n, h, body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
