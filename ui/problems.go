@@ -35,17 +35,17 @@ type Kind int
 
 // Problem kinds.
 const (
-	KindNone          Kind = iota
-	KindHostDown           // the daemon is not running
-	KindUnauthorized       // wrong or missing token
-	KindForbidden          // read-only token on an admin action
-	KindBadKeyFormat       // "Invalid license key format"
-	KindBadRequest         // another local refusal (bad machine code…)
-	KindMismatch           // "License key mismatch": the machine changed
-	KindInvalidKey         // "Invalid license key": definitive rejection
-	KindNoAnswer           // the license server gave no trustworthy answer
-	KindNoLicense          // no key stored
-	KindTimeout            // the daemon did not answer in time
+	KindNone         Kind = iota
+	KindHostDown          // the daemon is not running
+	KindUnauthorized      // wrong or missing token
+	KindForbidden         // read-only token on an admin action
+	KindBadKeyFormat      // "Invalid license key format"
+	KindBadRequest        // another local refusal (bad machine code…)
+	KindMismatch          // "License key mismatch": the machine changed
+	KindInvalidKey        // "Invalid license key": definitive rejection
+	KindNoAnswer          // the license server gave no trustworthy answer
+	KindNoLicense         // no key stored
+	KindTimeout           // the daemon did not answer in time
 	KindOther
 )
 
