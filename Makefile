@@ -76,3 +76,15 @@ demo: build licensed
 ## bench-licensed: verify req/s on loopback (docs/benchmarks-licensed.md).
 bench-licensed:
 	CGO_ENABLED=0 $(GO) test -run '^$$' -bench BenchmarkVerify -benchmem -benchtime 3s ./internal/licserver/
+
+## policies: build the example policy modules and the wasm test fixtures
+## (plugins/wasm/testdata; committed, see the README there). Needs wat2wasm (make deps).
+POLICY_FIXTURES = plugins/wasm/testdata
+.PHONY: policies
+policies:
+	cd sdk && for ex in builtin tiered grace; do \
+		GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -trimpath -buildvcs=false \
+			-o ../$(POLICY_FIXTURES)/$$ex.wasm ./examples/$$ex || exit 1; done
+	wat2wasm sdk/examples/wat/policy.wat -o $(POLICY_FIXTURES)/wat.wasm
+	for f in $(POLICY_FIXTURES)/*.wat; do wat2wasm $$f -o $${f%.wat}.wasm || exit 1; done
+	cd $(POLICY_FIXTURES) && sha256sum *.wasm > SHA256SUMS

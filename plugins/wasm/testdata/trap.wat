@@ -1,0 +1,7 @@
+;; Hostile: policy_decide traps. Build: wat2wasm trap.wat -o trap.wasm
+(module
+  (memory (export "memory") 1)
+  (func (export "policy_abi_version") (result i32) (i32.const 1))
+  (func (export "policy_alloc") (param i32) (result i32) (i32.const 1024))
+  (func (export "policy_decide") (param i32 i32) (result i64)
+    unreachable))

@@ -1,0 +1,519 @@
+// Package wasm runs quota policies compiled to WebAssembly (policy ABI v1,
+// docs/policy-abi.md) in wazero. It is the only package that imports wazero.
+//
+// A module is compiled once (through the on-disk compilation cache when a
+// directory is given) and instantiated on demand into a bounded pool. Guests
+// get no filesystem, network, environment or real clock (wazero's fake
+// clocks and random source), a memory page limit, a per-call timeout and
+// capped stdout/stderr. An instance is closed and discarded after any error.
+package wasm
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+	"github.com/tetratelabs/wazero/sys"
+
+	"github.com/licensehost/licensehost/engine"
+	"github.com/licensehost/licensehost/plugins/wire"
+	"github.com/licensehost/licensehost/sdk"
+)
+
+// Defaults of Config.
+const (
+	DefaultMemoryPages = 512 // 32 MiB
+	MaxMemoryPages     = 65536
+	DefaultTimeout     = 100 * time.Millisecond
+	DefaultMaxOutput   = 64 << 10
+	DefaultMaxLog      = 4 << 10
+	// DefaultInitTimeout bounds instantiation (the guest's _initialize).
+	DefaultInitTimeout = 5 * time.Second
+)
+
+// Exports of ABI v1.
+const (
+	exportVersion = "policy_abi_version"
+	exportAlloc   = "policy_alloc"
+	exportDecide  = "policy_decide"
+	exportMemory  = "memory"
+)
+
+// Config configures one policy module. Zero fields take the defaults.
+type Config struct {
+	Name        string        // names the policy in decisions and logs, e.g. "wasm:tiered"
+	SHA256      string        // required: hex sha256 of the module bytes
+	CacheDir    string        // wazero compilation cache directory; "" compiles in memory only
+	MemoryPages uint32        // guest memory limit in 64 KiB pages
+	Timeout     time.Duration // per-call limit; the guest is stopped and discarded past it
+	InitTimeout time.Duration // limit of instantiating one instance
+	MaxOutput   int           // largest encoded answer accepted, bytes
+	MaxLog      int           // guest stdout+stderr kept per call, bytes
+	Instances   int           // pool size; default GOMAXPROCS
+	Logger      *slog.Logger  // default slog.Default()
+
+	// UnsafeNoTimeout compiles the module without termination checks: calls
+	// are cheaper but a runaway guest can never be stopped. For benchmarks
+	// only; no manifest can set it.
+	UnsafeNoTimeout bool
+}
+
+func (c *Config) setDefaults() error {
+	if c.MemoryPages == 0 {
+		c.MemoryPages = DefaultMemoryPages
+	}
+	if c.Timeout == 0 {
+		c.Timeout = DefaultTimeout
+	}
+	if c.InitTimeout == 0 {
+		c.InitTimeout = DefaultInitTimeout
+	}
+	if c.MaxOutput == 0 {
+		c.MaxOutput = DefaultMaxOutput
+	}
+	if c.MaxLog == 0 {
+		c.MaxLog = DefaultMaxLog
+	}
+	if c.Instances == 0 {
+		c.Instances = runtime.GOMAXPROCS(0)
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Name == "" {
+		c.Name = "wasm"
+	}
+	switch {
+	case c.MemoryPages > MaxMemoryPages:
+		return fmt.Errorf("%w: memoryPages %d exceeds %d", ErrConfig, c.MemoryPages, MaxMemoryPages)
+	case c.Timeout < 0 || c.InitTimeout < 0:
+		return fmt.Errorf("%w: negative timeout", ErrConfig)
+	case c.MaxOutput < 0 || c.MaxOutput > 1<<30 || c.MaxLog < 0:
+		return fmt.Errorf("%w: maxOutput/maxLog out of range", ErrConfig)
+	case c.Instances < 0:
+		return fmt.Errorf("%w: negative instance count", ErrConfig)
+	case c.SHA256 == "":
+		return fmt.Errorf("%w: sha256 is required", ErrConfig)
+	}
+	return nil
+}
+
+// Policy is a loaded WebAssembly policy; it implements engine.Policy and is
+// safe for concurrent use.
+type Policy struct {
+	cfg      Config
+	rt       wazero.Runtime
+	compiled wazero.CompiledModule
+	modCfg   wazero.ModuleConfig
+	cache    wazero.CompilationCache
+
+	// slots bounds the live instances: it holds Instances entries, each an
+	// idle instance or nil (a free slot to instantiate into).
+	slots     chan *instance
+	closed    atomic.Bool
+	closeOnce sync.Once
+	closeErr  error
+}
+
+var _ engine.Policy = (*Policy)(nil)
+
+// Load reads, verifies and compiles the module at path and checks it
+// against ABI v1 by instantiating one instance.
+func Load(ctx context.Context, path string, cfg Config) (*Policy, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("wasm policy %s: %w", cfg.Name, err)
+	}
+	return New(ctx, b, cfg)
+}
+
+// New is Load for module bytes already in memory.
+func New(ctx context.Context, module []byte, cfg Config) (_ *Policy, err error) {
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			err = fmt.Errorf("wasm policy %s: %w", cfg.Name, err)
+		}
+	}()
+	sum := sha256.Sum256(module)
+	if got := hex.EncodeToString(sum[:]); !strings.EqualFold(got, cfg.SHA256) {
+		return nil, fmt.Errorf("%w: module is %s, manifest says %s", ErrHashMismatch, got, cfg.SHA256)
+	}
+
+	rc := wazero.NewRuntimeConfigCompiler().
+		WithMemoryLimitPages(cfg.MemoryPages).
+		WithCloseOnContextDone(!cfg.UnsafeNoTimeout)
+	p := &Policy{cfg: cfg}
+	if cfg.CacheDir != "" {
+		if p.cache, err = wazero.NewCompilationCacheWithDir(cfg.CacheDir); err != nil {
+			return nil, fmt.Errorf("compilation cache: %w", err)
+		}
+		rc = rc.WithCompilationCache(p.cache)
+	}
+	p.rt = wazero.NewRuntimeWithConfig(ctx, rc)
+	defer func() {
+		if err != nil {
+			_ = p.rt.Close(context.WithoutCancel(ctx))
+			if p.cache != nil {
+				_ = p.cache.Close(context.WithoutCancel(ctx))
+			}
+		}
+	}()
+	if _, err = wasi_snapshot_preview1.Instantiate(ctx, p.rt); err != nil {
+		return nil, fmt.Errorf("wasi: %w", err)
+	}
+	if p.compiled, err = p.rt.CompileModule(ctx, module); err != nil {
+		return nil, fmt.Errorf("compile: %w", err)
+	}
+	if err = checkExports(p.compiled); err != nil {
+		return nil, err
+	}
+	// No WithFS, WithEnv, WithArgs, WithSysWalltime, WithSysNanotime or
+	// WithRandSource: the guest sees no files, no environment, a fake clock
+	// and a deterministic random source. Reactor modules (Go's c-shared)
+	// initialise in _initialize; a module without it has nothing to run.
+	p.modCfg = wazero.NewModuleConfig().
+		WithName("").
+		WithStartFunctions("_initialize")
+
+	p.slots = make(chan *instance, cfg.Instances)
+	for range cfg.Instances {
+		p.slots <- nil
+	}
+	// Instantiate one instance now: it proves the module links, initialises
+	// within its limits and speaks a known ABI version.
+	inst, err := p.instantiate(ctx)
+	if err != nil {
+		return nil, err
+	}
+	<-p.slots
+	p.slots <- inst
+	return p, nil
+}
+
+func checkExports(m wazero.CompiledModule) error {
+	want := map[string][2][]api.ValueType{
+		exportVersion: {nil, {api.ValueTypeI32}},
+		exportAlloc:   {{api.ValueTypeI32}, {api.ValueTypeI32}},
+		exportDecide:  {{api.ValueTypeI32, api.ValueTypeI32}, {api.ValueTypeI64}},
+	}
+	fns := m.ExportedFunctions()
+	var problems []string
+	for _, name := range []string{exportVersion, exportAlloc, exportDecide} {
+		fn, ok := fns[name]
+		switch {
+		case !ok:
+			problems = append(problems, "missing "+name)
+		case !sameTypes(fn.ParamTypes(), want[name][0]) || !sameTypes(fn.ResultTypes(), want[name][1]):
+			problems = append(problems, name+" has the wrong signature")
+		}
+	}
+	if _, ok := m.ExportedMemories()[exportMemory]; !ok {
+		problems = append(problems, `missing memory "memory"`)
+	}
+	if len(problems) > 0 {
+		return fmt.Errorf("%w: %s", ErrExports, strings.Join(problems, ", "))
+	}
+	return nil
+}
+
+func sameTypes(a, b []api.ValueType) bool { return bytes.Equal(a, b) }
+
+// Decide implements engine.Policy. Errors wrap one of the kinds of package
+// wire (ErrTimeout, ErrTrap, ErrBadOutput, ErrUnavailable, ErrCanceled).
+func (p *Policy) Decide(ctx context.Context, in engine.QuotaInput) (engine.QuotaDecision, error) {
+	inst, err := p.acquire(ctx)
+	if err != nil {
+		return engine.QuotaDecision{}, err
+	}
+	d, err := inst.call(p, in)
+	p.release(inst, err == nil)
+	return d, err
+}
+
+func (p *Policy) acquire(ctx context.Context) (*instance, error) {
+	if p.closed.Load() {
+		return nil, &wire.CallError{Kind: wire.ErrUnavailable, Err: engine.ErrClosed}
+	}
+	var inst *instance
+	select {
+	case inst = <-p.slots:
+	default:
+		select {
+		case inst = <-p.slots:
+		case <-ctx.Done():
+			return nil, &wire.CallError{Kind: wire.ErrCanceled, Err: ctx.Err()}
+		}
+	}
+	if p.closed.Load() {
+		p.slots <- inst
+		return nil, &wire.CallError{Kind: wire.ErrUnavailable, Err: engine.ErrClosed}
+	}
+	if inst != nil {
+		return inst, nil
+	}
+	inst, err := p.instantiate(ctx)
+	if err != nil {
+		p.slots <- nil
+		return nil, err
+	}
+	return inst, nil
+}
+
+// release returns inst to the pool, or closes it and frees its slot when it
+// failed or the policy is closing.
+func (p *Policy) release(inst *instance, ok bool) {
+	if !ok || p.closed.Load() {
+		inst.close()
+		p.slots <- nil
+		return
+	}
+	p.slots <- inst
+}
+
+// Close implements engine.Policy: it refuses new calls, waits for the calls
+// in flight (or for ctx), and closes every instance and the runtime.
+func (p *Policy) Close(ctx context.Context) error {
+	p.closeOnce.Do(func() {
+		p.closed.Store(true)
+		for range cap(p.slots) {
+			select {
+			case inst := <-p.slots:
+				if inst != nil {
+					inst.close()
+				}
+			case <-ctx.Done():
+				// Calls still running end within their timeout; closing the
+				// runtime below stops them at once.
+				p.closeErr = ctx.Err()
+			}
+			if p.closeErr != nil {
+				break
+			}
+		}
+		bg := context.WithoutCancel(ctx)
+		if err := p.rt.Close(bg); err != nil && p.closeErr == nil {
+			p.closeErr = err
+		}
+		if p.cache != nil {
+			_ = p.cache.Close(bg)
+		}
+	})
+	return p.closeErr
+}
+
+// Name returns the policy's name.
+func (p *Policy) Name() string { return p.cfg.Name }
+
+// instance is one instantiated guest with its reusable buffers.
+type instance struct {
+	mod    api.Module
+	mem    api.Memory
+	alloc  api.Function
+	decide api.Function
+	stack  []uint64
+	buf    []byte // host-side encoding buffer
+	inPtr  uint32 // the guest buffer from policy_alloc
+	inCap  uint32
+	log    *capWriter
+	tctx   *timeoutCtx // nil without the timeout sandbox
+}
+
+func (p *Policy) instantiate(ctx context.Context) (_ *instance, err error) {
+	inst := &instance{stack: make([]uint64, 2), log: &capWriter{max: p.cfg.MaxLog}}
+	cfg := p.modCfg.WithStdout(inst.log).WithStderr(inst.log)
+	ictx := ctx
+	if !p.cfg.UnsafeNoTimeout {
+		var cancel context.CancelFunc
+		ictx, cancel = context.WithTimeout(ctx, p.cfg.InitTimeout)
+		defer cancel()
+	}
+	mod, err := p.rt.InstantiateModule(ictx, p.compiled, cfg)
+	if err != nil {
+		return nil, callError(ictx, err, inst.log)
+	}
+	defer func() {
+		if err != nil {
+			_ = mod.Close(context.Background())
+		}
+	}()
+	inst.mod = mod
+	inst.mem = mod.ExportedMemory(exportMemory)
+	inst.alloc = mod.ExportedFunction(exportAlloc)
+	inst.decide = mod.ExportedFunction(exportDecide)
+	res, err := mod.ExportedFunction(exportVersion).Call(ictx)
+	if err != nil {
+		return nil, callError(ictx, err, inst.log)
+	}
+	if v := uint32(res[0]); v != sdk.ABIVersion {
+		return nil, fmt.Errorf("%w: module speaks %d, host speaks %d", ErrABIVersion, v, sdk.ABIVersion)
+	}
+	if !p.cfg.UnsafeNoTimeout {
+		inst.tctx = newTimeoutCtx()
+	}
+	return inst, nil
+}
+
+func (inst *instance) call(p *Policy, in engine.QuotaInput) (d engine.QuotaDecision, err error) {
+	inst.log.reset()
+	ctx := context.Background()
+	if inst.tctx != nil {
+		ctx = inst.tctx
+		inst.tctx.start(p.cfg.Timeout)
+		defer func() {
+			if !inst.tctx.stop() && err == nil {
+				// The deadline passed as the call returned: the instance may
+				// have been closed under us; discard it.
+				err = &wire.CallError{Kind: wire.ErrTimeout, Err: context.DeadlineExceeded}
+			}
+		}()
+	}
+	inst.buf = wire.AppendInput(inst.buf[:0], in)
+	n := uint32(len(inst.buf))
+	if n > inst.inCap {
+		inst.stack[0] = uint64(n)
+		if err := inst.alloc.CallWithStack(ctx, inst.stack); err != nil {
+			return d, callError(ctx, err, inst.log)
+		}
+		ptr := uint32(inst.stack[0])
+		if ptr == 0 {
+			return d, &wire.CallError{Kind: wire.ErrBadOutput, Err: errors.New("policy_alloc returned 0"), Output: inst.log.String()}
+		}
+		inst.inPtr, inst.inCap = ptr, n
+	}
+	if !inst.mem.Write(inst.inPtr, inst.buf) {
+		return d, &wire.CallError{Kind: wire.ErrBadOutput, Err: fmt.Errorf("policy_alloc returned %d, outside guest memory", inst.inPtr)}
+	}
+	inst.stack[0], inst.stack[1] = uint64(inst.inPtr), uint64(n)
+	if err := inst.decide.CallWithStack(ctx, inst.stack); err != nil {
+		return d, callError(ctx, err, inst.log)
+	}
+	ptr, size := uint32(inst.stack[0]>>32), uint32(inst.stack[0])
+	switch {
+	case size == 0:
+		return d, &wire.CallError{Kind: wire.ErrBadOutput, Err: errors.New("policy_decide answered no output"), Output: inst.log.String()}
+	case int64(size) > int64(p.cfg.MaxOutput):
+		return d, &wire.CallError{Kind: wire.ErrBadOutput, Err: fmt.Errorf("output of %d bytes exceeds the limit of %d", size, p.cfg.MaxOutput)}
+	}
+	out, ok := inst.mem.Read(ptr, size)
+	if !ok {
+		return d, &wire.CallError{Kind: wire.ErrBadOutput, Err: fmt.Errorf("output at %d+%d lies outside guest memory", ptr, size)}
+	}
+	d, err = wire.Decision(out, p.cfg.Name)
+	if err == nil && inst.log.Len() > 0 {
+		p.cfg.Logger.Debug("policy guest output", "policy", p.cfg.Name, "output", inst.log.String())
+	}
+	return d, err
+}
+
+func (inst *instance) close() {
+	_ = inst.mod.Close(context.Background())
+	if inst.tctx != nil {
+		inst.tctx.timer.Stop()
+	}
+}
+
+// callError classifies a failed guest call.
+func callError(ctx context.Context, err error, log *capWriter) error {
+	var exit *sys.ExitError
+	kind := wire.ErrTrap
+	if errors.As(err, &exit) {
+		switch exit.ExitCode() {
+		case sys.ExitCodeDeadlineExceeded:
+			kind = wire.ErrTimeout
+		case sys.ExitCodeContextCanceled:
+			kind = wire.ErrCanceled
+		}
+	} else if ctx.Err() != nil {
+		kind = wire.ErrTimeout
+	}
+	return &wire.CallError{Kind: kind, Err: err, Output: log.String()}
+}
+
+// timeoutCtx is the per-instance context of the timeout sandbox: a context
+// whose Done channel a reusable timer closes when a call overruns. It spares
+// each call a context.WithTimeout and its timer allocation; once it has
+// fired, its instance is discarded, so it never needs resetting.
+type timeoutCtx struct {
+	context.Context
+	done  chan struct{}
+	fired atomic.Bool
+	timer *time.Timer
+}
+
+func newTimeoutCtx() *timeoutCtx {
+	c := &timeoutCtx{Context: context.Background(), done: make(chan struct{})}
+	c.timer = time.AfterFunc(time.Hour, func() {
+		c.fired.Store(true)
+		close(c.done)
+	})
+	c.timer.Stop()
+	return c
+}
+
+func (c *timeoutCtx) start(d time.Duration) { c.timer.Reset(d) }
+
+// stop reports whether the timer was stopped before it fired.
+func (c *timeoutCtx) stop() bool { return c.timer.Stop() }
+
+func (c *timeoutCtx) Done() <-chan struct{} { return c.done }
+
+func (c *timeoutCtx) Err() error {
+	if c.fired.Load() {
+		return context.DeadlineExceeded
+	}
+	return nil
+}
+
+// capWriter keeps the first max bytes written to it since the last reset.
+type capWriter struct {
+	mu      sync.Mutex
+	b       []byte
+	max     int
+	dropped int
+}
+
+func (w *capWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	n := min(len(p), w.max-len(w.b))
+	w.b = append(w.b, p[:n]...)
+	w.dropped += len(p) - n
+	return len(p), nil
+}
+
+func (w *capWriter) reset() {
+	w.mu.Lock()
+	w.b, w.dropped = w.b[:0], 0
+	w.mu.Unlock()
+}
+
+func (w *capWriter) Len() int {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.b)
+}
+
+func (w *capWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.dropped > 0 {
+		return string(w.b) + fmt.Sprintf("… (%d more bytes dropped)", w.dropped)
+	}
+	return string(w.b)
+}

@@ -1,0 +1,235 @@
+package wasm_test
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/licensehost/licensehost/engine"
+	"github.com/licensehost/licensehost/plugins/policytest"
+	"github.com/licensehost/licensehost/plugins/wasm"
+	"github.com/licensehost/licensehost/plugins/wire"
+)
+
+// cacheDir is shared by the tests of this binary so the 2 MB Go modules are
+// compiled once.
+var cacheDir string
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "wasmcache")
+	if err != nil {
+		panic(err)
+	}
+	cacheDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func fixture(t testing.TB, name string) ([]byte, string) {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(b)
+	return b, hex.EncodeToString(sum[:])
+}
+
+func load(t testing.TB, name string, cfg wasm.Config) *wasm.Policy {
+	t.Helper()
+	p, err := loadErr(t, name, cfg)
+	if err != nil {
+		t.Fatalf("load %s: %v", name, err)
+	}
+	t.Cleanup(func() { p.Close(context.Background()) })
+	return p
+}
+
+func loadErr(t testing.TB, name string, cfg wasm.Config) (*wasm.Policy, error) {
+	b, sum := fixture(t, name)
+	if cfg.SHA256 == "" {
+		cfg.SHA256 = sum
+	}
+	if cfg.CacheDir == "" {
+		cfg.CacheDir = cacheDir
+	}
+	cfg.Name = "wasm:" + name
+	return wasm.New(context.Background(), b, cfg)
+}
+
+var sample = engine.QuotaInput{
+	LicenseType: "年度版", Status: engine.StatusActive, IsSponsored: true,
+	Limits: engine.Limits{Total: engine.Int64(1000), Batch: engine.Int64(10)},
+	Used:   5, Batch: 3,
+}
+
+func TestConformanceGoGuest(t *testing.T) {
+	p := load(t, "builtin.wasm", wasm.Config{})
+	policytest.Run(t, p)
+	d, _ := p.Decide(context.Background(), sample)
+	if d.Policy != "wasm:builtin.wasm" {
+		t.Errorf("policy name %q", d.Policy)
+	}
+}
+
+// The hand-written WAT policy gives the built-in answers, without messages.
+func TestConformanceWAT(t *testing.T) {
+	p := load(t, "wat.wasm", wasm.Config{})
+	for _, c := range policytest.Cases {
+		got, err := p.Decide(context.Background(), c.In)
+		if err != nil {
+			t.Fatalf("%s: %v", c.Name, err)
+		}
+		want := c.Want
+		want.Message = ""
+		if msg := policytest.Diff(got, want); msg != "" {
+			t.Errorf("%s: %s", c.Name, msg)
+		}
+	}
+}
+
+func TestTiered(t *testing.T) {
+	p := load(t, "tiered.wasm", wasm.Config{})
+	in := sample
+	in.CustomField1, in.Batch, in.Limits.Batch = "60", 51, nil
+	d, err := p.Decide(context.Background(), in)
+	if err != nil || d.Allowed || d.Reason != engine.ReasonBatchExceeded || *d.Limits.Total != 60 || *d.Limits.Batch != 50 {
+		t.Errorf("年度版 batch 51: %s, %v", policytest.Format(d), err)
+	}
+	in.LicenseType, in.Batch = "终生赞助版", 500
+	d, err = p.Decide(context.Background(), in)
+	if err != nil || !d.Allowed || d.Limits.Batch != nil {
+		t.Errorf("终生赞助版 batch 500: %s, %v", policytest.Format(d), err)
+	}
+}
+
+func TestConcurrentDecisions(t *testing.T) {
+	p := load(t, "builtin.wasm", wasm.Config{Instances: 2})
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := range 200 {
+				in := sample
+				in.Used = int64(g*1000 + i)
+				d, err := p.Decide(context.Background(), in)
+				want := engine.DecideBuiltin(in)
+				if err != nil || d.Allowed != want.Allowed || d.Message != want.Message {
+					t.Errorf("used %d: %s, %v", in.Used, policytest.Format(d), err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
+
+// Every hostile module fails its call with the right kind of error, and the
+// policy keeps answering afterwards (a fresh instance replaces the failed one).
+func TestHostileCalls(t *testing.T) {
+	for _, c := range []struct {
+		file string
+		kind error
+	}{
+		{"loop.wasm", wire.ErrTimeout},
+		{"grow.wasm", wire.ErrTrap},
+		{"trap.wasm", wire.ErrTrap},
+		{"bigout.wasm", wire.ErrBadOutput},
+		{"badout.wasm", wire.ErrBadOutput},
+	} {
+		t.Run(c.file, func(t *testing.T) {
+			p := load(t, c.file, wasm.Config{Timeout: 50 * time.Millisecond, MemoryPages: 64, MaxOutput: 4096})
+			for range 3 {
+				start := time.Now()
+				_, err := p.Decide(context.Background(), sample)
+				if !errors.Is(err, c.kind) {
+					t.Fatalf("Decide error = %v, want %v", err, c.kind)
+				}
+				if c.kind == wire.ErrTimeout && time.Since(start) > 10*time.Second {
+					t.Fatalf("the runaway guest was not stopped (%v)", time.Since(start))
+				}
+			}
+			t.Logf("%s: %v", wire.FallbackReason(err(p)), err(p))
+		})
+	}
+}
+
+func err(p *wasm.Policy) error { _, e := p.Decide(context.Background(), sample); return e }
+
+func TestRefusedAtLoad(t *testing.T) {
+	for _, c := range []struct {
+		file string
+		cfg  wasm.Config
+		want error
+	}{
+		{"abi2.wasm", wasm.Config{}, wasm.ErrABIVersion},
+		{"noexports.wasm", wasm.Config{}, wasm.ErrExports},
+		{"builtin.wasm", wasm.Config{SHA256: "00" + hex.EncodeToString(make([]byte, 31))}, wasm.ErrHashMismatch},
+		{"initloop.wasm", wasm.Config{InitTimeout: 50 * time.Millisecond}, wire.ErrTimeout},
+		{"bigmem.wasm", wasm.Config{MemoryPages: 256}, nil},
+		{"builtin.wasm", wasm.Config{MemoryPages: 8}, nil}, // the Go runtime needs 36 pages
+	} {
+		p, err := loadErr(t, c.file, c.cfg)
+		if err == nil {
+			p.Close(context.Background())
+			t.Errorf("%s loaded; want it refused", c.file)
+			continue
+		}
+		if c.want != nil && !errors.Is(err, c.want) {
+			t.Errorf("%s: error %v, want %v", c.file, err, c.want)
+		}
+		t.Logf("%s refused: %v", c.file, err)
+	}
+}
+
+func TestGuestOutputCaptured(t *testing.T) {
+	p := load(t, "stderr.wasm", wasm.Config{MaxLog: 100})
+	_, e := p.Decide(context.Background(), sample)
+	var ce *wire.CallError
+	if !errors.As(e, &ce) || !errors.Is(e, wire.ErrTrap) {
+		t.Fatalf("error %T %v, want a *wire.CallError of kind trap", e, e)
+	}
+	if !strings.HasPrefix(ce.Output, "guest says: something went wrong\n") || !strings.Contains(ce.Output, "65900 more bytes dropped") {
+		t.Errorf("captured output %q", ce.Output)
+	}
+}
+
+func TestCloseWaitsForInFlight(t *testing.T) {
+	p, e := loadErr(t, "builtin.wasm", wasm.Config{Instances: 2})
+	if e != nil {
+		t.Fatal(e)
+	}
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	for range 4 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if _, err := p.Decide(context.Background(), sample); err != nil && !errors.Is(err, wire.ErrUnavailable) {
+					t.Errorf("Decide during Close: %v", err)
+					return
+				}
+			}
+		})
+	}
+	time.Sleep(20 * time.Millisecond)
+	if err := p.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	close(stop)
+	wg.Wait()
+	if _, err := p.Decide(context.Background(), sample); !errors.Is(err, wire.ErrUnavailable) {
+		t.Errorf("Decide after Close: %v", err)
+	}
+}
