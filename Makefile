@@ -11,7 +11,7 @@ NOUI_PKGS  = $(shell CGO_ENABLED=0 $(GO) list ./... | grep -v -e '/ui' -e '/cmd/
 # Debian packages a fresh machine lacks: X/GL headers for Fyne (cgo), Xvfb and
 # D-Bus for the tray's end-to-end test, wabt for the hand-written WAT policy.
 DEB_PKGS   = gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev \
-             libxinerama-dev libxi-dev libxxf86vm-dev xvfb xauth dbus dbus-x11 wabt
+             libxinerama-dev libxi-dev libxxf86vm-dev xvfb xauth dbus dbus-x11 wabt imagemagick
 BENCHTIME ?= 1s
 
 .PHONY: all deps build test test-noui check fmt vet tidy bench run clean
@@ -37,7 +37,7 @@ run: build
 	./$(BIN)/licensehost
 
 ## test: every test, from a fresh machine.
-test: deps test-noui
+test: deps test-noui test-ui
 
 test-noui:
 	CGO_ENABLED=0 $(GO) test -count=1 -timeout 15m $(NOUI_PKGS)
@@ -88,3 +88,25 @@ policies:
 	wat2wasm sdk/examples/wat/policy.wat -o $(POLICY_FIXTURES)/wat.wasm
 	for f in $(POLICY_FIXTURES)/*.wat; do wat2wasm $$f -o $${f%.wat}.wasm || exit 1; done
 	cd $(POLICY_FIXTURES) && sha256sum *.wasm > SHA256SUMS
+
+# ---- tray: the Fyne tray app and its views (issue 5; docs/tray.md) ----
+.PHONY: tray test-ui screenshots bench-tray
+
+## tray: the tray app (cgo: Fyne; the first build of go-gl takes 3-4 minutes, then the cache serves).
+tray:
+	$(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN)/licensehost-tray ./cmd/tray
+
+## test-ui: ui/ headless widget tests (CGO_ENABLED=0), then cmd/tray's tests with the
+## end-to-end tray test under Xvfb and a D-Bus session (needs make deps).
+test-ui:
+	CGO_ENABLED=0 $(GO) test -count=1 -timeout 10m ./ui/...
+	LICENSEHOST_TRAY_E2E=1 xvfb-run -a -s '-screen 0 1280x800x24' dbus-run-session -- \
+		$(GO) test -count=1 -timeout 10m ./cmd/tray/...
+
+## screenshots: docs/img/tray-*.png from the real tray against the real host and licensed, under Xvfb.
+screenshots: build licensed tray
+	BIN=$(BIN) xvfb-run -a -s '-screen 0 1280x800x24' dbus-run-session -- ./cmd/tray/screenshots.sh
+
+## bench-tray: the tray's idle RSS under Xvfb (docs/benchmarks-tray.md).
+bench-tray: tray
+	BIN=$(BIN) xvfb-run -a -s '-screen 0 1280x800x24' dbus-run-session -- ./cmd/tray/rss.sh
