@@ -1,6 +1,7 @@
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -48,18 +49,20 @@ func parseConfig(args []string, getenv func(string) string, out io.Writer) (conf
 		c.Poll = d
 	}
 	fs := flag.NewFlagSet("licensehost-tray", flag.ContinueOnError)
-	fs.SetOutput(out)
 	fs.StringVar(&c.HostURL, "host", c.HostURL, "the licensehost daemon's URL (env LICENSEHOST_URL)")
 	fs.StringVar(&c.TokenFile, "token-file", c.TokenFile, "the admin token file (env LICENSEHOST_TOKEN_FILE; default admin.token in the host's data directory)")
 	fs.DurationVar(&c.Poll, "poll", c.Poll, "how often to re-read the status (env LICENSEHOST_TRAY_POLL)")
 	fs.StringVar(&c.Show, "show", "", "open the status window at start on a tab: status, activate or switch")
 	fs.StringVar(&c.LicenseURL, "license-url", c.LicenseURL, "where \"Get a license\" leads")
 	fs.BoolVar(&c.Version, "version", false, "print the version and exit")
-	fs.Usage = func() {
-		fmt.Fprintf(out, "usage: licensehost-tray [flags]\n\nA system tray companion of the licensehost daemon.\n\n")
-		fs.PrintDefaults()
-	}
+	fs.SetOutput(io.Discard) // errors are returned as one line, usage only on -h
+	fs.Usage = func() {}
 	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintf(out, "usage: licensehost-tray [flags]\n\nA system tray companion of the licensehost daemon.\n\n")
+			fs.SetOutput(out)
+			fs.PrintDefaults()
+		}
 		return c, err
 	}
 	if fs.NArg() > 0 {
