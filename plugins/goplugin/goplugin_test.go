@@ -1,0 +1,214 @@
+package goplugin_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/licensehost/licensehost/engine"
+	"github.com/licensehost/licensehost/plugins/goplugin"
+	"github.com/licensehost/licensehost/plugins/policytest"
+	"github.com/licensehost/licensehost/plugins/wire"
+)
+
+var binDir string
+
+// TestMain builds the plugin binaries once per test binary.
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "goplugin")
+	if err != nil {
+		panic(err)
+	}
+	binDir = dir
+	for name, pkg := range map[string]string{
+		"builtin": "github.com/licensehost/licensehost/sdk/examples/builtin",
+		"hostile": "./testdata/hostile",
+	} {
+		cmd := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(dir, name), pkg)
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			fmt.Fprintf(os.Stderr, "building %s: %v\n%s", pkg, err, out)
+			os.RemoveAll(dir)
+			os.Exit(1)
+		}
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+func sum(t testing.TB, path string) string {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+func start(t testing.TB, name string, cfg goplugin.Config) *goplugin.Policy {
+	t.Helper()
+	cfg.Path = filepath.Join(binDir, name)
+	if cfg.SHA256 == "" {
+		cfg.SHA256 = sum(t, cfg.Path)
+	}
+	cfg.Name = "plugin:" + name
+	p, err := goplugin.Start(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("start %s: %v", name, err)
+	}
+	t.Cleanup(func() { p.Close(context.Background()) })
+	return p
+}
+
+var sample = engine.QuotaInput{
+	LicenseType: "年度版", Status: engine.StatusActive, IsSponsored: true,
+	Limits: engine.Limits{Total: engine.Int64(1000), Batch: engine.Int64(10)},
+	Used:   5, Batch: 3,
+}
+
+func TestConformance(t *testing.T) {
+	p := start(t, "builtin", goplugin.Config{})
+	policytest.Run(t, p)
+	if d, _ := p.Decide(context.Background(), sample); d.Policy != "plugin:builtin" {
+		t.Errorf("policy name %q", d.Policy)
+	}
+}
+
+func alive(pid int) bool { return pid > 0 && syscall.Kill(pid, 0) == nil }
+
+func TestCrashMidCallRestarts(t *testing.T) {
+	var logs bytes.Buffer
+	var mu sync.Mutex
+	logger := slog.New(slog.NewTextHandler(lockedWriter{&mu, &logs}, nil))
+	p := start(t, "hostile", goplugin.Config{MinBackoff: time.Millisecond, Logger: logger})
+	pid := p.Pid()
+	in := sample
+	in.Resource = "crash"
+	_, err := p.Decide(context.Background(), in)
+	if !errors.Is(err, wire.ErrCrash) {
+		t.Fatalf("crash: error %v, want crash", err)
+	}
+	time.Sleep(5 * time.Millisecond) // the backoff
+	d, err := p.Decide(context.Background(), sample)
+	if err != nil || !d.Allowed {
+		t.Fatalf("after the crash: %s, %v", policytest.Format(d), err)
+	}
+	if p.Starts() != 2 || p.Pid() == pid {
+		t.Errorf("starts %d, pid %d → %d: want a restarted process", p.Starts(), pid, p.Pid())
+	}
+	p.Close(context.Background()) // waits for the kill, which logs
+	mu.Lock()
+	defer mu.Unlock()
+	if !strings.Contains(logs.String(), "policy plugin failed and was stopped") || !strings.Contains(logs.String(), "hostile: crashing mid-call") {
+		t.Errorf("log does not explain the crash:\n%s", logs.String())
+	}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  *bytes.Buffer
+}
+
+func (l lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
+}
+
+func TestHangIsKilled(t *testing.T) {
+	p := start(t, "hostile", goplugin.Config{Timeout: 100 * time.Millisecond, MinBackoff: time.Hour, MaxBackoff: time.Hour})
+	pid := p.Pid()
+	in := sample
+	in.Resource = "hang"
+	if _, err := p.Decide(context.Background(), in); !errors.Is(err, wire.ErrTimeout) {
+		t.Fatalf("hang: error %v, want timeout", err)
+	}
+	// Within the backoff the policy answers unavailable at once.
+	if _, err := p.Decide(context.Background(), sample); !errors.Is(err, wire.ErrUnavailable) {
+		t.Fatalf("during backoff: %v, want unavailable", err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for alive(pid) && time.Now().Before(deadline) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if alive(pid) {
+		t.Errorf("hung plugin %d still running", pid)
+	}
+}
+
+func TestPolicyErrors(t *testing.T) {
+	p := start(t, "hostile", goplugin.Config{MaxOutput: 4096})
+	for res, kind := range map[string]error{"panic": wire.ErrTrap, "big": wire.ErrBadOutput, "badreason": wire.ErrBadOutput} {
+		in := sample
+		in.Resource = res
+		if _, err := p.Decide(context.Background(), in); !errors.Is(err, kind) {
+			t.Errorf("%s: error %v, want %v", res, err, kind)
+		}
+	}
+	if d, err := p.Decide(context.Background(), sample); err != nil || p.Starts() != 1 {
+		t.Errorf("after policy errors: %s, %v, starts %d", policytest.Format(d), err, p.Starts())
+	}
+}
+
+func TestCloseLeavesNoProcess(t *testing.T) {
+	sockets := t.TempDir()
+	p := start(t, "builtin", goplugin.Config{SocketDir: sockets})
+	pid := p.Pid()
+	if !alive(pid) {
+		t.Fatalf("plugin pid %d not running", pid)
+	}
+	if entries, _ := os.ReadDir(sockets); len(entries) != 1 {
+		t.Errorf("want one socket directory under the host's %s, have %v", sockets, entries)
+	}
+	if err := p.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if alive(pid) {
+		t.Errorf("plugin %d survived Close", pid)
+	}
+	if entries, _ := os.ReadDir(sockets); len(entries) != 0 {
+		t.Errorf("socket directory left behind: %v", entries)
+	}
+	if _, err := p.Decide(context.Background(), sample); !errors.Is(err, wire.ErrUnavailable) {
+		t.Errorf("Decide after Close: %v", err)
+	}
+}
+
+func TestHashMismatchRefused(t *testing.T) {
+	_, err := goplugin.Start(context.Background(), goplugin.Config{
+		Path: filepath.Join(binDir, "builtin"), SHA256: strings.Repeat("ab", 32)})
+	if !errors.Is(err, goplugin.ErrHashMismatch) {
+		t.Fatalf("error %v, want ErrHashMismatch", err)
+	}
+}
+
+func TestConcurrent(t *testing.T) {
+	p := start(t, "builtin", goplugin.Config{})
+	var wg sync.WaitGroup
+	for g := range 4 {
+		wg.Go(func() {
+			for i := range 50 {
+				in := sample
+				in.Used = int64(g*100 + i)
+				if d, err := p.Decide(context.Background(), in); err != nil || d.Allowed != engine.DecideBuiltin(in).Allowed {
+					t.Errorf("%s, %v", policytest.Format(d), err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+}
