@@ -119,8 +119,8 @@ type Policy struct {
 type process struct {
 	sockets string // this process's socket directory, removed after it exits
 	client  *goplugin.Client
-	rpc    *sdkplugin.RPCClient
-	stderr *tailWriter
+	rpc     *sdkplugin.RPCClient
+	stderr  *tailWriter
 }
 
 var _ engine.Policy = (*Policy)(nil)
