@@ -53,7 +53,7 @@ const (
 )
 
 type host struct {
-	t       *testing.T
+	t       testing.TB
 	cmd     *exec.Cmd
 	dataDir string
 	url     string
@@ -84,7 +84,7 @@ func (s *syncBuf) String() string {
 var listenRE = regexp.MustCompile(`listening on (http://\S+)`)
 
 // startHost runs the daemon on a free loopback port with dataDir.
-func startHost(t *testing.T, dataDir string, args ...string) *host {
+func startHost(t testing.TB, dataDir string, args ...string) *host {
 	t.Helper()
 	all := append([]string{"--listen", "127.0.0.1:0", "--data-dir", dataDir}, args...)
 	cmd := exec.Command(hostBin, all...)
@@ -166,7 +166,7 @@ func (h *host) activate(key string) (*api.ActionResponse, error) {
 	return h.client.Activate(context.Background(), key)
 }
 
-func newLicenseServer(t *testing.T) *remotetest.Server {
+func newLicenseServer(t testing.TB) *remotetest.Server {
 	srv := remotetest.New(t)
 	srv.AddLicense(e2eKey, 1, map[string]any{"licenseTypeName": "年度版", "licenseTypeDisplayName": "年度版", "customField1": "50", "customField2": 10})
 	srv.AddLicense(e2eKeyLife, 1, map[string]any{"licenseTypeName": "终生赞助版", "customField1": "", "customField2": ""})
