@@ -26,7 +26,7 @@ import (
 // These tests run the real licensehost binary as a child process against a
 // real loopback license server (remotetest), and talk to it over HTTP.
 
-var hostBin string
+var hostBin, licensedBin string
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "licensehost-e2e")
@@ -40,6 +40,14 @@ func TestMain(m *testing.M) {
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building licensehost:", err)
+		os.Exit(1)
+	}
+	licensedBin = filepath.Join(dir, "licensed")
+	build = exec.Command("go", "build", "-o", licensedBin, "../licensed")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		fmt.Fprintln(os.Stderr, "building licensed:", err)
 		os.Exit(1)
 	}
 	code := m.Run()
