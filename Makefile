@@ -11,7 +11,8 @@ NOUI_PKGS  = $(shell CGO_ENABLED=0 $(GO) list ./... | grep -v -e '/ui' -e '/cmd/
 # Debian packages a fresh machine lacks: X/GL headers for Fyne (cgo), Xvfb and
 # D-Bus for the tray's end-to-end test, wabt for the hand-written WAT policy.
 DEB_PKGS   = gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev \
-             libxinerama-dev libxi-dev libxxf86vm-dev xvfb xauth dbus dbus-x11 wabt imagemagick
+             libxinerama-dev libxi-dev libxxf86vm-dev xvfb xauth dbus dbus-x11 wabt imagemagick \
+             fonts-wqy-microhei
 BENCHTIME ?= 1s
 
 .PHONY: all deps build test test-noui check fmt vet tidy bench run clean

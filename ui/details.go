@@ -132,7 +132,7 @@ type detailsView struct {
 
 func newDetailsView() *detailsView {
 	d := &detailsView{caption: widget.NewLabel("")}
-	d.caption.Importance = widget.LowImportance
+	d.caption.TextStyle.Italic = true
 	d.caption.Wrapping = fyne.TextWrapWord
 	d.form = container.New(layout.NewFormLayout())
 	d.box = container.NewVBox(d.caption, d.form)

@@ -145,8 +145,8 @@ func explainAction(ae *hostclient.ActionError, action, machineID string) Problem
 			serverSaid(remoteCode, remoteMsg) + "\n" +
 				lang.L("The license server rejected this key: it may have expired, been suspended or not exist. Check it where you got it, or get a new one.")}
 	case errors.Is(ae, hostclient.ErrNoAnswer):
-		d := lang.L("The license server is unreachable or failed (HTTP {{.Code}}): {{.Message}}",
-			map[string]any{"Code": httpCode(remoteCode), "Message": orDash(remoteMsg)})
+		d := lang.L("The license server is unreachable or failed ({{.HTTP}}): {{.Message}}",
+			map[string]any{"HTTP": httpCode(remoteCode), "Message": orDash(remoteMsg)})
 		if r.Fallback != nil && r.Fallback.IsSponsored {
 			d += "\n" + lang.L("The license keeps working during the grace period; try again later.")
 		} else {
@@ -159,8 +159,8 @@ func explainAction(ae *hostclient.ActionError, action, machineID string) Problem
 
 // serverSaid is "License server said (HTTP 403): message".
 func serverSaid(code int, msg string) string {
-	return lang.L("License server said (HTTP {{.Code}}): {{.Message}}",
-		map[string]any{"Code": httpCode(code), "Message": orDash(msg)})
+	return lang.L("License server said ({{.HTTP}}): {{.Message}}",
+		map[string]any{"HTTP": httpCode(code), "Message": orDash(msg)})
 }
 
 // statusProblem explains a status that needs the user's attention, or
@@ -272,20 +272,21 @@ func lastRefreshText(lr *api.LastRefresh) string {
 		return lang.L("Never refreshed")
 	}
 	data := map[string]any{
-		"Kind": actionLabel(lr.Kind), "Code": httpCode(lr.HTTPStatus),
+		"Kind": actionLabel(lr.Kind), "HTTP": httpCode(lr.HTTPStatus),
 		"When": formatTime(lr.At), "Message": orDash(lr.Message),
 	}
 	if lr.Success {
-		return lang.L("Last {{.Kind}}: OK · HTTP {{.Code}} · {{.When}}", data)
+		return lang.L("Last {{.Kind}}: OK · {{.HTTP}} · {{.When}}", data)
 	}
-	return lang.L("Last {{.Kind}}: failed · HTTP {{.Code}} · {{.When}} · {{.Message}}", data)
+	return lang.L("Last {{.Kind}}: failed · {{.HTTP}} · {{.When}} · {{.Message}}", data)
 }
 
+// httpCode is "HTTP 403", or "no HTTP answer" for 0 (network error).
 func httpCode(c int) string {
 	if c == 0 {
-		return lang.L("none (no answer)")
+		return lang.L("no HTTP answer")
 	}
-	return fmt.Sprint(c)
+	return fmt.Sprintf("HTTP %d", c)
 }
 
 func orDash(s string) string {

@@ -321,7 +321,7 @@ func TestActivationErrors(t *testing.T) {
 		{"unknown key", actionErr("activate", 422, unknown), KindInvalidKey,
 			[]string{"Invalid license key", "HTTP 404", "密钥不存在", "rejected this key"}},
 		{"server down", actionErr("activate", 502, down), KindNoAnswer,
-			[]string{"No answer from the license server", "none (no answer)", "i/o timeout", "keeps working", "Grace period"}},
+			[]string{"No answer from the license server", "no HTTP answer", "i/o timeout", "keeps working", "Grace period"}},
 		{"host down", &hostclient.NotRunningError{BaseURL: "http://127.0.0.1:7474", Err: fmt.Errorf("refused")}, KindHostDown,
 			[]string{"not running", "make run"}},
 		{"wrong token", &hostclient.APIError{StatusCode: 401}, KindUnauthorized, []string{"Wrong token"}},

@@ -87,7 +87,7 @@ func newTray(a fyne.App, c ui.Client, cfg config) *tray {
 	t.win = a.NewWindow("licensehost")
 	t.view = ui.New(t.win, c, ui.Options{LicenseURL: cfg.LicenseURL, OnStatus: t.onStatus})
 	t.win.SetContent(t.view.Content())
-	t.win.Resize(fyne.NewSize(640, 680))
+	t.win.Resize(fyne.NewSize(640, 760))
 	t.menu = ui.NewTrayMenu(ui.TrayActions{
 		Activate:      func() { t.show(ui.TabActivate) },
 		Refresh:       t.view.ManualRefresh,
