@@ -7,7 +7,7 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo de
 LDFLAGS   := -s -w -X main.version=$(VERSION)
 # Packages that need cgo (Fyne). Everything else is tested with CGO_ENABLED=0.
 UI_PKGS    = ./ui/... ./cmd/tray/...
-NOUI_PKGS  = $(shell CGO_ENABLED=0 $(GO) list ./... | grep -v -e '/ui' -e '/cmd/tray')
+NOUI_PKGS  = $(shell CGO_ENABLED=0 $(GO) list -e ./... 2>/dev/null | grep -v -e '/ui' -e '/cmd/tray')
 # Debian packages a fresh machine lacks: X/GL headers for Fyne (cgo), Xvfb and
 # D-Bus for the tray's end-to-end test, wabt for the hand-written WAT policy.
 DEB_PKGS   = gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev \
@@ -109,5 +109,6 @@ screenshots: build licensed tray
 	BIN=$(BIN) xvfb-run -a -s '-screen 0 1280x800x24' dbus-run-session -- ./cmd/tray/screenshots.sh
 
 ## bench-tray: the tray's idle RSS under Xvfb (docs/benchmarks-tray.md).
-bench-tray: tray
-	BIN=$(BIN) xvfb-run -a -s '-screen 0 1280x800x24' dbus-run-session -- ./cmd/tray/rss.sh
+bench-tray:
+	LICENSEHOST_TRAY_RSS=1 xvfb-run -a -s '-screen 0 1280x800x24' dbus-run-session -- \
+		$(GO) test -count=1 -run TrayIdleRSS -v -timeout 10m ./cmd/tray/
