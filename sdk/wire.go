@@ -66,7 +66,22 @@ func AppendInput(dst []byte, in Input) []byte {
 
 // DecodeInput decodes an ABI v1 input. Any malformed, truncated or
 // over-long message is an error wrapping ErrMalformed; it never panics.
-func DecodeInput(b []byte) (Input, error) {
+func DecodeInput(b []byte) (Input, error) { return decodeInput(b, nil) }
+
+// Decoder decodes inputs like DecodeInput but reuses the strings (and the
+// feature list) of the previous input when their bytes are unchanged, so a
+// WebAssembly guest deciding many similar requests allocates nothing. The
+// strings it returns are ordinary immutable strings and may be kept. A
+// Decoder is not safe for concurrent use.
+type Decoder struct {
+	strs  [6]string
+	feats []string
+}
+
+// Decode decodes an ABI v1 input; see DecodeInput.
+func (d *Decoder) Decode(b []byte) (Input, error) { return decodeInput(b, d) }
+
+func decodeInput(b []byte, memo *Decoder) (Input, error) {
 	var in Input
 	flags, err := header(b, inputFixedSize, flagSponsored|flagTotal|flagBatch)
 	if err != nil {
@@ -80,7 +95,7 @@ func DecodeInput(b []byte) (Input, error) {
 	if now := int64(binary.LittleEndian.Uint64(b[44:])); now != 0 {
 		in.Now = time.Unix(0, now).UTC()
 	}
-	r := reader{b: b, off: inputFixedSize}
+	r := reader{b: b, off: inputFixedSize, memo: memo}
 	in.LicenseType = r.str()
 	in.Status = r.str()
 	in.CustomField1 = r.str()
@@ -92,9 +107,17 @@ func DecodeInput(b []byte) (Input, error) {
 		r.err = malformed(utoa(uint64(n)), " features do not fit in ", itoa(int64(len(b)-r.off)), " bytes")
 	}
 	if r.err == nil && n > 0 {
-		in.Features = make([]string, n)
-		for i := range in.Features {
-			in.Features[i] = r.str()
+		if memo != nil && len(memo.feats) == int(n) && r.sameFeatures(memo.feats) {
+			in.Features = memo.feats
+		} else {
+			r.memo = nil
+			in.Features = make([]string, n)
+			for i := range in.Features {
+				in.Features[i] = r.str()
+			}
+			if memo != nil && r.err == nil {
+				memo.feats = in.Features
+			}
 		}
 	}
 	if err := r.done(); err != nil {
@@ -183,9 +206,11 @@ func appendString(dst []byte, s string) []byte {
 
 // reader reads length-prefixed fields and remembers the first error.
 type reader struct {
-	b   []byte
-	off int
-	err error
+	b    []byte
+	off  int
+	err  error
+	memo *Decoder
+	nstr int // strings read so far, the memo slot of the next
 }
 
 func (r *reader) u32() uint32 {
@@ -210,9 +235,36 @@ func (r *reader) str() string {
 		r.err = malformed("string of ", utoa(uint64(n)), " bytes at byte ", itoa(int64(r.off-4)), " overruns the message")
 		return ""
 	}
-	s := string(r.b[r.off : r.off+int(n)])
+	raw := r.b[r.off : r.off+int(n)]
 	r.off += int(n)
-	return s
+	if r.memo == nil || r.nstr >= len(r.memo.strs) {
+		return string(raw)
+	}
+	slot := &r.memo.strs[r.nstr]
+	r.nstr++
+	if *slot != string(raw) { // compiles to a comparison, no allocation
+		*slot = string(raw)
+	}
+	return *slot
+}
+
+// sameFeatures reports whether the feature list at the reader's position
+// equals feats, and skips past it when it does.
+func (r *reader) sameFeatures(feats []string) bool {
+	off := r.off
+	for _, f := range feats {
+		if len(r.b)-off < 4 {
+			return false
+		}
+		n := binary.LittleEndian.Uint32(r.b[off:])
+		off += 4
+		if uint64(n) > uint64(len(r.b)-off) || string(r.b[off:off+int(n)]) != f {
+			return false
+		}
+		off += int(n)
+	}
+	r.off = off
+	return true
 }
 
 func (r *reader) done() error {

@@ -142,3 +142,42 @@ func canonical(b []byte) []byte {
 	}
 	return c
 }
+
+func TestDecoderReuses(t *testing.T) {
+	var d sdk.Decoder
+	for i := range 3 {
+		for _, in := range inputs {
+			got, err := d.Decode(sdk.AppendInput(nil, in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(in.Features) == 0 {
+				in.Features = nil
+			}
+			if !reflect.DeepEqual(got, in) {
+				t.Errorf("pass %d:\n got %+v\nwant %+v", i, got, in)
+			}
+		}
+	}
+	b := sdk.AppendInput(nil, inputs[1])
+	d.Decode(b)
+	if n := testing.AllocsPerRun(100, func() { d.Decode(b) }); n != 0 {
+		t.Errorf("Decode of a repeated input allocates %v times", n)
+	}
+}
+
+func FuzzDecoder(f *testing.F) {
+	for _, in := range inputs {
+		f.Add(sdk.AppendInput(nil, in), sdk.AppendInput(nil, inputs[1]))
+	}
+	f.Fuzz(func(t *testing.T, a, b []byte) {
+		var d sdk.Decoder
+		for _, m := range [][]byte{a, b, a} {
+			got, err := d.Decode(m)
+			want, werr := sdk.DecodeInput(m)
+			if (err == nil) != (werr == nil) || !reflect.DeepEqual(got, want) {
+				t.Fatalf("Decoder and DecodeInput disagree on %v: %+v %v / %+v %v", m, got, err, want, werr)
+			}
+		}
+	})
+}

@@ -69,6 +69,10 @@ type Config struct {
 	// are cheaper but a runaway guest can never be stopped. For benchmarks
 	// only; no manifest can set it.
 	UnsafeNoTimeout bool
+
+	// perCallContext makes each call use context.WithTimeout instead of
+	// the instance's reusable timer context; set by tests to compare.
+	perCallContext bool
 }
 
 func (c *Config) setDefaults() error {
@@ -372,7 +376,11 @@ func (p *Policy) instantiate(ctx context.Context) (_ *instance, err error) {
 func (inst *instance) call(p *Policy, in engine.QuotaInput) (d engine.QuotaDecision, err error) {
 	inst.log.reset()
 	ctx := context.Background()
-	if inst.tctx != nil {
+	if inst.tctx != nil && p.cfg.perCallContext {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, p.cfg.Timeout)
+		defer cancel()
+	} else if inst.tctx != nil {
 		ctx = inst.tctx
 		inst.tctx.start(p.cfg.Timeout)
 		defer func() {

@@ -35,6 +35,7 @@ import (
 
 var (
 	decide sdk.Decider
+	dec    sdk.Decoder
 	inBuf  []byte // owned by the host between policy_alloc and the next policy_alloc
 	outBuf []byte // valid until the next call into the module
 )
@@ -69,7 +70,7 @@ func policyDecide(ptr, n uint32) (ret uint64) {
 		stderr("policy_decide: no policy registered or input outside the policy_alloc buffer")
 		return 0
 	}
-	in, err := sdk.DecodeInput(inBuf[ptr-base : ptr-base+n])
+	in, err := dec.Decode(inBuf[ptr-base : ptr-base+n])
 	if err != nil {
 		stderr("policy_decide: " + err.Error())
 		return 0

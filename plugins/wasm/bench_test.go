@@ -1,0 +1,69 @@
+package wasm_test
+
+import (
+	"context"
+	"os"
+	"testing"
+
+	"github.com/licensehost/licensehost/plugins/wasm"
+)
+
+// BenchmarkCall compares the timeout mechanisms on the Go-built builtin
+// policy: none (no termination checks compiled in), the instance's reusable
+// timer context (the default), and a context.WithTimeout per call.
+func BenchmarkCall(b *testing.B) {
+	for _, c := range []struct {
+		name string
+		cfg  wasm.Config
+	}{
+		{"no-timeout", wasm.Config{UnsafeNoTimeout: true}},
+		{"timer-ctx", wasm.Config{}},
+		{"ctx-WithTimeout", wasm.WithPerCallContext(wasm.Config{})},
+	} {
+		for _, file := range []string{"builtin.wasm", "wat.wasm"} {
+			b.Run(c.name+"/"+file, func(b *testing.B) {
+				p := load(b, file, c.cfg)
+				ctx := context.Background()
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := p.Decide(ctx, sample); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkModuleStart measures loading the 2 MB Go-built module: compile
+// and first instance, with an empty compilation cache (cold) and a warm one.
+func BenchmarkModuleStart(b *testing.B) {
+	mod, sum := fixture(b, "builtin.wasm")
+	ctx := context.Background()
+	b.Run("cold", func(b *testing.B) {
+		for b.Loop() {
+			dir := b.TempDir()
+			p, err := wasm.New(ctx, mod, wasm.Config{SHA256: sum, CacheDir: dir})
+			if err != nil {
+				b.Fatal(err)
+			}
+			p.Close(ctx)
+			os.RemoveAll(dir)
+		}
+	})
+	b.Run("cached", func(b *testing.B) {
+		dir := b.TempDir()
+		p, err := wasm.New(ctx, mod, wasm.Config{SHA256: sum, CacheDir: dir})
+		if err != nil {
+			b.Fatal(err)
+		}
+		p.Close(ctx)
+		for b.Loop() {
+			p, err := wasm.New(ctx, mod, wasm.Config{SHA256: sum, CacheDir: dir})
+			if err != nil {
+				b.Fatal(err)
+			}
+			p.Close(ctx)
+		}
+	})
+}
