@@ -303,3 +303,7 @@ func formatTime(t time.Time) string {
 	}
 	return t.Local().Format("2006-01-02 15:04:05")
 }
+
+// Explain puts an error of a status read in plain words (for callers that
+// read the status without a View, like the tray before its window exists).
+func Explain(err error) Problem { return explain(err, "status", "") }

@@ -6,11 +6,13 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log"
 	"os"
+	"sync/atomic"
 	"time"
 
 	"fyne.io/fyne/v2"
@@ -69,29 +71,35 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	return 0
 }
 
-// tray wires the views, the tray menu and icon, and the status poller.
+// tray wires the tray menu and icon, the status poller and the status
+// window. The window and its views are built on first use: until then the
+// tray reads the status itself and no text is laid out, so no font is
+// loaded and a tray that stays in the panel stays lighter.
 type tray struct {
-	app  fyne.App
-	desk desktop.App // nil when the driver has no system tray
-	win  fyne.Window
-	view *ui.View
-	menu *ui.TrayMenu
-	cfg  config
+	app    fyne.App
+	desk   desktop.App // nil when the driver has no system tray
+	client ui.Client
+	cfg    config
+	menu   *ui.TrayMenu
+	ctx    context.Context
+	cancel context.CancelFunc
+	seq    atomic.Uint64           // tray-side status reads started
+	view   atomic.Pointer[ui.View] // nil until the window is first needed
 
-	state ui.TrayState // UI goroutine only
-	done  chan struct{}
+	// UI goroutine only.
+	win     fyne.Window
+	applied uint64
+	last    *api.Status
+	state   ui.TrayState
 }
 
 func newTray(a fyne.App, c ui.Client, cfg config) *tray {
-	t := &tray{app: a, cfg: cfg, state: -1, done: make(chan struct{})}
-	t.win = a.NewWindow("licensehost")
-	t.view = ui.New(t.win, c, ui.Options{LicenseURL: cfg.LicenseURL, OnStatus: t.onStatus})
-	t.win.SetContent(t.view.Content())
-	t.win.Resize(fyne.NewSize(640, 760))
+	t := &tray{app: a, client: c, cfg: cfg, state: -1}
+	t.ctx, t.cancel = context.WithCancel(context.Background())
 	t.menu = ui.NewTrayMenu(ui.TrayActions{
 		Activate:      func() { t.show(ui.TabActivate) },
-		Refresh:       t.view.ManualRefresh,
-		CopyMachineID: t.view.CopyMachineID,
+		Refresh:       t.manualRefresh,
+		CopyMachineID: t.copyMachineID,
 		OpenWindow:    func() { t.show(ui.TabStatus) },
 		Quit:          a.Quit,
 	})
@@ -105,43 +113,114 @@ func (t *tray) start() {
 	if t.desk != nil {
 		t.desk.SetSystemTrayMenu(t.menu.Menu)
 		t.desk.SetSystemTrayIcon(ui.TrayIcon(ui.TrayInactive))
-		t.desk.SetSystemTrayWindow(t.win) // also: closing the window hides it
 	}
 	if t.desk == nil || t.cfg.Show != "" {
 		t.show(t.cfg.tab())
+	} else {
+		t.refresh()
 	}
-	t.view.RefreshStatus()
 	go t.poll()
 }
 
 func (t *tray) stop() {
-	close(t.done)
-	t.view.Close()
+	t.cancel()
+	if v := t.view.Load(); v != nil {
+		v.Close()
+	}
 }
 
-// poll re-reads the status every cfg.Poll; the read runs in the background
-// and lands through fyne.Do, so the UI never waits on the network.
+// poll re-reads the status every cfg.Poll; reads run in the background and
+// land through fyne.Do, so the UI never waits on the network.
 func (t *tray) poll() {
 	tick := time.NewTicker(t.cfg.Poll)
 	defer tick.Stop()
 	for {
 		select {
 		case <-tick.C:
-			t.view.RefreshStatus()
-		case <-t.done:
+			t.refresh()
+		case <-t.ctx.Done():
 			return
 		}
 	}
 }
 
+// refresh re-reads the status in the background: through the views when
+// they exist, else directly. Safe from any goroutine.
+func (t *tray) refresh() {
+	if v := t.view.Load(); v != nil {
+		v.RefreshStatus()
+		return
+	}
+	seq := t.seq.Add(1)
+	go func() {
+		st, err := t.client.Status(t.ctx)
+		if t.ctx.Err() != nil {
+			return
+		}
+		fyne.Do(func() {
+			if seq < t.applied || t.view.Load() != nil {
+				return // a newer read landed, or the views took over
+			}
+			t.applied = seq
+			t.onStatus(st, ui.Explain(err))
+		})
+	}()
+}
+
+// manualRefresh is the menu's "Refresh now": a heartbeat, then a status read.
+func (t *tray) manualRefresh() {
+	if v := t.view.Load(); v != nil {
+		v.ManualRefresh()
+		return
+	}
+	if t.last == nil || t.last.LicenseKey == "" {
+		t.refresh()
+		return
+	}
+	go func() {
+		_, _ = t.client.Heartbeat(t.ctx) // the outcome shows in the status's last refresh
+		t.refresh()
+	}()
+}
+
+func (t *tray) copyMachineID() {
+	if t.last != nil && t.last.MachineID != "" {
+		t.app.Clipboard().SetContent(t.last.MachineID)
+	}
+}
+
+// ensureView builds the window and its views on first use.
+func (t *tray) ensureView() *ui.View {
+	if v := t.view.Load(); v != nil {
+		return v
+	}
+	t.win = t.app.NewWindow("licensehost")
+	v := ui.New(t.win, t.client, ui.Options{LicenseURL: t.cfg.LicenseURL, OnStatus: t.onStatus})
+	t.win.SetContent(v.Content())
+	t.win.Resize(fyne.NewSize(640, 760))
+	if t.desk != nil {
+		t.desk.SetSystemTrayWindow(t.win) // left click shows it; closing hides it
+	} else {
+		t.win.SetCloseIntercept(t.app.Quit)
+	}
+	t.view.Store(v)
+	v.RefreshStatus()
+	return v
+}
+
 func (t *tray) show(tab ui.Tab) {
-	t.view.ShowTab(tab)
+	v := t.ensureView()
+	v.ShowTab(tab)
 	t.win.Show()
 	t.win.RequestFocus()
 }
 
-// onStatus runs on the UI goroutine after every status read.
+// onStatus runs on the UI goroutine after every status read (st nil: the
+// read failed, p says why).
 func (t *tray) onStatus(st *api.Status, p ui.Problem) {
+	if st != nil {
+		t.last = st
+	}
 	if t.desk == nil {
 		return
 	}
