@@ -233,3 +233,26 @@ func TestCloseWaitsForInFlight(t *testing.T) {
 		t.Errorf("Decide after Close: %v", err)
 	}
 }
+
+// Guests see wazero's fake clocks, never the host's time.
+func TestGuestClockIsFake(t *testing.T) {
+	p := load(t, "clock.wasm", wasm.Config{})
+	d, e := p.Decide(context.Background(), sample)
+	if e != nil {
+		t.Fatal(e)
+	}
+	wall := time.Unix(0, *d.Limits.Total)
+	if wall.After(time.Date(2023, 1, 1, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("guest wall clock reads %v: the host's real clock leaks", wall)
+	}
+	mono := *d.Limits.Batch
+	time.Sleep(10 * time.Millisecond)
+	d, _ = p.Decide(context.Background(), sample)
+	if *d.Limits.Total != wall.UnixNano() {
+		t.Errorf("guest wall clock moved: %v then %v", wall, time.Unix(0, *d.Limits.Total))
+	}
+	if elapsed := *d.Limits.Batch - mono; elapsed >= int64(10*time.Millisecond) {
+		t.Errorf("guest monotonic clock followed real time (%v)", time.Duration(elapsed))
+	}
+	t.Logf("guest wall clock %v, monotonic step %v", wall.UTC(), time.Duration(*d.Limits.Batch-mono))
+}
