@@ -103,10 +103,10 @@ func decodeInput(b []byte, memo *Decoder) (Input, error) {
 	in.CustomField3 = r.str()
 	in.Resource = r.str()
 	n := r.u32()
-	if r.err == nil && uint64(n) > uint64(len(b)-r.off)/4 {
+	if r.err == nil && !r.short && uint64(n) > uint64(len(b)-r.off)/4 {
 		r.err = malformed(utoa(uint64(n)), " features do not fit in ", itoa(int64(len(b)-r.off)), " bytes")
 	}
-	if r.err == nil && n > 0 {
+	if r.err == nil && !r.short && n > 0 {
 		if memo != nil && len(memo.feats) == int(n) && r.sameFeatures(memo.feats) {
 			in.Features = memo.feats
 		} else {
@@ -115,7 +115,7 @@ func decodeInput(b []byte, memo *Decoder) (Input, error) {
 			for i := range in.Features {
 				in.Features[i] = r.str()
 			}
-			if memo != nil && r.err == nil {
+			if memo != nil && r.err == nil && !r.short {
 				memo.feats = in.Features
 			}
 		}
@@ -206,19 +206,18 @@ func appendString(dst []byte, s string) []byte {
 
 // reader reads length-prefixed fields and remembers the first error.
 type reader struct {
-	b    []byte
-	off  int
-	err  error
+	b     []byte
+	off   int
+	err   error
+	short bool // a length prefix was truncated
 	memo *Decoder
 	nstr int // strings read so far, the memo slot of the next
 }
 
+// u32 is small enough to inline: a guest pays for every call it makes.
 func (r *reader) u32() uint32 {
-	if r.err != nil {
-		return 0
-	}
 	if len(r.b)-r.off < 4 {
-		r.err = malformed("truncated at byte ", itoa(int64(r.off)))
+		r.short = true
 		return 0
 	}
 	v := binary.LittleEndian.Uint32(r.b[r.off:])
@@ -228,7 +227,7 @@ func (r *reader) u32() uint32 {
 
 func (r *reader) str() string {
 	n := r.u32()
-	if r.err != nil {
+	if r.err != nil || r.short {
 		return ""
 	}
 	if uint64(n) > uint64(len(r.b)-r.off) {
@@ -268,6 +267,9 @@ func (r *reader) sameFeatures(feats []string) bool {
 }
 
 func (r *reader) done() error {
+	if r.err == nil && r.short {
+		r.err = malformed("truncated at byte ", itoa(int64(r.off)))
+	}
 	if r.err == nil && r.off != len(r.b) {
 		r.err = malformed(itoa(int64(len(r.b)-r.off)), " trailing bytes")
 	}
