@@ -641,3 +641,18 @@ func TestNodeExample(t *testing.T) {
 		}
 	}
 }
+
+// runHost runs the binary to completion and returns its output and exit code.
+func runHost(t *testing.T, args ...string) (string, int) {
+	t.Helper()
+	cmd := exec.Command(hostBin, args...)
+	out, err := cmd.CombinedOutput()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		return string(out), ee.ExitCode()
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(out), 0
+}

@@ -3,25 +3,86 @@ package main
 import (
 	"context"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/licensehost/licensehost/engine"
 	"github.com/licensehost/licensehost/internal/server"
+	"github.com/licensehost/licensehost/plugins"
 )
 
 // policyHost owns the quota policy of the daemon: the builtin one, or the
-// modules of --policy-dir.
+// modules of --policy-dir behind a reloadable plugins.Registry.
 type policyHost struct {
-	log *slog.Logger
+	reg *plugins.Registry // nil: builtin only
 }
 
 func newPolicyHost(dir, dataDir string, log *slog.Logger, m *server.Metrics) (*policyHost, error) {
-	if dir != "" {
-		return nil, usagef("--policy-dir=%q: policy modules are not available in this build", dir)
+	if dir == "" {
+		return &policyHost{}, nil
 	}
-	return &policyHost{log: log}, nil
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return nil, usagef("--policy-dir=%q: not a readable directory", dir)
+	}
+	cache := filepath.Join(dataDir, "wasm-cache")
+	sockets := filepath.Join(dataDir, "plugin-sockets")
+	for _, d := range []string{cache, sockets} {
+		if err := os.MkdirAll(d, 0o700); err != nil {
+			return nil, err
+		}
+	}
+	decisions := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "licensehost_policy_decisions_total",
+		Help: "Quota decisions by policy module and outcome (ok, or the fallback reason: timeout, trap, crash, bad_output, …).",
+	}, []string{"policy", "outcome"})
+	m.Registry().MustRegister(decisions)
+	reg, err := plugins.NewRegistry(context.Background(), dir, plugins.Options{
+		CacheDir: cache, SocketDir: sockets, Logger: log,
+		OnDecision: func(ev plugins.Event) {
+			outcome := "ok"
+			if ev.Fallback != "" {
+				outcome = ev.Fallback
+			}
+			decisions.WithLabelValues(ev.Module, outcome).Inc()
+		},
+	})
+	if err != nil {
+		return nil, usagef("--policy-dir=%q: %v", dir, err)
+	}
+	return &policyHost{reg: reg}, nil
 }
 
-func (p *policyHost) policy() engine.Policy       { return engine.Builtin{} }
-func (p *policyHost) info() server.PolicyInfo     { return nil }
-func (p *policyHost) describe() string            { return engine.BuiltinPolicyName }
-func (p *policyHost) close(context.Context) error { return nil }
+func (p *policyHost) policy() engine.Policy {
+	if p.reg == nil {
+		return engine.Builtin{}
+	}
+	return p.reg
+}
+
+func (p *policyHost) info() server.PolicyInfo {
+	if p.reg == nil {
+		return nil
+	}
+	return p.reg
+}
+
+func (p *policyHost) describe() string {
+	if p.reg == nil {
+		return engine.BuiltinPolicyName
+	}
+	var parts []string
+	for _, a := range p.reg.Active() {
+		parts = append(parts, a.Match+"→"+a.Policy)
+	}
+	return strings.Join(parts, ", ")
+}
+
+func (p *policyHost) close(ctx context.Context) error {
+	if p.reg == nil {
+		return nil
+	}
+	return p.reg.Close(ctx)
+}

@@ -1,0 +1,112 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/licensehost/licensehost/api"
+	"github.com/licensehost/licensehost/hostclient"
+)
+
+// writePolicyDir copies the committed tiered.wasm fixture (built from
+// sdk/examples/tiered) into a policy directory with a manifest routing
+// 年度版 to it.
+func writePolicyDir(t *testing.T, wasm string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("..", "..", "plugins", "wasm", "testdata", wasm))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "tiered.wasm"), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(b)
+	manifest := fmt.Sprintf(`{"version":1,"modules":{"tiered":{"kind":"wasm","path":"tiered.wasm","sha256":%q}},
+		"licenseTypes":[{"match":"年度*","module":"tiered"}]}`, hex.EncodeToString(sum[:]))
+	if err := os.WriteFile(filepath.Join(dir, "policies.json"), []byte(manifest), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return dir
+}
+
+// A Wasm policy decides per license type; a bad module on reload is
+// refused and the previous policy stays in force.
+func TestPolicyDirWasm(t *testing.T) {
+	srv := newLicenseServer(t)
+	// customField2 = 10, but tiered caps the annual batch at 50 from the
+	// license's own limit: min(10, 50) = 10; total from customField1.
+	srv.SetField(e2eKey, "customField2", "")
+	pdir := writePolicyDir(t, "tiered.wasm")
+	h := startHost(t, t.TempDir(), append(fast(srv, "7", "15"), "--policy-dir", pdir)...)
+	ctx := context.Background()
+	if st := h.status(); st.Policy != "builtin" {
+		t.Fatalf("community policy: %q", st.Policy)
+	}
+	if _, err := h.activate(e2eKey); err != nil {
+		t.Fatal(err)
+	}
+	if st := h.status(); st.Policy != "wasm:tiered" {
+		t.Fatalf("annual policy: %q", st.Policy)
+	}
+	q, err := h.client.QuotaCheck(ctx, api.QuotaCheckRequest{Batch: 51})
+	if err != nil || q.Allowed || q.Policy != "wasm:tiered" || q.Limits.Batch == nil || *q.Limits.Batch != 50 {
+		t.Fatalf("batch 51 under tiered: %+v %v", q, err)
+	}
+	q, err = h.client.QuotaCheck(ctx, api.QuotaCheckRequest{Batch: 50})
+	if err != nil || !q.Allowed || q.Policy != "wasm:tiered" {
+		t.Fatalf("batch 50 under tiered: %+v %v", q, err)
+	}
+
+	// Break the module: the reload is refused, tiered stays.
+	if err := os.WriteFile(filepath.Join(pdir, "tiered.wasm"), []byte("\x00asm garbage"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	err = h.client.ReloadPolicy(ctx)
+	var ae *hostclient.APIError
+	if !errors.As(err, &ae) || ae.StatusCode != 422 || !strings.Contains(ae.Body.Message, "previous policies stay in force") {
+		t.Fatalf("bad reload: %v", err)
+	}
+	if q, _ := h.client.QuotaCheck(ctx, api.QuotaCheckRequest{Batch: 50}); q == nil || q.Policy != "wasm:tiered" {
+		t.Fatalf("after a refused reload: %+v", q)
+	}
+	// SIGHUP with the module restored reloads it.
+	good := writePolicyDir(t, "tiered.wasm")
+	b, _ := os.ReadFile(filepath.Join(good, "tiered.wasm"))
+	if err := os.WriteFile(filepath.Join(pdir, "tiered.wasm"), b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for !strings.Contains(h.stderr.String(), "policies reloaded") {
+		if time.Now().After(deadline) {
+			t.Fatal("SIGHUP did not reload the policies")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if q, _ := h.client.QuotaCheck(ctx, api.QuotaCheckRequest{Batch: 50}); q == nil || !q.Allowed || q.Policy != "wasm:tiered" {
+		t.Fatalf("after SIGHUP: %+v", q)
+	}
+}
+
+func TestPolicyDirRefusedAtStart(t *testing.T) {
+	pdir := writePolicyDir(t, "tiered.wasm")
+	if err := os.WriteFile(filepath.Join(pdir, "tiered.wasm"), []byte("tampered"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out, code := runHost(t, "--data-dir", t.TempDir(), "--listen", "127.0.0.1:0", "--policy-dir", pdir)
+	if code != 2 || !strings.Contains(out, "policy-dir") || !strings.Contains(out, "sha256") {
+		t.Fatalf("tampered module at start: exit %d: %s", code, out)
+	}
+}
