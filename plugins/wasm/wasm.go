@@ -240,6 +240,8 @@ func sameTypes(a, b []api.ValueType) bool { return bytes.Equal(a, b) }
 
 // Decide implements engine.Policy. Errors wrap one of the kinds of package
 // wire (ErrTimeout, ErrTrap, ErrBadOutput, ErrUnavailable, ErrCanceled).
+// ctx bounds only the wait for a free instance (and a new instance's
+// initialisation); the call itself is bounded by Config.Timeout.
 func (p *Policy) Decide(ctx context.Context, in engine.QuotaInput) (engine.QuotaDecision, error) {
 	inst, err := p.acquire(ctx)
 	if err != nil {
