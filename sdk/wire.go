@@ -210,8 +210,8 @@ type reader struct {
 	off   int
 	err   error
 	short bool // a length prefix was truncated
-	memo *Decoder
-	nstr int // strings read so far, the memo slot of the next
+	memo  *Decoder
+	nstr  int // strings read so far, the memo slot of the next
 }
 
 // u32 is small enough to inline: a guest pays for every call it makes.
