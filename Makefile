@@ -42,12 +42,14 @@ test: deps test-noui test-ui
 
 test-noui:
 	CGO_ENABLED=0 $(GO) test -count=1 -timeout 15m $(NOUI_PKGS)
+	cd sdk && CGO_ENABLED=0 $(GO) test -count=1 -timeout 5m ./...
 
 fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
 vet:
 	CGO_ENABLED=0 $(GO) vet $(NOUI_PKGS)
+	cd sdk && CGO_ENABLED=0 $(GO) vet ./...
 
 tidy:
 	$(GO) mod tidy
