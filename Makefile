@@ -9,7 +9,8 @@ LDFLAGS   := -s -w -X main.version=$(VERSION)
 UI_PKGS    = ./ui/... ./cmd/tray/...
 NOUI_PKGS  = $(shell CGO_ENABLED=0 $(GO) list -e ./... 2>/dev/null | grep -v -e '/ui' -e '/cmd/tray')
 # Debian packages a fresh machine lacks: X/GL headers for Fyne (cgo), Xvfb and
-# D-Bus for the tray's end-to-end test, wabt for the hand-written WAT policy.
+# D-Bus for the tray's end-to-end test, wabt for the hand-written WAT policy,
+# imagemagick for make screenshots, a CJK font for the tray's Chinese UI.
 DEB_PKGS   = gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev \
              libxinerama-dev libxi-dev libxxf86vm-dev xvfb xauth dbus dbus-x11 wabt imagemagick \
              fonts-wqy-microhei
