@@ -178,10 +178,28 @@ func remoteOutcome(res RemoteResult, err error) (RemoteResult, *RemoteError) {
 	return res, nil
 }
 
-func (e *Engine) observeRemote(kind string, start time.Time, res RemoteResult, err error) {
+// callRemote makes one remote call, reports it to the observer, and splits
+// the outcome into a trustworthy result or a RemoteError. It returns the
+// time after the call, for the record update that follows.
+func (e *Engine) callRemote(kind string, call func() (RemoteResult, error)) (RemoteResult, *RemoteError, time.Time) {
+	start := e.now()
+	res, err := call()
+	now := e.now()
 	if e.obs != nil {
-		e.obs.RemoteCall(kind, e.clock.Now().Sub(start), err, res)
+		e.obs.RemoteCall(kind, now.Sub(start), err, res)
 	}
+	res, re := remoteOutcome(res, err)
+	return res, re, now
+}
+
+// settle finishes a remote-backed operation after its record update: it
+// logs the outcome and evaluates the status the caller now sees.
+func (e *Engine) settle(ctx context.Context, op, key string, re *RemoteError, out ActionResult, now time.Time, updateErr error) (ActionResult, error) {
+	if updateErr != nil {
+		return ActionResult{}, updateErr
+	}
+	e.logRemote(op, key, re)
+	return e.finish(ctx, out, now)
 }
 
 // applySuccess writes a successful verification into rec.
@@ -243,11 +261,9 @@ func (e *Engine) Activate(ctx context.Context, key string) (ActionResult, error)
 	e.opMu.Lock()
 	defer e.opMu.Unlock()
 
-	start := e.now()
-	res, rerr := e.remote.Verify(ctx, VerifyRequest{LicenseKey: key, MachineID: e.machineID, DeviceInfo: "sponsor-activation:" + e.machineID})
-	e.observeRemote("activate", start, res, rerr)
-	res, re := remoteOutcome(res, rerr)
-	now := e.now()
+	res, re, now := e.callRemote("activate", func() (RemoteResult, error) {
+		return e.remote.Verify(ctx, VerifyRequest{LicenseKey: key, MachineID: e.machineID, DeviceInfo: "sponsor-activation:" + e.machineID})
+	})
 
 	var out ActionResult
 	err = e.store.Update(ctx, func(rec *Record) ([]Event, error) {
@@ -267,11 +283,7 @@ func (e *Engine) Activate(ctx context.Context, key string) (ActionResult, error)
 		applyFailure(rec, re, "activate", now)
 		return []Event{{At: now, Kind: EventActivateFailed, Message: fmt.Sprintf("activation of %s failed: %s", mask.Key(key), describe(re))}}, nil
 	})
-	if err != nil {
-		return ActionResult{}, err
-	}
-	e.logRemote("activate", key, re)
-	return e.finish(ctx, out, now)
+	return e.settle(ctx, "activate", key, re, out, now, err)
 }
 
 // Heartbeat re-verifies the stored key (the daily check and the manual
@@ -297,11 +309,9 @@ func (e *Engine) Heartbeat(ctx context.Context) (ActionResult, error) {
 		return e.finish(ctx, ActionResult{Success: true, Message: "license handed to " + rec.SwitchedToMachineID}, e.now())
 	}
 	key := rec.LicenseKey
-	start := e.now()
-	res, rerr := e.remote.Verify(ctx, VerifyRequest{LicenseKey: key, MachineID: e.machineID, DeviceInfo: "heartbeat:" + e.machineID})
-	e.observeRemote("heartbeat", start, res, rerr)
-	res, re := remoteOutcome(res, rerr)
-	now := e.now()
+	res, re, now := e.callRemote("heartbeat", func() (RemoteResult, error) {
+		return e.remote.Verify(ctx, VerifyRequest{LicenseKey: key, MachineID: e.machineID, DeviceInfo: "heartbeat:" + e.machineID})
+	})
 
 	var out ActionResult
 	err = e.store.Update(ctx, func(rec *Record) ([]Event, error) {
@@ -321,11 +331,7 @@ func (e *Engine) Heartbeat(ctx context.Context) (ActionResult, error) {
 		out = ActionResult{Message: re.Message, RemoteError: re, License: res.License}
 		return []Event{{At: now, Kind: EventHeartbeatFail, Message: fmt.Sprintf("heartbeat failed (%d in a row): %s", rec.ConsecutiveFailures, describe(re))}}, nil
 	})
-	if err != nil {
-		return ActionResult{}, err
-	}
-	e.logRemote("heartbeat", key, re)
-	return e.finish(ctx, out, now)
+	return e.settle(ctx, "heartbeat", key, re, out, now, err)
 }
 
 // RequestDeviceSwitch moves the stored license from the machine it is bound
@@ -357,11 +363,9 @@ func (e *Engine) RequestDeviceSwitch(ctx context.Context, newMachineID, reason s
 		return ActionResult{}, fmt.Errorf("%w: the license is already bound to %s", ErrInvalidRequest, newMachineID)
 	}
 	key := rec.LicenseKey
-	start := e.now()
-	res, rerr := e.remote.SwitchDevice(ctx, SwitchRequest{LicenseKey: key, OldMachineID: oldID, NewMachineID: newMachineID, Reason: reason})
-	e.observeRemote("switch", start, res, rerr)
-	res, re := remoteOutcome(res, rerr)
-	now := e.now()
+	res, re, now := e.callRemote("switch", func() (RemoteResult, error) {
+		return e.remote.SwitchDevice(ctx, SwitchRequest{LicenseKey: key, OldMachineID: oldID, NewMachineID: newMachineID, Reason: reason})
+	})
 
 	var out ActionResult
 	err = e.store.Update(ctx, func(rec *Record) ([]Event, error) {
@@ -386,11 +390,7 @@ func (e *Engine) RequestDeviceSwitch(ctx context.Context, newMachineID, reason s
 		}
 		return []Event{{At: now, Kind: EventSwitched, Message: fmt.Sprintf("license moved %s → %s (%s)", oldID, newMachineID, reason)}}, nil
 	})
-	if err != nil {
-		return ActionResult{}, err
-	}
-	e.logRemote("switch", key, re)
-	return e.finish(ctx, out, now)
+	return e.settle(ctx, "switch", key, re, out, now, err)
 }
 
 // Clear deletes the stored license (back to community). The clock
