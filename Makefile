@@ -51,6 +51,7 @@ fmt:
 vet:
 	CGO_ENABLED=0 $(GO) vet $(NOUI_PKGS)
 	cd sdk && CGO_ENABLED=0 $(GO) vet ./...
+	$(GO) vet $(UI_PKGS)
 
 tidy:
 	$(GO) mod tidy
