@@ -48,7 +48,7 @@ test-noui:
 fmt:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 
-vet:
+vet: deps
 	CGO_ENABLED=0 $(GO) vet $(NOUI_PKGS)
 	cd sdk && CGO_ENABLED=0 $(GO) vet ./...
 	$(GO) vet $(UI_PKGS)
