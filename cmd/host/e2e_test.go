@@ -656,3 +656,26 @@ func runHost(t *testing.T, args ...string) (string, int) {
 	}
 	return string(out), 0
 }
+
+// --log-format json: every log line is a JSON object, and no secret is in it.
+func TestJSONLogs(t *testing.T) {
+	srv := newLicenseServer(t)
+	h := startHost(t, t.TempDir(), append(fast(srv, "7", "15"), "--log-format", "json")...)
+	if _, err := h.activate(e2eKey); err != nil {
+		t.Fatal(err)
+	}
+	h.stop()
+	lines := strings.Split(strings.TrimSpace(h.stderr.String()), "\n")
+	if len(lines) < 3 {
+		t.Fatalf("too few log lines: %q", lines)
+	}
+	for _, l := range lines {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(l), &m); err != nil || m["msg"] == nil || m["level"] == nil {
+			t.Fatalf("not a JSON log line: %q (%v)", l, err)
+		}
+	}
+	if out := h.stderr.String(); strings.Contains(out, e2eKey) || strings.Contains(out, h.token) {
+		t.Fatal("a secret reached the log")
+	}
+}
