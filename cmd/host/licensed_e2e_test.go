@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -53,12 +54,34 @@ func TestAgainstLicensedServer(t *testing.T) {
 	if st.Edition != "annual" && st.Edition != "年度版" || *st.Limits.Total != 500 || *st.Limits.Batch != 50 {
 		t.Fatalf("status: %+v", st)
 	}
+	// Checklist 3 against licensed: a suspended key fails the refresh
+	// definitively (403 passed through), the installation enters grace;
+	// resumed, the refresh succeeds again.
+	lic("key", "suspend", key)
+	_, err = h.client.Heartbeat(context.Background())
+	if ae := actionErr(t, err); ae.StatusCode != 422 || ae.Response.RemoteError.HTTPStatus != 403 || ae.Response.Fallback.Status != "grace" {
+		t.Fatalf("heartbeat of a suspended key: %d %+v", ae.StatusCode, ae.Response)
+	}
+	lic("key", "resume", key)
+	if res, err := h.client.Heartbeat(context.Background()); err != nil || res.Status != "active" {
+		t.Fatalf("heartbeat after resume: %+v %v", res, err)
+	}
+
 	// A second machine hits the device limit: a definitive rejection.
 	h2 := startHost(t, t.TempDir(), "--license-server", url, "--server-public-key", pub, "--machine-id", "server_000000000000beef")
 	_, err = h2.activate(key)
 	if ae := actionErr(t, err); ae.StatusCode != 422 || ae.Response.RemoteError.HTTPStatus != 403 {
 		t.Fatalf("second device: %d %+v", ae.StatusCode, ae.Response)
 	}
+	// Checklist 8 against licensed: the first machine hands its license to
+	// the second, which then activates.
+	if res, err := h.client.SwitchDevice(context.Background(), "server_000000000000beef", "new hardware"); err != nil || res.Status != "switching" {
+		t.Fatalf("switch: %+v %v", res, err)
+	}
+	if res, err := h2.activate(key); err != nil || res.Status != "active" {
+		t.Fatalf("second machine after the switch: %+v %v", res, err)
+	}
+
 	// Pinned to another key, the same server's answers are refused as untrusted.
 	other := t.TempDir()
 	lic2 := exec.Command(licensedBin, "init", "--data-dir", other)
