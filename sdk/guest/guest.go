@@ -33,15 +33,10 @@ import (
 	"github.com/licensehost/licensehost/sdk"
 )
 
-var (
-	decide sdk.Decider
-	dec    sdk.Decoder
-	inBuf  []byte // owned by the host between policy_alloc and the next policy_alloc
-	outBuf []byte // valid until the next call into the module
-)
+var g = state{errOut: stderr, tail: make([]byte, 8)}
 
 // Register sets the policy function. Call it from an init function.
-func Register(fn sdk.Decider) { decide = fn }
+func Register(fn sdk.Decider) { g.decide = fn }
 
 //go:wasmexport policy_abi_version
 func policyABIVersion() uint32 { return sdk.ABIVersion }
@@ -52,36 +47,28 @@ func policyABIVersion() uint32 { return sdk.ABIVersion }
 //
 //go:wasmexport policy_alloc
 func policyAlloc(n uint32) uint32 {
-	if cap(inBuf) < int(n) || cap(inBuf) == 0 {
-		inBuf = make([]byte, max(n, 256))
+	if cap(g.in) < int(n) || cap(g.in) == 0 {
+		g.in = make([]byte, max(n, 256))
 	}
-	inBuf = inBuf[:n]
-	return uint32(uintptr(unsafe.Pointer(unsafe.SliceData(inBuf))))
+	g.in = g.in[:n]
+	return uint32(uintptr(unsafe.Pointer(unsafe.SliceData(g.in))))
 }
 
 // policyDecide decodes the input at ptr (which must lie in the buffer of the
 // last policy_alloc), calls the policy and returns ptr<<32|len of the
-// encoded output. 0 means the guest could not decide.
+// encoded output. 0 means the guest could not decide. It has no branch, so
+// Go gives it no loop for the timeout sandbox to stop at (see fast.go).
+//
+// No recover: a deferred closure costs every call a host round trip under
+// the timeout sandbox. A panic ends the module (exit code 2, the trace on
+// stderr); the host reports it, discards the instance and applies its
+// built-in policy.
 //
 //go:wasmexport policy_decide
 func policyDecide(ptr, n uint32) uint64 {
-	base := uint32(uintptr(unsafe.Pointer(unsafe.SliceData(inBuf))))
-	if decide == nil || ptr < base || uint64(ptr-base)+uint64(n) > uint64(cap(inBuf)) {
-		stderr("policy_decide: no policy registered or input outside the policy_alloc buffer")
-		return 0
-	}
-	in, err := dec.Decode(inBuf[ptr-base : ptr-base+n])
-	if err != nil {
-		stderr("policy_decide: " + err.Error())
-		return 0
-	}
-	// No recover: a deferred closure costs every call a host round trip
-	// under the timeout sandbox. A panic ends the module (exit code 2, the
-	// trace on stderr); the host reports it, discards the instance and
-	// applies its built-in policy.
-	out := decide(in)
-	outBuf = sdk.AppendOutput(outBuf[:0], out)
-	return uint64(uintptr(unsafe.Pointer(unsafe.SliceData(outBuf))))<<32 | uint64(len(outBuf))
+	base := uint64(uintptr(unsafe.Pointer(unsafe.SliceData(g.in))))
+	out := g.run(uint64(ptr)-base, uint64(n))
+	return uint64(uintptr(unsafe.Pointer(unsafe.SliceData(out))))<<32 | uint64(len(out))
 }
 
 // stderr writes msg and a newline to file descriptor 2 through WASI

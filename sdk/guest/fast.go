@@ -1,0 +1,252 @@
+package guest
+
+import (
+	"encoding/binary"
+	"time"
+	"unsafe"
+
+	"github.com/licensehost/licensehost/sdk"
+)
+
+// This file holds the per-call work of policy_decide, free of build tags so
+// that it is tested natively (fast_test.go).
+//
+// Why it is written the way it is: under the host's timeout sandbox, wazero
+// leaves native code at every WebAssembly loop header to check whether the
+// call must stop, and Go's wasm backend wraps every function that has a
+// branch in such a loop and turns every taken jump between basic blocks — a
+// loop iteration, an if that skips code — into a branch back to its header.
+// Each of them is a round trip to the host (~40–60 ns, where an instruction
+// costs ~1 ns). So the common path below is one function with no loop and
+// few taken jumps: a host deciding many requests for the same license sends
+// the same strings again and again, so the string part of the input is
+// compared with the last input's in one pass of word loads and, when equal,
+// the strings decoded last time are reused as they are; conditions are
+// folded into integers (Go compiles a simple if/else of scalars to a
+// branch-free select) and tested once; rare cases (a changed string part,
+// growing a buffer, an error) call out of line, which Go lays out away
+// from the common path.
+
+// Sizes of the ABI v1 fixed parts (docs/policy-abi.md).
+const (
+	inputFixed  = 52
+	outputFixed = 20
+	minTail     = 6*4 + 4 // six empty strings and an empty feature list
+	maxQuick    = 128     // longest string part compared without a loop
+)
+
+// state is a guest's policy and buffers.
+type state struct {
+	decide sdk.Decider
+	in     []byte // policy_alloc's buffer, owned by the host
+	out    []byte // the last answer, valid until the next call
+	errOut func(string)
+
+	dec   sdk.Decoder
+	last  sdk.Input // the last input decoded; handed to the policy by value
+	valid bool      // last holds a decoded input and tail its string part
+	tail  []byte    // the bytes after the fixed header of the last input; never under 8 bytes (diffQuick)
+	feats []string  // last.Features as decoded: the policy shares the array
+}
+
+// run decides the input of n bytes at offset off of s.in and returns the
+// encoded answer, or nil after reporting why it could not.
+func (s *state) run(off, n uint64) []byte {
+	c := uint64(cap(s.in))
+	if b2u(s.decide == nil)|b2u(off > c)|b2u(n > c-off) != 0 {
+		s.fail("policy_decide: no policy registered or input outside the policy_alloc buffer", nil)
+		return nil
+	}
+	b := s.in[off : off+n : off+n]
+	// The quick path: a valid header and the string part of the last input.
+	x := uint64(1)
+	if len(b) >= inputFixed+minTail {
+		t := b[inputFixed:]
+		x = b2u(!s.valid) | b2u(len(t) != len(s.tail)) | b2u(len(t) > maxQuick) |
+			uint64(b[0]^sdk.ABIVersion) | uint64(b[1]&^7) | uint64(b[2]) | uint64(b[3]) |
+			diffQuick(t, s.tail)
+	}
+	if x != 0 && !s.slow(b) {
+		return nil
+	}
+	if len(s.feats) != 0 {
+		// Undo whatever the policy wrote into the shared feature array.
+		copy(s.last.Features, s.feats)
+	}
+	in := &s.last
+	f := b[1]
+	in.IsSponsored = f&1 != 0
+	in.Limits.Total.Limited = f&2 != 0
+	in.Limits.Batch.Limited = f&4 != 0
+	// A limit's value is 0 when it is unlimited (as sdk.DecodeInput).
+	in.Limits.Total.N = int64(binary.LittleEndian.Uint64(b[4:12])) & -int64(f>>1&1)
+	in.Limits.Batch.N = int64(binary.LittleEndian.Uint64(b[12:20])) & -int64(f>>2&1)
+	in.Used = int64(binary.LittleEndian.Uint64(b[20:28]))
+	in.Batch = int64(binary.LittleEndian.Uint64(b[28:36]))
+	in.GraceLeft = time.Duration(binary.LittleEndian.Uint64(b[36:44]))
+	now := int64(binary.LittleEndian.Uint64(b[44:52]))
+	in.Now = unixUTC(now)
+	if !timeLayoutOK {
+		in.Now = unixUTCSlow(now)
+	}
+
+	out := s.decide(s.last)
+
+	need := outputFixed + 4 + len(out.Reason) + 4 + len(out.Message)
+	if cap(s.out) < need {
+		s.out = make([]byte, 0, max(need, 256))
+	}
+	o := s.out[:need]
+	flags := uint32(b2u(out.Allowed)) | uint32(b2u(out.Limits.Total.Limited))<<1 | uint32(b2u(out.Limits.Batch.Limited))<<2
+	binary.LittleEndian.PutUint32(o[0:4], sdk.ABIVersion|flags<<8)
+	binary.LittleEndian.PutUint64(o[4:12], uint64(out.Limits.Total.N)&-uint64(flags>>1&1))
+	binary.LittleEndian.PutUint64(o[12:20], uint64(out.Limits.Batch.N)&-uint64(flags>>2&1))
+	binary.LittleEndian.PutUint32(o[20:24], uint32(len(out.Reason)))
+	r := 24 + len(out.Reason)
+	copy(o[24:r], out.Reason)
+	binary.LittleEndian.PutUint32(o[r:r+4], uint32(len(out.Message)))
+	copy(o[r+4:], out.Message)
+	s.out = o
+	return o
+}
+
+// slow decodes b with sdk.Decoder, the strict decoder, and remembers it;
+// a string part longer than diffQuick compares is compared here first. It
+// reports whether b is a valid input.
+func (s *state) slow(b []byte) bool {
+	if s.valid && len(b) >= inputFixed+minTail && b[0] == sdk.ABIVersion && b[1]&^7 == 0 && b[2]|b[3] == 0 &&
+		diffLong(b[inputFixed:], s.tail) == 0 {
+		return true
+	}
+	in, err := s.dec.Decode(b)
+	if err != nil {
+		s.valid = false
+		s.fail("policy_decide: ", err)
+		return false
+	}
+	s.last, s.valid = in, true
+	s.tail = append(s.tail[:0], b[inputFixed:]...)
+	s.feats = append(s.feats[:0], in.Features...)
+	return true
+}
+
+func (s *state) fail(msg string, err error) {
+	if err != nil {
+		msg += err.Error()
+	}
+	if s.errOut != nil {
+		s.errOut(msg)
+	}
+}
+
+// b2u is 1 for true; Go compiles it to a select, without a branch.
+func b2u(b bool) uint64 {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// word is the 8 bytes at p+off.
+func word(p unsafe.Pointer, off int) uint64 { return *(*uint64)(unsafe.Add(p, off)) }
+
+// diffQuick is zero when the first bytes of a and b agree, with no loop
+// nor branch: sixteen 8-byte words spread evenly over the shorter of the
+// two, overlapping; it covers all of them up to maxQuick bytes. Both hold
+// at least 8 bytes.
+func diffQuick(a, b []byte) uint64 {
+	// n = min(len(a), len(b), maxQuick) without branches (Go would branch:
+	// n is part of load addresses).
+	n := len(a)
+	d := n - len(b)
+	n -= d & ^(d >> 63)
+	d = n - maxQuick
+	n -= d & ^(d >> 63)
+	pa, pb := unsafe.Pointer(unsafe.SliceData(a)), unsafe.Pointer(unsafe.SliceData(b))
+	step := n - 8 // the offsets are k*step/15 for k = 0..15: gaps of at most 8 bytes
+	var x uint64
+	x |= word(pa, 0) ^ word(pb, 0)
+	x |= word(pa, step/15) ^ word(pb, step/15)
+	x |= word(pa, 2*step/15) ^ word(pb, 2*step/15)
+	x |= word(pa, 3*step/15) ^ word(pb, 3*step/15)
+	x |= word(pa, 4*step/15) ^ word(pb, 4*step/15)
+	x |= word(pa, 5*step/15) ^ word(pb, 5*step/15)
+	x |= word(pa, 6*step/15) ^ word(pb, 6*step/15)
+	x |= word(pa, 7*step/15) ^ word(pb, 7*step/15)
+	x |= word(pa, 8*step/15) ^ word(pb, 8*step/15)
+	x |= word(pa, 9*step/15) ^ word(pb, 9*step/15)
+	x |= word(pa, 10*step/15) ^ word(pb, 10*step/15)
+	x |= word(pa, 11*step/15) ^ word(pb, 11*step/15)
+	x |= word(pa, 12*step/15) ^ word(pb, 12*step/15)
+	x |= word(pa, 13*step/15) ^ word(pb, 13*step/15)
+	x |= word(pa, 14*step/15) ^ word(pb, 14*step/15)
+	x |= word(pa, step) ^ word(pb, step)
+	return x
+}
+
+// diffLong is zero when a and b hold the same bytes.
+func diffLong(a, b []byte) uint64 {
+	if len(a) != len(b) {
+		return 1
+	}
+	var x uint64
+	i := 0
+	for ; i+8 <= len(a); i += 8 {
+		x |= binary.LittleEndian.Uint64(a[i:]) ^ binary.LittleEndian.Uint64(b[i:])
+	}
+	for ; i < len(a); i++ {
+		x |= uint64(a[i] ^ b[i])
+	}
+	return x
+}
+
+// unixUTC is time.Unix(0, now).UTC(), or the zero Time for 0, as
+// sdk.DecodeInput reads the now field, without a branch. It is right only
+// when timeLayoutOK; unixUTCSlow is the same through package time.
+func unixUTC(now int64) time.Time {
+	sec, nsec := now/1e9, now%1e9
+	neg := nsec >> 63 // -1 when nsec < 0
+	sec, nsec = sec+neg, nsec+1e9&neg
+	set := -int64(b2u(now != 0))
+	t := timeRep{wall: uint64(nsec & set), ext: (sec + unixToInternal) & set}
+	return *(*time.Time)(unsafe.Pointer(&t))
+}
+
+func unixUTCSlow(now int64) time.Time {
+	if now == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, now).UTC()
+}
+
+// timeRep is the layout of a time.Time without a monotonic reading: wall
+// holds the nanoseconds, ext the seconds since year 1, and a nil location
+// means UTC.
+type timeRep struct {
+	wall uint64
+	ext  int64
+	loc  *time.Location
+}
+
+const unixToInternal = (1969*365 + 1969/4 - 1969/100 + 1969/400) * 86400
+
+// timeLayoutOK says whether timeRep matches time.Time, checked once against
+// time.Unix for a few instants: should a Go release change time.Time,
+// unixUTC falls back to time.Unix.
+var timeLayoutOK = func() bool {
+	if unsafe.Sizeof(timeRep{}) != unsafe.Sizeof(time.Time{}) {
+		return false
+	}
+	for _, now := range []int64{1, 999_999_999, 1e9, 1_700_000_000_123_456_789, -1, -1e9 - 1, 1<<63 - 1, -1 << 63} {
+		want := time.Unix(0, now).UTC()
+		sec, nsec := now/1e9, now%1e9
+		if nsec < 0 {
+			sec, nsec = sec-1, nsec+1e9
+		}
+		t := timeRep{wall: uint64(nsec), ext: sec + unixToInternal}
+		if got := *(*time.Time)(unsafe.Pointer(&t)); got != want || !got.Equal(want) || got.Location() != time.UTC {
+			return false
+		}
+	}
+	return true
+}()
