@@ -491,7 +491,9 @@ func (c *timeoutCtx) Err() error {
 }
 
 // capWriter keeps the first max bytes written to it since the last reset.
+// used spares reset and Len the lock in the common case of a silent guest.
 type capWriter struct {
+	used    atomic.Bool // written to since the last reset
 	mu      sync.Mutex
 	b       []byte
 	max     int
@@ -501,6 +503,7 @@ type capWriter struct {
 func (w *capWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	w.used.Store(true)
 	n := min(len(p), w.max-len(w.b))
 	w.b = append(w.b, p[:n]...)
 	w.dropped += len(p) - n
@@ -508,12 +511,19 @@ func (w *capWriter) Write(p []byte) (int, error) {
 }
 
 func (w *capWriter) reset() {
+	if !w.used.Load() {
+		return
+	}
 	w.mu.Lock()
 	w.b, w.dropped = w.b[:0], 0
+	w.used.Store(false)
 	w.mu.Unlock()
 }
 
 func (w *capWriter) Len() int {
+	if !w.used.Load() {
+		return 0
+	}
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return len(w.b)
