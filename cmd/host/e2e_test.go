@@ -183,7 +183,7 @@ func newLicenseServer(t testing.TB) *remotetest.Server {
 
 // fast are durations that run a whole trust → grace → expiry cycle in seconds.
 func fast(srv *remotetest.Server, trust, grace string) []string {
-	return []string{"--license-server", srv.URL(), "--trust", trust, "--grace", grace, "--remote-timeout", "1s"}
+	return []string{"--license-server", srv.URL(), "--trust", trust, "--grace", grace, "--remote-timeout", "5s"}
 }
 
 func actionErr(t *testing.T, err error) *hostclient.ActionError {
@@ -350,7 +350,7 @@ func ptr(v int64) *int64 { return &v }
 // down; when grace runs out, back to community. Durations are seconds here.
 func TestChecklist6And7OfflineGraceThenCommunity(t *testing.T) {
 	srv := newLicenseServer(t)
-	h := startHost(t, t.TempDir(), fast(srv, "1s", "4s")...)
+	h := startHost(t, t.TempDir(), fast(srv, "1s", "8s")...)
 	if _, err := h.activate(e2eKey); err != nil {
 		t.Fatal(err)
 	}
@@ -368,7 +368,7 @@ func TestChecklist6And7OfflineGraceThenCommunity(t *testing.T) {
 	if second.Status != "grace" || *second.GraceDaysLeft >= *first.GraceDaysLeft {
 		t.Fatalf("grace countdown not going down: %v then %v", *first.GraceDaysLeft, *second.GraceDaysLeft)
 	}
-	deadline := time.Now().Add(10 * time.Second)
+	deadline := time.Now().Add(20 * time.Second)
 	for {
 		st := h.status()
 		if st.Status == "expired" {
