@@ -2,6 +2,7 @@ package licserver
 
 import (
 	"bytes"
+	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -102,33 +103,29 @@ func nonce(r *http.Request) (string, bool) {
 }
 
 func (h *handler) verify(w http.ResponseWriter, r *http.Request) {
-	n, ok := nonce(r)
-	var req VerifyRequest
-	var ans Answer
-	switch {
-	case !ok:
-		ans = fail(400, MsgBadRequest, "invalid_nonce")
-	default:
-		if ans, ok = decodeClient(w, r, &req); ok {
-			ans = h.svc.Verify(r.Context(), req, clientIP(r))
-		}
-	}
-	h.writeSigned(w, PathVerify, req.MachineID, n, ans)
+	serveClient(h, w, r, PathVerify, h.svc.Verify, func(req VerifyRequest) string { return req.MachineID })
 }
 
 func (h *handler) switchDevice(w http.ResponseWriter, r *http.Request) {
+	serveClient(h, w, r, PathSwitchDevice, h.svc.SwitchDevice, func(req SwitchRequest) string { return req.OldMachineID })
+}
+
+// serveClient answers one client contract call: check the nonce, decode the
+// body, run call, and write the signed answer over the request's machine id.
+func serveClient[Req any](h *handler, w http.ResponseWriter, r *http.Request, path string,
+	call func(context.Context, Req, string) Answer, machineID func(Req) string) {
 	n, ok := nonce(r)
-	var req SwitchRequest
+	var req Req
 	var ans Answer
 	switch {
 	case !ok:
 		ans = fail(400, MsgBadRequest, "invalid_nonce")
 	default:
 		if ans, ok = decodeClient(w, r, &req); ok {
-			ans = h.svc.SwitchDevice(r.Context(), req, clientIP(r))
+			ans = call(r.Context(), req, clientIP(r))
 		}
 	}
-	h.writeSigned(w, PathSwitchDevice, req.OldMachineID, n, ans)
+	h.writeSigned(w, path, machineID(req), n, ans)
 }
 
 // writeSigned encodes ans and signs the exact bytes sent.
