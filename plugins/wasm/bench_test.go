@@ -9,16 +9,16 @@ import (
 )
 
 // BenchmarkCall compares the timeout mechanisms on the Go-built builtin
-// policy: none (no termination checks compiled in), the instance's reusable
-// timer context (the default), and a context.WithTimeout per call.
+// policy and the WAT one: none, fuel metering (the default) and wazero's
+// WithCloseOnContextDone with a context.WithTimeout per call.
 func BenchmarkCall(b *testing.B) {
 	for _, c := range []struct {
 		name string
 		cfg  wasm.Config
 	}{
 		{"no-timeout", wasm.Config{UnsafeNoTimeout: true}},
-		{"timer-ctx", wasm.Config{}},
-		{"ctx-WithTimeout", wasm.WithPerCallContext(wasm.Config{})},
+		{"fuel", wasm.Config{}},
+		{"wazero-ctx", wasm.WithWazeroTimeout(wasm.Config{})},
 	} {
 		for _, file := range []string{"builtin.wasm", "wat.wasm"} {
 			b.Run(c.name+"/"+file, func(b *testing.B) {

@@ -1,9 +1,12 @@
 package wasm
 
-// WithPerCallContext returns c with the timeout sandbox using a
-// context.WithTimeout per call, the straightforward alternative to the
-// instance's reusable timer context, for benchmarks.
-func WithPerCallContext(c Config) Config {
-	c.perCallContext = true
+// WithWazeroTimeout returns c with wazero's own timeout mechanism
+// (WithCloseOnContextDone and a context.WithTimeout per call) in place of
+// fuel metering, for benchmarks that compare the two.
+func WithWazeroTimeout(c Config) Config {
+	c.wazeroTimeout = true
 	return c
 }
+
+// Meter exposes the module rewriter to tests.
+var Meter = meter

@@ -6,6 +6,10 @@
 // get no filesystem, network, environment or real clock (wazero's fake
 // clocks and random source), a memory page limit, a per-call timeout and
 // capped stdout/stderr. An instance is closed and discarded after any error.
+//
+// The timeout is enforced by fuel metering compiled into the module (meter.go)
+// rather than by wazero's WithCloseOnContextDone, which starts a goroutine on
+// every call and leaves native code at every loop iteration.
 package wasm
 
 import (
@@ -65,14 +69,15 @@ type Config struct {
 	Instances   int           // pool size; default GOMAXPROCS
 	Logger      *slog.Logger  // default slog.Default()
 
-	// UnsafeNoTimeout compiles the module without termination checks: calls
-	// are cheaper but a runaway guest can never be stopped. For benchmarks
-	// only; no manifest can set it.
+	// UnsafeNoTimeout runs the module as it is, without fuel metering: a
+	// runaway guest can never be stopped. For benchmarks only; no manifest
+	// can set it.
 	UnsafeNoTimeout bool
 
-	// perCallContext makes each call use context.WithTimeout instead of
-	// the instance's reusable timer context; set by tests to compare.
-	perCallContext bool
+	// wazeroTimeout replaces fuel metering with wazero's own mechanism
+	// (WithCloseOnContextDone and a context.WithTimeout per call), for
+	// benchmarks that compare the two.
+	wazeroTimeout bool
 }
 
 func (c *Config) setDefaults() error {
@@ -159,9 +164,15 @@ func New(ctx context.Context, module []byte, cfg Config) (_ *Policy, err error) 
 		return nil, fmt.Errorf("%w: module is %s, manifest says %s", ErrHashMismatch, got, cfg.SHA256)
 	}
 
+	metered := !cfg.UnsafeNoTimeout && !cfg.wazeroTimeout
+	if metered {
+		if module, err = meter(module); err != nil {
+			return nil, err
+		}
+	}
 	rc := wazero.NewRuntimeConfigCompiler().
 		WithMemoryLimitPages(cfg.MemoryPages).
-		WithCloseOnContextDone(!cfg.UnsafeNoTimeout)
+		WithCloseOnContextDone(cfg.wazeroTimeout)
 	p := &Policy{cfg: cfg}
 	if cfg.CacheDir != "" {
 		if p.cache, err = wazero.NewCompilationCacheWithDir(cfg.CacheDir); err != nil {
@@ -180,6 +191,14 @@ func New(ctx context.Context, module []byte, cfg Config) (_ *Policy, err error) 
 	}()
 	if _, err = wasi_snapshot_preview1.Instantiate(ctx, p.rt); err != nil {
 		return nil, fmt.Errorf("wasi: %w", err)
+	}
+	if metered {
+		_, err = p.rt.NewHostModuleBuilder(meterModule).
+			NewFunctionBuilder().WithGoFunction(api.GoFunc(yield), nil, nil).Export(meterYield).
+			Instantiate(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("host module: %w", err)
+		}
 	}
 	if p.compiled, err = p.rt.CompileModule(ctx, module); err != nil {
 		return nil, fmt.Errorf("compile: %w", err)
@@ -304,8 +323,8 @@ func (p *Policy) Close(ctx context.Context) error {
 					inst.close()
 				}
 			case <-ctx.Done():
-				// Calls still running end within their timeout; closing the
-				// runtime below stops them at once.
+				// Calls still running stop at their next yield, which
+				// sees the policy closed, or at their timeout.
 				p.closeErr = ctx.Err()
 			}
 			if p.closeErr != nil {
@@ -337,14 +356,21 @@ type instance struct {
 	inPtr  uint32 // the guest buffer from policy_alloc
 	inCap  uint32
 	log    *capWriter
-	tctx   *timeoutCtx // nil without the timeout sandbox
+	fuel   api.MutableGlobal // nil without fuel metering
+	budget *budget           // the timeout state the yield function sees
+	ctx    context.Context   // carries budget to the yield function
 }
 
 func (p *Policy) instantiate(ctx context.Context) (_ *instance, err error) {
-	inst := &instance{stack: make([]uint64, 2), log: &capWriter{max: p.cfg.MaxLog}}
+	inst := &instance{
+		stack:  make([]uint64, 2),
+		log:    &capWriter{max: p.cfg.MaxLog},
+		budget: &budget{limit: p.cfg.InitTimeout, closed: &p.closed},
+	}
+	inst.ctx = context.WithValue(context.Background(), budgetKey{}, inst.budget)
 	cfg := p.modCfg.WithStdout(inst.log).WithStderr(inst.log)
-	ictx := ctx
-	if !p.cfg.UnsafeNoTimeout {
+	ictx := context.WithValue(ctx, budgetKey{}, inst.budget)
+	if p.cfg.wazeroTimeout {
 		var cancel context.CancelFunc
 		ictx, cancel = context.WithTimeout(ctx, p.cfg.InitTimeout)
 		defer cancel()
@@ -369,29 +395,23 @@ func (p *Policy) instantiate(ctx context.Context) (_ *instance, err error) {
 	if v := uint32(res[0]); v != sdk.ABIVersion {
 		return nil, fmt.Errorf("%w: module speaks %d, host speaks %d", ErrABIVersion, v, sdk.ABIVersion)
 	}
-	if !p.cfg.UnsafeNoTimeout {
-		inst.tctx = newTimeoutCtx()
+	if g, ok := mod.ExportedGlobal(meterFuel).(api.MutableGlobal); ok && !p.cfg.UnsafeNoTimeout && !p.cfg.wazeroTimeout {
+		inst.fuel = g
 	}
+	inst.budget.limit = p.cfg.Timeout
 	return inst, nil
 }
 
 func (inst *instance) call(p *Policy, in engine.QuotaInput) (d engine.QuotaDecision, err error) {
 	inst.log.reset()
-	ctx := context.Background()
-	if inst.tctx != nil && p.cfg.perCallContext {
+	ctx := inst.ctx
+	if inst.fuel != nil {
+		inst.fuel.Set(meterSlice)
+		inst.budget.start = time.Time{}
+	} else if p.cfg.wazeroTimeout {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, p.cfg.Timeout)
 		defer cancel()
-	} else if inst.tctx != nil {
-		ctx = inst.tctx
-		inst.tctx.start(p.cfg.Timeout)
-		defer func() {
-			if !inst.tctx.stop() && err == nil {
-				// The deadline passed as the call returned: the instance may
-				// have been closed under us; discard it.
-				err = &wire.CallError{Kind: wire.ErrTimeout, Err: context.DeadlineExceeded}
-			}
-		}()
 	}
 	inst.buf = wire.AppendInput(inst.buf[:0], in)
 	n := uint32(len(inst.buf))
@@ -431,63 +451,64 @@ func (inst *instance) call(p *Policy, in engine.QuotaInput) (d engine.QuotaDecis
 	return d, err
 }
 
-func (inst *instance) close() {
-	_ = inst.mod.Close(context.Background())
-	if inst.tctx != nil {
-		inst.tctx.timer.Stop()
-	}
-}
+func (inst *instance) close() { _ = inst.mod.Close(context.Background()) }
 
 // callError classifies a failed guest call.
 func callError(ctx context.Context, err error, log *capWriter) error {
 	var exit *sys.ExitError
 	kind := wire.ErrTrap
-	if errors.As(err, &exit) {
+	switch {
+	case errors.Is(err, errOverTime):
+		kind = wire.ErrTimeout
+	case errors.Is(err, engine.ErrClosed):
+		kind = wire.ErrUnavailable
+	case errors.As(err, &exit):
 		switch exit.ExitCode() {
 		case sys.ExitCodeDeadlineExceeded:
 			kind = wire.ErrTimeout
 		case sys.ExitCodeContextCanceled:
 			kind = wire.ErrCanceled
 		}
-	} else if ctx.Err() != nil {
+	case ctx.Err() != nil:
 		kind = wire.ErrTimeout
 	}
 	return &wire.CallError{Kind: kind, Err: err, Output: log.String()}
 }
 
-// timeoutCtx is the per-instance context of the timeout sandbox: a context
-// whose Done channel a reusable timer closes when a call overruns. It spares
-// each call a context.WithTimeout and its timer allocation; once it has
-// fired, its instance is discarded, so it never needs resetting.
-type timeoutCtx struct {
-	context.Context
-	done  chan struct{}
-	fired atomic.Bool
-	timer *time.Timer
+// budget is the timeout state of one instance. The yield function, which a
+// metered guest calls each time a slice of fuel runs out, finds it in the
+// call's context: the first yield of a call reads the clock, later ones stop
+// the guest once limit has passed since then (so a guest gets its timeout
+// plus at most one slice), or at once when the policy is closing.
+type budget struct {
+	limit  time.Duration
+	start  time.Time // zero until the call's first yield
+	closed *atomic.Bool
 }
 
-func newTimeoutCtx() *timeoutCtx {
-	c := &timeoutCtx{Context: context.Background(), done: make(chan struct{})}
-	c.timer = time.AfterFunc(time.Hour, func() {
-		c.fired.Store(true)
-		close(c.done)
-	})
-	c.timer.Stop()
-	return c
-}
+type budgetKey struct{}
 
-func (c *timeoutCtx) start(d time.Duration) { c.timer.Reset(d) }
+var errOverTime = fmt.Errorf("the guest ran past its timeout: %w", context.DeadlineExceeded)
 
-// stop reports whether the timer was stopped before it fired.
-func (c *timeoutCtx) stop() bool { return c.timer.Stop() }
-
-func (c *timeoutCtx) Done() <-chan struct{} { return c.done }
-
-func (c *timeoutCtx) Err() error {
-	if c.fired.Load() {
-		return context.DeadlineExceeded
+// yield is the host function behind the metered guest's licensehost.yield.
+// Its panics end the call: wazero returns them as the call's error, with
+// the guest's stack trace.
+func yield(ctx context.Context, _ []uint64) {
+	b, _ := ctx.Value(budgetKey{}).(*budget)
+	if b == nil {
+		return
 	}
-	return nil
+	if b.closed.Load() {
+		panic(fmt.Errorf("stopped: %w", engine.ErrClosed))
+	}
+	now := time.Now()
+	if b.start.IsZero() {
+		b.start = now
+		return
+	}
+	if now.Sub(b.start) >= b.limit {
+		panic(errOverTime)
+	}
 }
 
 // capWriter keeps the first max bytes written to it since the last reset.

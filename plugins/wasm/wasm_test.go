@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -139,6 +140,7 @@ func TestHostileCalls(t *testing.T) {
 		kind error
 	}{
 		{"loop.wasm", wire.ErrTimeout},
+		{"recurse.wasm", wire.ErrTimeout},
 		{"grow.wasm", wire.ErrTrap},
 		{"trap.wasm", wire.ErrTrap},
 		{"bigout.wasm", wire.ErrBadOutput},
@@ -255,4 +257,58 @@ func TestGuestClockIsFake(t *testing.T) {
 		t.Errorf("guest monotonic clock followed real time (%v)", time.Duration(elapsed))
 	}
 	t.Logf("guest wall clock %v, monotonic step %v", wall.UTC(), time.Duration(*d.Limits.Batch-mono))
+}
+
+// A runaway guest comes back to Go at every slice of fuel, so with a single
+// P the rest of the program still runs while it spins — here a stop of the
+// world (runtime.ReadMemStats), which needs the guest's goroutine to stop at
+// a safe point — and the guest can be stopped long before its timeout.
+func TestRunawayGuestLetsGoRun(t *testing.T) {
+	p, e := loadErr(t, "loop.wasm", wasm.Config{Timeout: time.Hour, Instances: 1})
+	if e != nil {
+		t.Fatal(e)
+	}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	started, done := make(chan struct{}), make(chan error, 1)
+	go func() {
+		close(started)
+		_, err := p.Decide(context.Background(), sample)
+		done <- err
+	}()
+	<-started
+	runtime.Gosched() // let the guest start spinning
+	var ms runtime.MemStats
+	runtime.ReadMemStats(&ms)
+	select {
+	case err := <-done:
+		t.Fatalf("the guest ended (%v) before the world could stop: want it stopped while the guest spins", err)
+	default:
+	}
+	if err := p.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; !errors.Is(err, wire.ErrUnavailable) {
+		t.Errorf("Decide: %v, want stopped by Close", err)
+	}
+}
+
+// Closing the policy stops a guest that is still running, without waiting
+// for its timeout.
+func TestCloseStopsRunningGuest(t *testing.T) {
+	p, e := loadErr(t, "loop.wasm", wasm.Config{Timeout: time.Minute, Instances: 1})
+	if e != nil {
+		t.Fatal(e)
+	}
+	done := make(chan error, 1)
+	go func() {
+		_, err := p.Decide(context.Background(), sample)
+		done <- err
+	}()
+	time.Sleep(20 * time.Millisecond)
+	if err := p.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if err := <-done; !errors.Is(err, wire.ErrUnavailable) {
+		t.Errorf("Decide during Close: %v, want unavailable (stopped by Close, not by its timeout)", err)
+	}
 }
