@@ -47,7 +47,7 @@ func backends(b *testing.B) []backend {
 	decide := func(p engine.Policy) func(context.Context) error {
 		return func(ctx context.Context) error { _, err := p.Decide(ctx, in); return err }
 	}
-	encoded := wire.AppendInput(nil, in)
+	encoded := wire.AppendInput(nil, &in)
 	return []backend{
 		{"native", decide(engine.Builtin{})},
 		{"wasm-go", decide(wasmPolicy("builtin.wasm", true))},

@@ -7,7 +7,17 @@ import "strconv"
 // iff Batch ≤ the batch limit and Used+Batch ≤ the total limit. A policy can
 // adjust in.Limits and call it, so its messages match the host's.
 func Builtin(in Input) Output {
-	out := Output{Limits: in.Limits}
+	var out Output
+	BuiltinInto(&in, &out)
+	return out
+}
+
+// BuiltinInto is Builtin for DeciderInto: it writes every field of *out.
+func BuiltinInto(in *Input, out *Output) {
+	// Field by field: a WebAssembly guest copies anything over 16 bytes
+	// through a call to the runtime's memmove.
+	out.Allowed, out.Reason, out.Message = false, "", ""
+	out.Limits.Total, out.Limits.Batch = in.Limits.Total, in.Limits.Batch
 	switch {
 	case in.Batch <= 0:
 		out.Reason, out.Message = ReasonInvalidBatch, "batch must be at least 1, got "+itoa(in.Batch)
@@ -20,7 +30,6 @@ func Builtin(in Input) Output {
 	default:
 		out.Allowed, out.Reason = true, ReasonOK
 	}
-	return out
 }
 
 // ParseLimit parses a raw quota field (customField1/2): empty or blank means

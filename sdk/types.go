@@ -87,3 +87,10 @@ type Output struct {
 
 // Decider is the one function a policy author writes.
 type Decider func(Input) Output
+
+// DeciderInto is the form of Decider that WebAssembly guests run fastest:
+// it reads *in and writes its answer into *out, so neither is copied (in Go
+// compiled to WebAssembly, each copy or zeroing of a struct is a call out to
+// the runtime's memmove). *out holds a zero Output on entry; in, and the
+// strings and slices it holds, must not be modified or kept.
+type DeciderInto func(in *Input, out *Output)

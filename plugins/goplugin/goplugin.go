@@ -296,14 +296,14 @@ func (p *Policy) scheduleLocked() {
 // wire: ErrTimeout (the plugin was killed), ErrCrash, ErrTrap (the policy
 // function panicked or failed), ErrBadOutput, ErrUnavailable, ErrCanceled.
 func (p *Policy) Decide(ctx context.Context, in engine.QuotaInput) (engine.QuotaDecision, error) {
-	out, err := p.call(ctx, false, wire.AppendInput(nil, in))
+	out, err := p.call(ctx, false, wire.AppendInput(nil, &in))
 	if err != nil {
 		return engine.QuotaDecision{}, err
 	}
 	if len(out) > p.cfg.MaxOutput {
 		return engine.QuotaDecision{}, &wire.CallError{Kind: wire.ErrBadOutput, Err: fmt.Errorf("output of %d bytes exceeds the limit of %d", len(out), p.cfg.MaxOutput)}
 	}
-	return wire.Decision(out, p.cfg.Name)
+	return wire.DecisionFor(out, p.cfg.Name, &in)
 }
 
 // Echo sends b through the plugin's Echo method: the bare cost of a call,

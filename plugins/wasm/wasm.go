@@ -48,6 +48,10 @@ const (
 	DefaultInitTimeout = 5 * time.Second
 )
 
+// minInputBuffer is the smallest input buffer asked of policy_alloc, so a
+// slightly longer input does not cost another call.
+const minInputBuffer = 1024
+
 // Exports of ABI v1.
 const (
 	exportVersion = "policy_abi_version"
@@ -266,7 +270,7 @@ func (p *Policy) Decide(ctx context.Context, in engine.QuotaInput) (engine.Quota
 	if err != nil {
 		return engine.QuotaDecision{}, err
 	}
-	d, err := inst.call(p, in)
+	d, err := inst.call(p, &in)
 	p.release(inst, err == nil)
 	return d, err
 }
@@ -352,7 +356,7 @@ type instance struct {
 	alloc  api.Function
 	decide api.Function
 	stack  []uint64
-	buf    []byte // host-side encoding buffer
+	buf    []byte // an input that outgrew the guest buffer
 	inPtr  uint32 // the guest buffer from policy_alloc
 	inCap  uint32
 	log    *capWriter
@@ -402,7 +406,7 @@ func (p *Policy) instantiate(ctx context.Context) (_ *instance, err error) {
 	return inst, nil
 }
 
-func (inst *instance) call(p *Policy, in engine.QuotaInput) (d engine.QuotaDecision, err error) {
+func (inst *instance) call(p *Policy, in *engine.QuotaInput) (d engine.QuotaDecision, err error) {
 	inst.log.reset()
 	ctx := inst.ctx
 	if inst.fuel != nil {
@@ -413,10 +417,15 @@ func (inst *instance) call(p *Policy, in engine.QuotaInput) (d engine.QuotaDecis
 		ctx, cancel = context.WithTimeout(ctx, p.cfg.Timeout)
 		defer cancel()
 	}
-	inst.buf = wire.AppendInput(inst.buf[:0], in)
-	n := uint32(len(inst.buf))
+	// Encode straight into the guest's input buffer (a view of its memory);
+	// an input that outgrows it lands in a host buffer and gets a bigger one.
+	view, _ := inst.mem.Read(inst.inPtr, inst.inCap)
+	b := wire.AppendInput(view[:0], in)
+	n := uint32(len(b))
 	if n > inst.inCap {
-		inst.stack[0] = uint64(n)
+		inst.buf = b
+		size := max(n, minInputBuffer)
+		inst.stack[0] = uint64(size)
 		if err := inst.alloc.CallWithStack(ctx, inst.stack); err != nil {
 			return d, callError(ctx, err, inst.log)
 		}
@@ -424,10 +433,11 @@ func (inst *instance) call(p *Policy, in engine.QuotaInput) (d engine.QuotaDecis
 		if ptr == 0 {
 			return d, &wire.CallError{Kind: wire.ErrBadOutput, Err: errors.New("policy_alloc returned 0"), Output: inst.log.String()}
 		}
-		inst.inPtr, inst.inCap = ptr, n
-	}
-	if !inst.mem.Write(inst.inPtr, inst.buf) {
-		return d, &wire.CallError{Kind: wire.ErrBadOutput, Err: fmt.Errorf("policy_alloc returned %d, outside guest memory", inst.inPtr)}
+		if _, ok := inst.mem.Read(ptr, size); !ok {
+			return d, &wire.CallError{Kind: wire.ErrBadOutput, Err: fmt.Errorf("policy_alloc returned %d+%d, outside guest memory", ptr, size)}
+		}
+		inst.inPtr, inst.inCap = ptr, size
+		inst.mem.Write(ptr, inst.buf)
 	}
 	inst.stack[0], inst.stack[1] = uint64(inst.inPtr), uint64(n)
 	if err := inst.decide.CallWithStack(ctx, inst.stack); err != nil {
@@ -444,7 +454,7 @@ func (inst *instance) call(p *Policy, in engine.QuotaInput) (d engine.QuotaDecis
 	if !ok {
 		return d, &wire.CallError{Kind: wire.ErrBadOutput, Err: fmt.Errorf("output at %d+%d lies outside guest memory", ptr, size)}
 	}
-	d, err = wire.Decision(out, p.cfg.Name)
+	d, err = wire.DecisionFor(out, p.cfg.Name, in)
 	if err == nil && inst.log.Len() > 0 {
 		p.cfg.Logger.Debug("policy guest output", "policy", p.cfg.Name, "output", inst.log.String())
 	}

@@ -18,7 +18,7 @@ func TestInputCarriesEverything(t *testing.T) {
 		CustomField1: "9", CustomField2: "", CustomField3: "c3", Used: 1, Batch: 2, Resource: "r",
 		GraceLeft: time.Hour, Features: []string{"f"}, Now: time.Unix(1700000000, 5).UTC(),
 	}
-	got, err := sdk.DecodeInput(wire.AppendInput(nil, in))
+	got, err := sdk.DecodeInput(wire.AppendInput(nil, &in))
 	if err != nil {
 		t.Fatal(err)
 	}

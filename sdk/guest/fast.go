@@ -37,16 +37,18 @@ const (
 
 // state is a guest's policy and buffers.
 type state struct {
-	decide sdk.Decider
-	in     []byte // policy_alloc's buffer, owned by the host
-	out    []byte // the last answer, valid until the next call
+	decide sdk.DeciderInto
+	ans    sdk.Output // the policy's answer, written in place
+	in     []byte     // policy_alloc's buffer, owned by the host
+	out    []byte     // the last answer, valid until the next call
 	errOut func(string)
 
-	dec   sdk.Decoder
-	last  sdk.Input // the last input decoded; handed to the policy by value
-	valid bool      // last holds a decoded input and tail its string part
-	tail  []byte    // the bytes after the fixed header of the last input; never under 8 bytes (diffQuick)
-	feats []string  // last.Features as decoded: the policy shares the array
+	dec     sdk.Decoder
+	last    sdk.Input // the last input decoded; handed to the policy by value
+	valid   bool      // last holds a decoded input and tail its string part
+	tail    []byte    // the bytes after the fixed header of the last input; never under 8 bytes (diffQuick)
+	feats   []string  // last.Features as decoded: the policy shares the array
+	scratch sdk.Input // the policy's copy of last
 }
 
 // run decides the input of n bytes at offset off of s.in and returns the
@@ -85,12 +87,18 @@ func (s *state) run(off, n uint64) []byte {
 	in.Batch = int64(binary.LittleEndian.Uint64(b[28:36]))
 	in.GraceLeft = time.Duration(binary.LittleEndian.Uint64(b[36:44]))
 	now := int64(binary.LittleEndian.Uint64(b[44:52]))
-	in.Now = unixUTC(now)
+	setUnixUTC(&in.Now, now)
 	if !timeLayoutOK {
 		in.Now = unixUTCSlow(now)
 	}
 
-	out := s.decide(s.last)
+	out := &s.ans
+	out.Allowed, out.Reason, out.Message = false, "", ""
+	out.Limits.Total, out.Limits.Batch = sdk.Limit{}, sdk.Limit{}
+	// The policy gets a copy (one memmove), so whatever it writes to its
+	// input cannot reach the next call's.
+	s.scratch = *in
+	s.decide(&s.scratch, out)
 
 	need := outputFixed + 4 + len(out.Reason) + 4 + len(out.Message)
 	if cap(s.out) < need {
@@ -98,16 +106,25 @@ func (s *state) run(off, n uint64) []byte {
 	}
 	o := s.out[:need]
 	flags := uint32(b2u(out.Allowed)) | uint32(b2u(out.Limits.Total.Limited))<<1 | uint32(b2u(out.Limits.Batch.Limited))<<2
-	binary.LittleEndian.PutUint32(o[0:4], sdk.ABIVersion|flags<<8)
-	binary.LittleEndian.PutUint64(o[4:12], uint64(out.Limits.Total.N)&-uint64(flags>>1&1))
-	binary.LittleEndian.PutUint64(o[12:20], uint64(out.Limits.Batch.N)&-uint64(flags>>2&1))
-	binary.LittleEndian.PutUint32(o[20:24], uint32(len(out.Reason)))
+	// Word stores, without bounds checks (need fits o): WebAssembly is
+	// little-endian, as the ABI; fast_test.go runs this natively only where
+	// the machine is too.
+	p := unsafe.Pointer(unsafe.SliceData(o))
+	*(*uint32)(p) = sdk.ABIVersion | flags<<8
+	*(*uint64)(unsafe.Add(p, 4)) = uint64(out.Limits.Total.N) & -uint64(flags>>1&1)
+	*(*uint64)(unsafe.Add(p, 12)) = uint64(out.Limits.Batch.N) & -uint64(flags>>2&1)
+	*(*uint32)(unsafe.Add(p, 20)) = uint32(len(out.Reason))
 	r := 24 + len(out.Reason)
 	copy(o[24:r], out.Reason)
-	binary.LittleEndian.PutUint32(o[r:r+4], uint32(len(out.Message)))
+	*(*uint32)(unsafe.Add(p, r)) = uint32(len(out.Message))
 	copy(o[r+4:], out.Message)
 	s.out = o
 	return o
+}
+
+// valueDecider adapts a Decider: the policy gets its own copy of the input.
+func valueDecider(fn sdk.Decider) sdk.DeciderInto {
+	return func(in *sdk.Input, out *sdk.Output) { *out = fn(*in) }
 }
 
 // slow decodes b with sdk.Decoder, the strict decoder, and remembers it;
@@ -151,9 +168,9 @@ func b2u(b bool) uint64 {
 func word(p unsafe.Pointer, off int) uint64 { return *(*uint64)(unsafe.Add(p, off)) }
 
 // diffQuick is zero when the first bytes of a and b agree, with no loop
-// nor branch: sixteen 8-byte words spread evenly over the shorter of the
-// two, overlapping; it covers all of them up to maxQuick bytes. Both hold
-// at least 8 bytes.
+// nor branch: sixteen 8-byte words, one every 8 bytes, the ones past the
+// shorter of the two moved back to its last 8 (overlapping); it covers all
+// of them up to maxQuick bytes. Both hold at least 8 bytes.
 func diffQuick(a, b []byte) uint64 {
 	// n = min(len(a), len(b), maxQuick) without branches (Go would branch:
 	// n is part of load addresses).
@@ -163,25 +180,32 @@ func diffQuick(a, b []byte) uint64 {
 	d = n - maxQuick
 	n -= d & ^(d >> 63)
 	pa, pb := unsafe.Pointer(unsafe.SliceData(a)), unsafe.Pointer(unsafe.SliceData(b))
-	step := n - 8 // the offsets are k*step/15 for k = 0..15: gaps of at most 8 bytes
+	step := n - 8 // words at 0, 8, 16, … up to step, the last one at step
 	var x uint64
-	x |= word(pa, 0) ^ word(pb, 0)
-	x |= word(pa, step/15) ^ word(pb, step/15)
-	x |= word(pa, 2*step/15) ^ word(pb, 2*step/15)
-	x |= word(pa, 3*step/15) ^ word(pb, 3*step/15)
-	x |= word(pa, 4*step/15) ^ word(pb, 4*step/15)
-	x |= word(pa, 5*step/15) ^ word(pb, 5*step/15)
-	x |= word(pa, 6*step/15) ^ word(pb, 6*step/15)
-	x |= word(pa, 7*step/15) ^ word(pb, 7*step/15)
-	x |= word(pa, 8*step/15) ^ word(pb, 8*step/15)
-	x |= word(pa, 9*step/15) ^ word(pb, 9*step/15)
-	x |= word(pa, 10*step/15) ^ word(pb, 10*step/15)
-	x |= word(pa, 11*step/15) ^ word(pb, 11*step/15)
-	x |= word(pa, 12*step/15) ^ word(pb, 12*step/15)
-	x |= word(pa, 13*step/15) ^ word(pb, 13*step/15)
-	x |= word(pa, 14*step/15) ^ word(pb, 14*step/15)
-	x |= word(pa, step) ^ word(pb, step)
+	x |= word(pa, at(0, step)) ^ word(pb, at(0, step))
+	x |= word(pa, at(8, step)) ^ word(pb, at(8, step))
+	x |= word(pa, at(16, step)) ^ word(pb, at(16, step))
+	x |= word(pa, at(24, step)) ^ word(pb, at(24, step))
+	x |= word(pa, at(32, step)) ^ word(pb, at(32, step))
+	x |= word(pa, at(40, step)) ^ word(pb, at(40, step))
+	x |= word(pa, at(48, step)) ^ word(pb, at(48, step))
+	x |= word(pa, at(56, step)) ^ word(pb, at(56, step))
+	x |= word(pa, at(64, step)) ^ word(pb, at(64, step))
+	x |= word(pa, at(72, step)) ^ word(pb, at(72, step))
+	x |= word(pa, at(80, step)) ^ word(pb, at(80, step))
+	x |= word(pa, at(88, step)) ^ word(pb, at(88, step))
+	x |= word(pa, at(96, step)) ^ word(pb, at(96, step))
+	x |= word(pa, at(104, step)) ^ word(pb, at(104, step))
+	x |= word(pa, at(112, step)) ^ word(pb, at(112, step))
+	x |= word(pa, at(120, step)) ^ word(pb, at(120, step))
 	return x
+}
+
+// at is min(off, step) without a branch (nor a division, which Go's wasm
+// backend makes a long chain of instructions).
+func at(off, step int) int {
+	d := off - step
+	return off - d&^(d>>63)
 }
 
 // diffLong is zero when a and b hold the same bytes.
@@ -203,13 +227,20 @@ func diffLong(a, b []byte) uint64 {
 // unixUTC is time.Unix(0, now).UTC(), or the zero Time for 0, as
 // sdk.DecodeInput reads the now field, without a branch. It is right only
 // when timeLayoutOK; unixUTCSlow is the same through package time.
-func unixUTC(now int64) time.Time {
+func unixUTC(now int64) (t time.Time) {
+	setUnixUTC(&t, now)
+	return t
+}
+
+// setUnixUTC is *t = unixUTC(now), written in place: returning a 24-byte
+// struct costs a guest a memmove call.
+func setUnixUTC(t *time.Time, now int64) {
 	sec, nsec := now/1e9, now%1e9
 	neg := nsec >> 63 // -1 when nsec < 0
 	sec, nsec = sec+neg, nsec+1e9&neg
 	set := -int64(b2u(now != 0))
-	t := timeRep{wall: uint64(nsec & set), ext: (sec + unixToInternal) & set}
-	return *(*time.Time)(unsafe.Pointer(&t))
+	r := (*timeRep)(unsafe.Pointer(t))
+	r.wall, r.ext, r.loc = uint64(nsec&set), (sec+unixToInternal)&set, nil
 }
 
 func unixUTCSlow(now int64) time.Time {

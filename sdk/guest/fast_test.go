@@ -91,7 +91,7 @@ func inputs() []sdk.Input {
 // policy scribbles on the feature list it was handed.
 func TestRunMatchesSDK(t *testing.T) {
 	var seen []sdk.Input
-	s := &state{tail: make([]byte, 8), decide: func(in sdk.Input) sdk.Output {
+	s := &state{tail: make([]byte, 8), decide: valueDecider(func(in sdk.Input) sdk.Output {
 		c := in
 		c.Features = append(in.Features[:0:0], in.Features...) // nil stays nil
 		seen = append(seen, c)
@@ -101,7 +101,7 @@ func TestRunMatchesSDK(t *testing.T) {
 		out := sdk.Builtin(in)
 		out.Message += "·"
 		return out
-	}}
+	})}
 	for round := range 2 {
 		for i, in := range inputs() {
 			enc := sdk.AppendInput(nil, in)
@@ -126,7 +126,7 @@ func TestRunMatchesSDK(t *testing.T) {
 func TestRunRefusesMalformed(t *testing.T) {
 	var msgs []string
 	s := &state{tail: make([]byte, 8), errOut: func(m string) { msgs = append(msgs, m) },
-		decide: func(in sdk.Input) sdk.Output { return sdk.Output{Allowed: true} }}
+		decide: func(in *sdk.Input, out *sdk.Output) { out.Allowed = true }}
 	good := sdk.AppendInput(nil, inputs()[0])
 	if runInput(s, good) == nil {
 		t.Fatal("good input refused")
@@ -164,7 +164,7 @@ func TestRunRefusesMalformed(t *testing.T) {
 }
 
 func TestRunReusesOutputBuffer(t *testing.T) {
-	s := &state{tail: make([]byte, 8), decide: sdk.Builtin}
+	s := &state{tail: make([]byte, 8), decide: sdk.BuiltinInto}
 	enc := sdk.AppendInput(nil, inputs()[2]) // allowed: no message built
 	a := runInput(s, enc)
 	b := runInput(s, enc)
@@ -173,5 +173,32 @@ func TestRunReusesOutputBuffer(t *testing.T) {
 	}
 	if n := testing.AllocsPerRun(100, func() { runInput(s, enc) }); n != 0 {
 		t.Errorf("%v allocations per decision", n)
+	}
+}
+
+// A DeciderInto policy that writes to the input it must only read does not
+// change what the next call sees: the strings kept from it are dropped.
+func TestRunSurvivesWritesToInput(t *testing.T) {
+	var seen []sdk.Input
+	s := &state{tail: make([]byte, 8), decide: func(in *sdk.Input, out *sdk.Output) {
+		c := *in
+		c.Features = append(in.Features[:0:0], in.Features...)
+		seen = append(seen, c)
+		in.LicenseType, in.Resource, in.Features = "scribbled", "", nil
+		sdk.BuiltinInto(in, out)
+	}}
+	for i, in := range inputs() {
+		enc := sdk.AppendInput(nil, in)
+		want, _ := sdk.DecodeInput(enc)
+		for round := range 3 {
+			seen = seen[:0]
+			got := runInput(s, enc)
+			if len(seen) != 1 || !reflect.DeepEqual(seen[0], want) {
+				t.Fatalf("input %d round %d: policy saw\n%#v\nwant\n%#v", i, round, seen, want)
+			}
+			if wantOut := sdk.AppendOutput(nil, sdk.Builtin(want)); string(got) != string(wantOut) {
+				t.Fatalf("input %d round %d: output %x, want %x", i, round, got, wantOut)
+			}
+		}
 	}
 }

@@ -36,7 +36,12 @@ import (
 var g = state{errOut: stderr, tail: make([]byte, 8)}
 
 // Register sets the policy function. Call it from an init function.
-func Register(fn sdk.Decider) { g.decide = fn }
+func Register(fn sdk.Decider) { g.decide = valueDecider(fn) }
+
+// RegisterInto sets the policy function in the form that copies neither
+// the input nor the answer (sdk.DeciderInto), which makes a decision about
+// twice as fast as Register's. Call it from an init function.
+func RegisterInto(fn sdk.DeciderInto) { g.decide = fn }
 
 //go:wasmexport policy_abi_version
 func policyABIVersion() uint32 { return sdk.ABIVersion }

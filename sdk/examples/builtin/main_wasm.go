@@ -4,7 +4,7 @@ package main
 
 import "github.com/licensehost/licensehost/sdk/guest"
 
-func init() { guest.Register(decide) }
+func init() { guest.RegisterInto(decide) }
 
 // main never runs in a reactor module (-buildmode=c-shared).
 func main() {}

@@ -8,4 +8,6 @@ package main
 
 import "github.com/licensehost/licensehost/sdk"
 
-func decide(in sdk.Input) sdk.Output { return sdk.Builtin(in) }
+// decide is written as an sdk.DeciderInto, the form a WebAssembly guest runs
+// fastest (no copy of the input or the answer); main_plugin.go adapts it.
+func decide(in *sdk.Input, out *sdk.Output) { sdk.BuiltinInto(in, out) }
