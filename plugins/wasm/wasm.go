@@ -135,7 +135,13 @@ type Policy struct {
 
 	// slots bounds the live instances: it holds Instances entries, each an
 	// idle instance or nil (a free slot to instantiate into).
-	slots     chan *instance
+	slots chan *instance
+	// idle holds one idle instance out of slots, taken and given back
+	// with an atomic swap (the common case of one call at a time costs
+	// no channel operation); waiting counts acquirers blocked on slots,
+	// so release never parks an instance there while one waits.
+	idle      atomic.Pointer[instance]
+	waiting   atomic.Int32
 	closed    atomic.Bool
 	closeOnce sync.Once
 	closeErr  error
@@ -279,14 +285,21 @@ func (p *Policy) acquire(ctx context.Context) (*instance, error) {
 	if p.closed.Load() {
 		return nil, &wire.CallError{Kind: wire.ErrUnavailable, Err: engine.ErrClosed}
 	}
-	var inst *instance
-	select {
-	case inst = <-p.slots:
-	default:
+	inst := p.idle.Swap(nil)
+	if inst == nil {
 		select {
 		case inst = <-p.slots:
-		case <-ctx.Done():
-			return nil, &wire.CallError{Kind: wire.ErrCanceled, Err: ctx.Err()}
+		default:
+			p.waiting.Add(1)
+			if inst = p.idle.Swap(nil); inst == nil {
+				select {
+				case inst = <-p.slots:
+				case <-ctx.Done():
+					p.waiting.Add(-1)
+					return nil, &wire.CallError{Kind: wire.ErrCanceled, Err: ctx.Err()}
+				}
+			}
+			p.waiting.Add(-1)
 		}
 	}
 	if p.closed.Load() {
@@ -312,6 +325,16 @@ func (p *Policy) release(inst *instance, ok bool) {
 		p.slots <- nil
 		return
 	}
+	if p.waiting.Load() == 0 && p.idle.CompareAndSwap(nil, inst) {
+		// An acquirer that started waiting, or a Close that began, after
+		// the checks above must still find it: hand it over through slots.
+		if p.waiting.Load() != 0 || p.closed.Load() {
+			if x := p.idle.Swap(nil); x != nil {
+				p.slots <- x
+			}
+		}
+		return
+	}
 	p.slots <- inst
 }
 
@@ -321,6 +344,10 @@ func (p *Policy) Close(ctx context.Context) error {
 	p.closeOnce.Do(func() {
 		p.closed.Store(true)
 		for range cap(p.slots) {
+			if inst := p.idle.Swap(nil); inst != nil {
+				inst.close()
+				continue
+			}
 			select {
 			case inst := <-p.slots:
 				if inst != nil {
