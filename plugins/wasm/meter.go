@@ -147,7 +147,7 @@ func meter(module []byte) (out []byte, err error) {
 	m.yield = m.importedFuncs // appended after every imported function
 	m.fuel = m.globals        // appended after every global
 
-	w := &writer{}
+	w := &writer{b: make([]byte, 0, len(module)+len(module)/8)}
 	w.raw([]byte(wasmMagic))
 	for _, s := range secs {
 		body, keep, err := m.section(s)
@@ -265,6 +265,7 @@ func (m *meterer) section(s section) (body []byte, keep bool, err error) {
 			return nil, false, err
 		}
 	case secCode:
+		w.b = make([]byte, 0, len(s.body)+len(s.body)/8)
 		n := r.u32()
 		w.u32(n)
 		for i := range n {

@@ -217,3 +217,16 @@ func FuzzMeter(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkMeter rewrites the 2 MB Go-built module (part of every load:
+// the compilation cache is keyed by the metered bytes).
+func BenchmarkMeter(b *testing.B) {
+	mod := readFixture(b, "builtin.wasm")
+	b.SetBytes(int64(len(mod)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := meter(mod); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
