@@ -11,21 +11,23 @@ import (
 // This file holds the per-call work of policy_decide, free of build tags so
 // that it is tested natively (fast_test.go).
 //
-// Why it is written the way it is: under the host's timeout sandbox, wazero
-// leaves native code at every WebAssembly loop header to check whether the
-// call must stop, and Go's wasm backend wraps every function that has a
-// branch in such a loop and turns every taken jump between basic blocks — a
-// loop iteration, an if that skips code — into a branch back to its header.
-// Each of them is a round trip to the host (~40–60 ns, where an instruction
-// costs ~1 ns). So the common path below is one function with no loop and
-// few taken jumps: a host deciding many requests for the same license sends
-// the same strings again and again, so the string part of the input is
-// compared with the last input's in one pass of word loads and, when equal,
-// the strings decoded last time are reused as they are; conditions are
-// folded into integers (Go compiles a simple if/else of scalars to a
-// branch-free select) and tested once; rare cases (a changed string part,
-// growing a buffer, an error) call out of line, which Go lays out away
-// from the common path.
+// Why it is written the way it is: Go compiled to WebAssembly is slow where
+// native Go is fast. Each function call is a round of stack bookkeeping in
+// linear memory (~5 ns); every struct copy over 16 bytes or zeroing over 32
+// is a memory.copy or memory.fill, which wazero turns into calls to the
+// host's memmove (~7–20 ns each); a division by a constant becomes a chain
+// of 32-bit multiplications; every taken branch jumps back to the head of
+// the loop Go wraps each function in (and passes the host's fuel
+// checkpoint there, docs/policy-abi.md). So the common path below is one
+// function with few taken jumps and no struct copies but one: a host
+// deciding many requests for the same license sends the same strings again
+// and again, so the string part of the input is compared with the last
+// input's in one pass of word loads and, when equal, the strings decoded
+// last time are reused as they are; fields are written in place; conditions
+// are folded into integers (Go compiles a simple if/else of scalars to a
+// branch-free select); the answer is encoded with word stores; rare cases
+// (a changed string part, growing a buffer, an error) call out of line.
+// docs/benchmarks-policy.md measures each step.
 
 // Sizes of the ABI v1 fixed parts (docs/policy-abi.md).
 const (

@@ -61,13 +61,12 @@ func policyAlloc(n uint32) uint32 {
 
 // policyDecide decodes the input at ptr (which must lie in the buffer of the
 // last policy_alloc), calls the policy and returns ptr<<32|len of the
-// encoded output. 0 means the guest could not decide. It has no branch, so
-// Go gives it no loop for the timeout sandbox to stop at (see fast.go).
+// encoded output. 0 means the guest could not decide. It has no branch
+// (see fast.go).
 //
-// No recover: a deferred closure costs every call a host round trip under
-// the timeout sandbox. A panic ends the module (exit code 2, the trace on
-// stderr); the host reports it, discards the instance and applies its
-// built-in policy.
+// No recover: a deferred closure would cost every call. A panic ends the
+// module (exit code 2, the trace on stderr); the host reports it, discards
+// the instance and applies its built-in policy.
 //
 //go:wasmexport policy_decide
 func policyDecide(ptr, n uint32) uint64 {
