@@ -39,8 +39,9 @@ var g = state{errOut: stderr, tail: make([]byte, 8)}
 func Register(fn sdk.Decider) { g.decide = valueDecider(fn) }
 
 // RegisterInto sets the policy function in the form that copies neither
-// the input nor the answer (sdk.DeciderInto), which makes a decision about
-// twice as fast as Register's. Call it from an init function.
+// the input nor the answer (sdk.DeciderInto): in a guest each struct copy
+// is a call out to memmove (docs/benchmarks-policy.md). Call it from an
+// init function.
 func RegisterInto(fn sdk.DeciderInto) { g.decide = fn }
 
 //go:wasmexport policy_abi_version
