@@ -111,6 +111,9 @@ func meter(module []byte) (out []byte, err error) {
 		}
 		secs = append(secs, section{id, body})
 	}
+	if err := checkCounts(secs); err != nil {
+		return nil, err
+	}
 	// The sections meter appends to must exist: insert empty ones in order.
 	for _, id := range []byte{secType, secImport, secGlobal, secExport} {
 		if seen[id] {
@@ -162,6 +165,36 @@ func meter(module []byte) (out []byte, err error) {
 		w.raw(body)
 	}
 	return w.b, nil
+}
+
+// checkCounts refuses a vector section that declares more entries than it
+// has bytes (each takes at least one): the compiler sizes its tables by the
+// declared count, so a few bytes could otherwise ask it for gigabytes.
+func checkCounts(secs []section) error {
+	dataLen := -1
+	for _, s := range secs {
+		if s.id == secData {
+			dataLen = len(s.body)
+		}
+	}
+	for _, s := range secs {
+		if s.id == secCustom || s.id == secStart {
+			continue
+		}
+		r := &reader{b: s.body}
+		n := r.u32()
+		limit := len(s.body)
+		if s.id == secDataCount {
+			limit = max(dataLen, 0)
+		}
+		if r.err != nil {
+			return fmt.Errorf("section %d: %w", s.id, r.err)
+		}
+		if uint64(n) > uint64(limit) {
+			return fmt.Errorf("section %d declares %d entries in %d bytes", s.id, n, limit)
+		}
+	}
+	return nil
 }
 
 type meterer struct {
@@ -248,8 +281,11 @@ func (m *meterer) section(s section) (body []byte, keep bool, err error) {
 				return nil, false, fmt.Errorf("the module already exports %q", name)
 			}
 			kind, idx := r.byte(), r.u32()
-			if kind == 0x00 {
+			switch {
+			case kind == 0x00:
 				idx = m.fn(idx)
+			case kind == 0x03 && idx >= m.fuel:
+				return nil, false, fmt.Errorf("export %q of global %d, out of range", name, idx)
 			}
 			w.name(name)
 			w.byte(kind)
@@ -355,11 +391,24 @@ func (m *meterer) constExpr(r *reader, w *writer) error {
 		if err != nil {
 			return err
 		}
+		if err := m.check(in); err != nil {
+			return err
+		}
 		m.emit(w, r, in)
 		if in.op == 0x0b {
 			return nil
 		}
 	}
+}
+
+// check refuses an instruction that names the fuel global: the original
+// module has no such global, so it would be invalid, but the metered one
+// has, and a guest that could set its own fuel could never be stopped.
+func (m *meterer) check(in instr) error {
+	if (in.op == 0x23 || in.op == 0x24) && in.idx >= m.fuel {
+		return fmt.Errorf("global index %d out of range", in.idx)
+	}
+	return nil
 }
 
 // emit copies one decoded instruction, renumbering function indices.
@@ -440,6 +489,9 @@ func meterBody(body []byte, m *meterer) ([]byte, error) {
 	for len(stack) > 0 {
 		in, err := r.instr()
 		if err != nil {
+			return nil, err
+		}
+		if err := m.check(in); err != nil {
 			return nil, err
 		}
 		top := stack[len(stack)-1].region
@@ -531,14 +583,14 @@ func (r *reader) instr() (instr, error) {
 		for i := uint32(0); i <= n && r.err == nil; i++ {
 			r.u32()
 		}
-	case op == 0x10 || op == 0xd2: // call, ref.func
+	case op == 0x10 || op == 0xd2 || op == 0x23 || op == 0x24: // call, ref.func, global.get/set
 		in.idx = r.u32()
 	case op == 0x11: // call_indirect
 		r.u32()
 		r.u32()
 	case op == 0x1c: // select t*
 		r.bytes(int(r.u32()))
-	case op >= 0x20 && op <= 0x26: // locals, globals, table.get/set
+	case op >= 0x20 && op <= 0x26: // locals, table.get/set
 		r.u32()
 	case op >= 0x28 && op <= 0x3e: // loads and stores
 		r.memarg()

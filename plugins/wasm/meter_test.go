@@ -164,6 +164,12 @@ func TestMeterRefuses(t *testing.T) {
 		{"shared memory", []byte("\x00asm\x01\x00\x00\x00\x02\x09\x01\x01e\x01m\x02\x03\x01\x01"), "unsupported limits"},
 		{"tail call", module(0x12, 0x00), "unsupported instruction 0x12"},
 		{"atomics", module(0xfe, 0x03, 0x00), "unsupported instruction 0xfe"},
+		// Invalid as it is, but the metered module has a global 0, the
+		// fuel: a guest must not get to set it.
+		{"sets the fuel", module(0x41, 0x00, 0x24, 0x00), "global index 0 out of range"},
+		{"reads the fuel", module(0x23, 0x00, 0x1a), "global index 0 out of range"},
+		// A data section declaring ~100 million segments in 40 bytes.
+		{"huge count", []byte("\x00asm\x01\x00\x00\x00\x0b\x28\xd5\xeb\xba\x30" + strings.Repeat("0", 36)), "declares"},
 	} {
 		_, err := meter(c.module)
 		if !errors.Is(err, errMeter) || !strings.Contains(err.Error(), c.want) {
