@@ -202,3 +202,28 @@ func TestRunSurvivesWritesToInput(t *testing.T) {
 		}
 	}
 }
+
+// Answers that differ from the last in any one field are encoded afresh;
+// the same answer again keeps the last encoding.
+func TestRunReencodesChangedAnswers(t *testing.T) {
+	outs := []sdk.Output{
+		{Allowed: true, Reason: "ok", Limits: sdk.Limits{Total: sdk.Max(10)}},
+		{Allowed: true, Reason: "ok", Limits: sdk.Limits{Total: sdk.Max(10)}},
+		{Allowed: false, Reason: "ok", Limits: sdk.Limits{Total: sdk.Max(10)}},
+		{Allowed: false, Reason: "ok", Limits: sdk.Limits{Total: sdk.Max(11)}},
+		{Allowed: false, Reason: "ok", Limits: sdk.Limits{Total: sdk.Max(11), Batch: sdk.Max(0)}},
+		{Allowed: false, Reason: "no", Limits: sdk.Limits{Total: sdk.Max(11), Batch: sdk.Max(0)}},
+		{Allowed: false, Reason: "no", Message: "m", Limits: sdk.Limits{Total: sdk.Max(11), Batch: sdk.Max(0)}},
+		{Allowed: false, Reason: "no", Message: "n", Limits: sdk.Limits{Total: sdk.Max(11), Batch: sdk.Max(0)}},
+		{},
+		{Allowed: true, Reason: "ok", Limits: sdk.Limits{Total: sdk.Max(10)}},
+	}
+	i := 0
+	s := &state{tail: make([]byte, 8), decide: func(in *sdk.Input, out *sdk.Output) { *out = outs[i] }}
+	enc := sdk.AppendInput(nil, inputs()[2])
+	for i = range outs {
+		if got, want := runInput(s, enc), sdk.AppendOutput(nil, outs[i]); string(got) != string(want) {
+			t.Errorf("answer %d: %x, want %x", i, got, want)
+		}
+	}
+}
