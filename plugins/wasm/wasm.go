@@ -426,7 +426,11 @@ func (p *Policy) instantiate(ctx context.Context) (_ *instance, err error) {
 	if v := uint32(res[0]); v != sdk.ABIVersion {
 		return nil, fmt.Errorf("%w: module speaks %d, host speaks %d", ErrABIVersion, v, sdk.ABIVersion)
 	}
-	if g, ok := mod.ExportedGlobal(meterFuel).(api.MutableGlobal); ok && !p.cfg.UnsafeNoTimeout && !p.cfg.wazeroTimeout {
+	if !p.cfg.UnsafeNoTimeout && !p.cfg.wazeroTimeout {
+		g, ok := mod.ExportedGlobal(meterFuel).(api.MutableGlobal)
+		if !ok {
+			return nil, fmt.Errorf("%w: the metered module lacks its fuel global", errMeter)
+		}
 		inst.fuel = g
 	}
 	inst.budget.limit = p.cfg.Timeout
@@ -447,7 +451,7 @@ func (inst *instance) call(p *Policy, in *engine.QuotaInput) (d engine.QuotaDeci
 	// Encode straight into the guest's input buffer (a view of its memory);
 	// an input that outgrows it lands in a host buffer and gets a bigger one.
 	view, _ := inst.mem.Read(inst.inPtr, inst.inCap)
-	b := wire.AppendInput(view[:0], in)
+	b := wire.AppendInput(view[:0:len(view)], in)
 	n := uint32(len(b))
 	if n > inst.inCap {
 		inst.buf = b

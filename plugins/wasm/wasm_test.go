@@ -326,3 +326,20 @@ func TestCloseStopsRunningGuest(t *testing.T) {
 		t.Errorf("Decide during Close: %v, want unavailable (stopped by Close, not by its timeout)", err)
 	}
 }
+
+// An input longer than the guest's buffer gets a bigger one from
+// policy_alloc, and shorter ones keep using it.
+func TestInputOutgrowsGuestBuffer(t *testing.T) {
+	for _, file := range []string{"builtin.wasm", "wat.wasm"} {
+		p := load(t, file, wasm.Config{Instances: 1})
+		for _, n := range []int{10, 5000, 10, 20000, 3} {
+			in := sample
+			in.Resource = strings.Repeat("r", n)
+			in.Features = []string{strings.Repeat("f", n/2)}
+			d, err := p.Decide(context.Background(), in)
+			if want := engine.DecideBuiltin(in); err != nil || d.Allowed != want.Allowed || *d.Limits.Total != *want.Limits.Total {
+				t.Errorf("%s, %d-byte resource: %s, %v", file, n, policytest.Format(d), err)
+			}
+		}
+	}
+}
