@@ -343,9 +343,11 @@ func (p *Policy) release(inst *instance, ok bool) {
 func (p *Policy) Close(ctx context.Context) error {
 	p.closeOnce.Do(func() {
 		p.closed.Store(true)
+		drained := 0
 		for range cap(p.slots) {
 			if inst := p.idle.Swap(nil); inst != nil {
 				inst.close()
+				drained++
 				continue
 			}
 			select {
@@ -353,6 +355,7 @@ func (p *Policy) Close(ctx context.Context) error {
 				if inst != nil {
 					inst.close()
 				}
+				drained++
 			case <-ctx.Done():
 				// Calls still running stop at their next yield, which
 				// sees the policy closed, or at their timeout.
@@ -361,6 +364,11 @@ func (p *Policy) Close(ctx context.Context) error {
 			if p.closeErr != nil {
 				break
 			}
+		}
+		// Callers still waiting for an instance get an empty slot, see the
+		// policy closed and give it back: none is left waiting for ever.
+		for range drained {
+			p.slots <- nil
 		}
 		bg := context.WithoutCancel(ctx)
 		if err := p.rt.Close(bg); err != nil && p.closeErr == nil {

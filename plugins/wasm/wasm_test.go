@@ -343,3 +343,30 @@ func TestInputOutgrowsGuestBuffer(t *testing.T) {
 		}
 	}
 }
+
+// Callers waiting for a busy instance when the policy closes are told it is
+// unavailable. (The race that used to leave one waiting for ever — it
+// started waiting after Close had taken the last slot — is narrow: it
+// shows under TestCloseWaitsForInFlight -count=300.)
+func TestCloseReleasesWaitingCallers(t *testing.T) {
+	p, e := loadErr(t, "loop.wasm", wasm.Config{Timeout: time.Minute, Instances: 1})
+	if e != nil {
+		t.Fatal(e)
+	}
+	errs := make(chan error, 3)
+	for range 3 { // one spins in the guest, two wait for the instance
+		go func() {
+			_, err := p.Decide(context.Background(), sample)
+			errs <- err
+		}()
+	}
+	time.Sleep(50 * time.Millisecond)
+	if err := p.Close(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if err := <-errs; !errors.Is(err, wire.ErrUnavailable) {
+			t.Errorf("Decide: %v, want unavailable", err)
+		}
+	}
+}
