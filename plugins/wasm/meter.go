@@ -37,6 +37,11 @@ const (
 // (docs/benchmarks-policy.md measures how long that is).
 const meterSlice = 1 << 20
 
+// maxTableSize bounds a table's initial size: the memory page limit does not
+// cover tables, which every instance allocates (8 bytes an entry). Go-built
+// modules have a few thousand entries.
+const maxTableSize = 1 << 20
+
 // maxRegionWeight caps what one checkpoint charges, so fuel never wraps.
 const maxRegionWeight = 1 << 16
 
@@ -215,7 +220,9 @@ func (m *meterer) scanImports(r *reader) error {
 			m.importedFuncs++
 		case 0x01: // table
 			r.byte()
-			r.limits()
+			if n := r.limits(); n > maxTableSize {
+				return fmt.Errorf("import %s.%s: a table of %d entries exceeds %d", mod, name, n, maxTableSize)
+			}
 		case 0x02: // memory
 			r.limits()
 		case 0x03: // global
@@ -296,6 +303,14 @@ func (m *meterer) section(s section) (body []byte, keep bool, err error) {
 		w.u32(m.fuel)
 	case secStart:
 		w.u32(m.fn(r.u32()))
+	case secTable:
+		for range r.u32() {
+			r.byte()
+			if n := r.limits(); n > maxTableSize {
+				return nil, false, fmt.Errorf("a table of %d entries exceeds %d", n, maxTableSize)
+			}
+		}
+		return s.body, r.err == nil, r.err
 	case secElement:
 		if err := m.elements(r, w); err != nil {
 			return nil, false, err
@@ -720,15 +735,18 @@ func (r *reader) sleb(limit int) {
 
 func (r *reader) name() string { return string(r.bytes(int(r.u32()))) }
 
-func (r *reader) limits() {
+// limits reads a limits pair and returns its minimum.
+func (r *reader) limits() uint32 {
 	switch flag := r.byte(); flag {
 	case 0x00:
-		r.u32()
+		return r.u32()
 	case 0x01:
+		n := r.u32()
 		r.u32()
-		r.u32()
+		return n
 	default:
 		r.fail("unsupported limits")
+		return 0
 	}
 }
 

@@ -168,6 +168,7 @@ func TestMeterRefuses(t *testing.T) {
 		// fuel: a guest must not get to set it.
 		{"sets the fuel", module(0x41, 0x00, 0x24, 0x00), "global index 0 out of range"},
 		{"reads the fuel", module(0x23, 0x00, 0x1a), "global index 0 out of range"},
+		{"huge table", []byte("\x00asm\x01\x00\x00\x00\x04\x07\x01\x70\x00\x80\x80\x80\x08"), "exceeds"},
 		// A data section declaring ~100 million segments in 40 bytes.
 		{"huge count", []byte("\x00asm\x01\x00\x00\x00\x0b\x28\xd5\xeb\xba\x30" + strings.Repeat("0", 36)), "declares"},
 	} {
