@@ -202,8 +202,7 @@ func diffQuick(a, b []byte) uint64 {
 	n -= d & ^(d >> 63)
 	pa, pb := unsafe.Pointer(unsafe.SliceData(a)), unsafe.Pointer(unsafe.SliceData(b))
 	step := n - 8 // words at 0, 8, 16, … up to step, the last one at step
-	var x uint64
-	x |= word(pa, at(0, step)) ^ word(pb, at(0, step))
+	x := word(pa, 0) ^ word(pb, 0)
 	x |= word(pa, at(8, step)) ^ word(pb, at(8, step))
 	x |= word(pa, at(16, step)) ^ word(pb, at(16, step))
 	x |= word(pa, at(24, step)) ^ word(pb, at(24, step))
@@ -211,6 +210,9 @@ func diffQuick(a, b []byte) uint64 {
 	x |= word(pa, at(40, step)) ^ word(pb, at(40, step))
 	x |= word(pa, at(48, step)) ^ word(pb, at(48, step))
 	x |= word(pa, at(56, step)) ^ word(pb, at(56, step))
+	if n <= 64 { // the usual string part: eight words cover it
+		return x
+	}
 	x |= word(pa, at(64, step)) ^ word(pb, at(64, step))
 	x |= word(pa, at(72, step)) ^ word(pb, at(72, step))
 	x |= word(pa, at(80, step)) ^ word(pb, at(80, step))
