@@ -456,7 +456,7 @@ func (m *meterer) names(b []byte) ([]byte, error) {
 		sr, sw := &reader{b: sub}, &writer{}
 		n := sr.u32()
 		sw.u32(n)
-		for range n {
+		for i := uint32(0); i < n && sr.err == nil; i++ {
 			sw.u32(m.fn(sr.u32()))
 			if id == 1 {
 				sw.name(sr.name())
@@ -464,7 +464,7 @@ func (m *meterer) names(b []byte) ([]byte, error) {
 			}
 			inner := sr.u32()
 			sw.u32(inner)
-			for range inner {
+			for j := uint32(0); j < inner && sr.err == nil; j++ {
 				sw.u32(sr.u32())
 				sw.name(sr.name())
 			}
