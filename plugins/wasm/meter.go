@@ -42,6 +42,10 @@ const meterSlice = 1 << 20
 // modules have a few thousand entries.
 const maxTableSize = 1 << 20
 
+// maxLocals bounds a function's locals: the compiler allocates them from the
+// declared count (as browsers do, 50 000 is far beyond any real function).
+const maxLocals = 50000
+
 // maxRegionWeight caps what one checkpoint charges, so fuel never wraps.
 const maxRegionWeight = 1 << 16
 
@@ -211,7 +215,7 @@ type meterer struct {
 }
 
 func (m *meterer) scanImports(r *reader) error {
-	n := r.u32()
+	n := r.count()
 	for range n {
 		mod, name := r.name(), r.name()
 		switch kind := r.byte(); kind {
@@ -256,8 +260,17 @@ func (m *meterer) section(s section) (body []byte, keep bool, err error) {
 	w := &writer{}
 	switch s.id {
 	case secType:
-		w.u32(r.u32() + 1)
-		w.raw(r.rest())
+		n := r.count()
+		w.u32(n + 1)
+		start := r.off
+		for range n {
+			if form := r.byte(); form != 0x60 && r.err == nil {
+				return nil, false, fmt.Errorf("type of form 0x%02x", form)
+			}
+			r.bytes(int(r.count())) // parameters
+			r.bytes(int(r.count())) // results
+		}
+		w.raw(r.b[start:r.off])
 		w.raw([]byte{0x60, 0x00, 0x00}) // () -> ()
 	case secImport:
 		w.u32(r.u32() + 1)
@@ -267,7 +280,7 @@ func (m *meterer) section(s section) (body []byte, keep bool, err error) {
 		w.byte(0x00)
 		w.u32(m.types)
 	case secGlobal:
-		n := r.u32()
+		n := r.count()
 		w.u32(n + 1)
 		for range n {
 			w.raw(r.bytes(2)) // valtype, mutability
@@ -280,7 +293,7 @@ func (m *meterer) section(s section) (body []byte, keep bool, err error) {
 		w.s32(meterSlice)
 		w.byte(0x0b)
 	case secExport:
-		n := r.u32()
+		n := r.count()
 		w.u32(n + 1)
 		for range n {
 			name := r.name()
@@ -303,8 +316,28 @@ func (m *meterer) section(s section) (body []byte, keep bool, err error) {
 		w.u32(m.fuel)
 	case secStart:
 		w.u32(m.fn(r.u32()))
+	case secData:
+		for range r.count() {
+			flags := r.u32()
+			if flags == 2 {
+				r.u32() // memory index
+			}
+			if flags != 1 { // active: offset expression
+				if err := m.constExpr(r, &writer{}); err != nil {
+					return nil, false, err
+				}
+			}
+			if flags > 2 && r.err == nil {
+				return nil, false, fmt.Errorf("data segment with flags %d", flags)
+			}
+			r.bytes(int(r.count()))
+		}
+		if r.err == nil && r.off != len(r.b) {
+			return nil, false, errors.New("trailing bytes")
+		}
+		return s.body, r.err == nil, r.err
 	case secTable:
-		for range r.u32() {
+		for range r.count() {
 			r.byte()
 			if n := r.limits(); n > maxTableSize {
 				return nil, false, fmt.Errorf("a table of %d entries exceeds %d", n, maxTableSize)
@@ -317,7 +350,7 @@ func (m *meterer) section(s section) (body []byte, keep bool, err error) {
 		}
 	case secCode:
 		w.b = make([]byte, 0, len(s.body)+len(s.body)/8)
-		n := r.u32()
+		n := r.count()
 		w.u32(n)
 		for i := range n {
 			body := r.bytes(int(r.u32()))
@@ -363,7 +396,7 @@ func (m *meterer) section(s section) (body []byte, keep bool, err error) {
 }
 
 func (m *meterer) elements(r *reader, w *writer) error {
-	n := r.u32()
+	n := r.count()
 	w.u32(n)
 	for range n {
 		flags := r.u32()
@@ -382,7 +415,7 @@ func (m *meterer) elements(r *reader, w *writer) error {
 		if flags&0b011 != 0 { // elemkind or reftype
 			w.byte(r.byte())
 		}
-		count := r.u32()
+		count := r.count()
 		w.u32(count)
 		for range count {
 			if flags&0b100 == 0 {
@@ -454,7 +487,7 @@ func (m *meterer) names(b []byte) ([]byte, error) {
 			continue
 		}
 		sr, sw := &reader{b: sub}, &writer{}
-		n := sr.u32()
+		n := sr.count()
 		sw.u32(n)
 		for i := uint32(0); i < n && sr.err == nil; i++ {
 			sw.u32(m.fn(sr.u32()))
@@ -462,7 +495,7 @@ func (m *meterer) names(b []byte) ([]byte, error) {
 				sw.name(sr.name())
 				continue
 			}
-			inner := sr.u32()
+			inner := sr.count()
 			sw.u32(inner)
 			for j := uint32(0); j < inner && sr.err == nil; j++ {
 				sw.u32(sr.u32())
@@ -485,13 +518,17 @@ func (m *meterer) names(b []byte) ([]byte, error) {
 // instructions per loop-free activation).
 func meterBody(body []byte, m *meterer) ([]byte, error) {
 	r := &reader{b: body}
-	nlocals := r.u32()
+	nlocals := r.count()
+	var locals uint64
 	for range nlocals {
-		r.u32()
+		locals += uint64(r.u32())
 		r.byte()
 	}
 	if r.err != nil {
 		return nil, r.err
+	}
+	if locals > maxLocals {
+		return nil, fmt.Errorf("%d locals exceed %d", locals, maxLocals)
 	}
 	code := r.off
 
@@ -594,7 +631,7 @@ func (r *reader) instr() (instr, error) {
 	case op == 0x0c || op == 0x0d: // br, br_if
 		r.u32()
 	case op == 0x0e: // br_table
-		n := r.u32()
+		n := r.count()
 		for i := uint32(0); i <= n && r.err == nil; i++ {
 			r.u32()
 		}
@@ -731,6 +768,17 @@ func (r *reader) sleb(limit int) {
 		}
 	}
 	r.fail("bad signed integer")
+}
+
+// count reads a vector's length: no more than the bytes left, as each
+// entry takes at least one (the compiler sizes its tables by it).
+func (r *reader) count() uint32 {
+	n := r.u32()
+	if uint64(n) > uint64(len(r.b)-min(r.off, len(r.b))) {
+		r.fail("vector longer than what is left")
+		return 0
+	}
+	return n
 }
 
 func (r *reader) name() string { return string(r.bytes(int(r.u32()))) }

@@ -169,6 +169,9 @@ func TestMeterRefuses(t *testing.T) {
 		{"sets the fuel", module(0x41, 0x00, 0x24, 0x00), "global index 0 out of range"},
 		{"reads the fuel", module(0x23, 0x00, 0x1a), "global index 0 out of range"},
 		{"huge table", []byte("\x00asm\x01\x00\x00\x00\x04\x07\x01\x70\x00\x80\x80\x80\x08"), "exceeds"},
+		{"huge params", []byte("\x00asm\x01\x00\x00\x00\x01\x10\x03`\xb1\xb1\xb1\x7f\xff\xff\xff0000000"), "vector longer"},
+		{"huge locals", withLocals(0xff, 0xff, 0xff, 0xff, 0x0f, 0x7f), "locals exceed"},
+		{"huge data", []byte("\x00asm\x01\x00\x00\x00\x05\x03\x01\x00\x01\x0b\x0a\x01\x01\xff\xff\xff\xff\x0f\x00\x00\x00"), "vector longer"},
 		// A data section declaring ~100 million segments in 40 bytes.
 		{"huge count", []byte("\x00asm\x01\x00\x00\x00\x0b\x28\xd5\xeb\xba\x30" + strings.Repeat("0", 36)), "declares"},
 	} {
@@ -184,6 +187,15 @@ func TestMeterRefuses(t *testing.T) {
 	if _, err := meter(exported); err == nil || !strings.Contains(err.Error(), "already") {
 		t.Errorf("metering a metered module: %v, want refused", err)
 	}
+}
+
+// withLocals is a one-function module declaring one group of locals (its
+// count's LEB bytes, then the type) and an empty body.
+func withLocals(group ...byte) []byte {
+	body := append(append([]byte{0x01}, group...), 0x0b)
+	b := []byte("\x00asm\x01\x00\x00\x00" + "\x01\x04\x01\x60\x00\x00" + "\x03\x02\x01\x00")
+	b = append(b, 0x0a, byte(len(body)+2), 0x01, byte(len(body)))
+	return append(b, body...)
 }
 
 // module is a one-function module whose body is code then end.
