@@ -136,6 +136,9 @@ type Policy struct {
 	// slots bounds the live instances: it holds Instances entries, each an
 	// idle instance or nil (a free slot to instantiate into).
 	slots chan *instance
+	// metered says the module runs with fuel metering (not UnsafeNoTimeout
+	// nor wazeroTimeout).
+	metered bool
 	// idle holds one idle instance out of slots, taken and given back
 	// with an atomic swap (the common case of one call at a time costs
 	// no channel operation); waiting counts acquirers blocked on slots,
@@ -183,7 +186,7 @@ func New(ctx context.Context, module []byte, cfg Config) (_ *Policy, err error) 
 	rc := wazero.NewRuntimeConfigCompiler().
 		WithMemoryLimitPages(cfg.MemoryPages).
 		WithCloseOnContextDone(cfg.wazeroTimeout)
-	p := &Policy{cfg: cfg}
+	p := &Policy{cfg: cfg, metered: metered}
 	if cfg.CacheDir != "" {
 		if p.cache, err = wazero.NewCompilationCacheWithDir(cfg.CacheDir); err != nil {
 			return nil, fmt.Errorf("compilation cache: %w", err)
@@ -434,7 +437,7 @@ func (p *Policy) instantiate(ctx context.Context) (_ *instance, err error) {
 	if v := uint32(res[0]); v != sdk.ABIVersion {
 		return nil, fmt.Errorf("%w: module speaks %d, host speaks %d", ErrABIVersion, v, sdk.ABIVersion)
 	}
-	if !p.cfg.UnsafeNoTimeout && !p.cfg.wazeroTimeout {
+	if p.metered {
 		g, ok := mod.ExportedGlobal(meterFuel).(api.MutableGlobal)
 		if !ok {
 			return nil, fmt.Errorf("%w: the metered module lacks its fuel global", errMeter)

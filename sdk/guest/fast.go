@@ -39,11 +39,12 @@ const (
 
 // state is a guest's policy and buffers.
 type state struct {
-	decide sdk.DeciderInto
-	ans    sdk.Output // the policy's answer, written in place
-	in     []byte     // policy_alloc's buffer, owned by the host
-	out    []byte     // the last answer, valid until the next call
-	errOut func(string)
+	decide  sdk.DeciderInto
+	byValue bool       // decide is a Decider, which gets its own copy of the input
+	ans     sdk.Output // the policy's answer, written in place
+	in      []byte     // policy_alloc's buffer, owned by the host
+	out     []byte     // the last answer, valid until the next call
+	errOut  func(string)
 
 	dec     sdk.Decoder
 	last    sdk.Input  // the last input decoded; handed to the policy by value
@@ -99,9 +100,12 @@ func (s *state) run(off, n uint64) []byte {
 	out.Allowed, out.Reason, out.Message = false, "", ""
 	out.Limits.Total, out.Limits.Batch = sdk.Limit{}, sdk.Limit{}
 	// The policy gets a copy (one memmove), so whatever it writes to its
-	// input cannot reach the next call's.
-	s.scratch = *in
-	s.decide(&s.scratch, out)
+	// input cannot reach the next call's; a Decider copies it anyway.
+	if !s.byValue {
+		s.scratch = *in
+		in = &s.scratch
+	}
+	s.decide(in, out)
 
 	// Most answers are the last one again (the same license and limits, an
 	// allowed request): then its encoding, still in s.out, stands.

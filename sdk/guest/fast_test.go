@@ -91,7 +91,7 @@ func inputs() []sdk.Input {
 // policy scribbles on the feature list it was handed.
 func TestRunMatchesSDK(t *testing.T) {
 	var seen []sdk.Input
-	s := &state{tail: make([]byte, 8), decide: valueDecider(func(in sdk.Input) sdk.Output {
+	s := &state{tail: make([]byte, 8), byValue: true, decide: valueDecider(func(in sdk.Input) sdk.Output {
 		c := in
 		c.Features = append(in.Features[:0:0], in.Features...) // nil stays nil
 		seen = append(seen, c)

@@ -36,13 +36,13 @@ import (
 var g = state{errOut: stderr, tail: make([]byte, 8)}
 
 // Register sets the policy function. Call it from an init function.
-func Register(fn sdk.Decider) { g.decide = valueDecider(fn) }
+func Register(fn sdk.Decider) { g.decide, g.byValue = valueDecider(fn), true }
 
 // RegisterInto sets the policy function in the form that copies neither
 // the input nor the answer (sdk.DeciderInto): in a guest each struct copy
 // is a call out to memmove (docs/benchmarks-policy.md). Call it from an
 // init function.
-func RegisterInto(fn sdk.DeciderInto) { g.decide = fn }
+func RegisterInto(fn sdk.DeciderInto) { g.decide, g.byValue = fn, false }
 
 //go:wasmexport policy_abi_version
 func policyABIVersion() uint32 { return sdk.ABIVersion }
