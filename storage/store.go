@@ -12,6 +12,7 @@
 //	c/<counter>       usage counter (int64, big endian)
 //	k/<key>           idempotency entry: the first answer, JSON
 //	i/<unixnano:8><key>  time index of idempotency entries, for cheap trimming
+//	f/…, g/…          feature licensing: pre-authorization, grants (features.go)
 package storage
 
 import (

@@ -23,7 +23,7 @@ var _ engine.Store = (*MemStore)(nil)
 //
 // Fail, when set, is called at the start of every method with the method's
 // name ("Load", "Update", "Consume", "Usage", "AppendEvent", "Events",
-// "Close"); a non-nil error is returned as is and nothing else happens. Use it
+// "Close", and the engine.FeatureStore methods); a non-nil error is returned as is and nothing else happens. Use it
 // to simulate a failing disk.
 type MemStore struct {
 	Fail func(op string) error
@@ -36,7 +36,8 @@ type MemStore struct {
 	seq      uint64
 	counters map[string]int64
 	idem     map[string]memIdem
-	idemFIFO []string // idempotency keys, oldest first
+	idemFIFO []string    // idempotency keys, oldest first
+	feat     memFeatures // feature licensing state (memstore_features.go)
 }
 
 type memIdem struct {

@@ -33,3 +33,7 @@ func TestMemStoreFail(t *testing.T) {
 		t.Fatalf("Load err = %v, want ErrNotFound", err)
 	}
 }
+
+func TestMemStoreFeatures(t *testing.T) {
+	storetest.RunFeatures(t, func(t *testing.T) storetest.FeatureStore { return enginetest.NewMemStore() })
+}
