@@ -1,5 +1,5 @@
 // Package hostclient is a Go client of the licensehost daemon's local HTTP API
-// (SPEC §6; wire types in package api). The CLI and the tray use it. Stdlib
+// (docs/api.md; wire types in package api). The CLI and the tray use it. Stdlib
 // only, no cgo.
 //
 // Every method takes a context first. Failures come back as typed errors:

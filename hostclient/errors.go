@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/licensehost/licensehost/api"
+	"github.com/licensehost/licensehost/internal/hostdir"
 )
 
 // Sentinels callers branch on with errors.Is.
@@ -33,9 +34,9 @@ var (
 	// ErrResponseTooLarge: the daemon's answer exceeded MaxResponseBytes.
 	ErrResponseTooLarge = errors.New("response too large")
 	// ErrTokenFileInsecure: the token file is readable by its group or others.
-	ErrTokenFileInsecure = errors.New("token file is readable by group or others")
+	ErrTokenFileInsecure = hostdir.ErrTokenFileInsecure
 	// ErrEmptyToken: the token file is empty.
-	ErrEmptyToken = errors.New("token file is empty")
+	ErrEmptyToken = hostdir.ErrEmptyToken
 )
 
 // NotRunningError is returned when the connection to the host is refused. It

@@ -2,12 +2,9 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
-	"io/fs"
 	"log/slog"
 	"net"
 	"net/http"
@@ -21,7 +18,8 @@ import (
 
 	"github.com/licensehost/licensehost/engine"
 	"github.com/licensehost/licensehost/fingerprint"
-	"github.com/licensehost/licensehost/hostclient"
+	"github.com/licensehost/licensehost/internal/cli"
+	"github.com/licensehost/licensehost/internal/hostdir"
 	"github.com/licensehost/licensehost/internal/remote"
 	"github.com/licensehost/licensehost/internal/server"
 	"github.com/licensehost/licensehost/internal/signing"
@@ -48,40 +46,13 @@ func newLogger(w io.Writer, format, level string) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// ensureToken reads the token file, creating it (32 random bytes, hex, mode
-// 0600) when it does not exist.
+// ensureToken reads the token file at path, creating it on first start.
 func ensureToken(path string, log *slog.Logger) (token string, created bool, err error) {
-	tok, err := hostclient.ReadTokenFile(path)
-	switch {
-	case err == nil:
-		return tok, false, nil
-	case errors.Is(err, hostclient.ErrTokenFileInsecure):
+	tok, created, insecure, err := hostdir.EnsureToken(path)
+	if insecure {
 		log.Warn("token file is readable by other users; run chmod 600 on it", "file", path)
-		return tok, false, nil
-	case !errors.Is(err, fs.ErrNotExist):
-		return "", false, err
 	}
-	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
-		return "", false, fmt.Errorf("create token directory: %w", err)
-	}
-	var b [32]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return "", false, err
-	}
-	tok = hex.EncodeToString(b[:])
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
-	if err != nil {
-		return "", false, fmt.Errorf("create token file: %w", err)
-	}
-	if _, err := f.WriteString(tok + "\n"); err != nil {
-		f.Close()
-		return "", false, fmt.Errorf("write token file: %w", err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return "", false, fmt.Errorf("sync token file: %w", err)
-	}
-	return tok, true, f.Close()
+	return tok, created, err
 }
 
 // daemon is the running host.
@@ -126,7 +97,7 @@ func startDaemon(cfg daemonConfig, stdout io.Writer, log *slog.Logger) (*daemon,
 	if cfg.ServerPublicKey != "" {
 		pub, err := signing.ParsePublicKey(cfg.ServerPublicKey)
 		if err != nil {
-			return nil, usagef("--server-public-key: %v", err)
+			return nil, cli.Usagef("--server-public-key: %v", err)
 		}
 		v, err := signing.NewVerifier(signing.VerifierConfig{PublicKeys: []ed25519Key{pub}})
 		if err != nil {
@@ -137,7 +108,7 @@ func startDaemon(cfg daemonConfig, stdout io.Writer, log *slog.Logger) (*daemon,
 	}
 	rc, err := remote.New(rcfg)
 	if err != nil {
-		return nil, usagef("--license-server: %v", err)
+		return nil, cli.Usagef("--license-server: %v", err)
 	}
 
 	d.metrics = server.NewMetrics()
@@ -282,13 +253,9 @@ func (d *daemon) closeAll() error {
 	return errors.Join(errs...)
 }
 
-// runDaemon runs until the first SIGINT/SIGTERM, shuts down gracefully, and
-// exits at once on a second signal.
-func runDaemon(args []string, stdout, stderr io.Writer, getenv func(string) string) error {
-	cfg, err := parseDaemonFlags(args, getenv)
-	if err != nil {
-		return err
-	}
+// runDaemon runs until the first SIGINT/SIGTERM (or until ctx is done),
+// shuts down gracefully, and exits at once on a second signal.
+func runDaemon(ctx context.Context, cfg daemonConfig, stdout, stderr io.Writer) error {
 	log := newLogger(stderr, cfg.LogFormat, cfg.LogLevel)
 	d, err := startDaemon(cfg, stdout, log)
 	if err != nil {
@@ -298,12 +265,16 @@ func runDaemon(args []string, stdout, stderr io.Writer, getenv func(string) stri
 	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
 	defer signal.Stop(sigs)
 
-	ctx, cancel := context.WithCancel(context.Background())
+	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	d.background(ctx, &wg)
 
-	sig := <-sigs
-	log.Info("shutting down", "signal", sig.String())
+	select {
+	case sig := <-sigs:
+		log.Info("shutting down", "signal", sig.String())
+	case <-ctx.Done():
+		log.Info("shutting down", "reason", context.Cause(ctx).Error())
+	}
 	go func() {
 		sig := <-sigs
 		log.Error("second signal: exiting now", "signal", sig.String())

@@ -561,7 +561,8 @@ func TestBadFlagsExit2(t *testing.T) {
 	for _, args := range [][]string{
 		{"--grace", "soon"}, {"--listen", "0.0.0.0:7474"}, {"--no-such-flag"}, {"--license-server", "ftp://x"},
 		{"--max-failures", "0"}, {"--log-format", "xml"}, {"--machine-id", "server_BAD"}, {"quota", "check"},
-		{"switch-device", "nope"}, {"frobnicate"},
+		{"switch-device", "nope"}, {"frobnicate"}, {"quota"}, {"quota", "frob"}, {"activate"}, {"serve", "--nope"},
+		{"events", "--limit", "0"}, {"--config", "/nonexistent/licensehost.toml"}, {"status", "extra"},
 	} {
 		cmd := exec.Command(hostBin, args...)
 		cmd.Env = append(os.Environ(), "LICENSEHOST_DATA_DIR="+t.TempDir())
@@ -639,6 +640,22 @@ func TestNodeExample(t *testing.T) {
 		if !strings.Contains(string(out), want) {
 			t.Fatalf("node example output lacks %q:\n%s", want, out)
 		}
+	}
+}
+
+// Shell completion comes from the same command tree as the commands.
+func TestCompletionAndHelp(t *testing.T) {
+	out, code := runHost(t, "completion", "bash")
+	if code != 0 || !strings.Contains(out, "__start_licensehost") {
+		t.Fatalf("completion bash: %d %.300s", code, out)
+	}
+	out, code = runHost(t, "__complete", "quota", "")
+	if code != 0 || !strings.Contains(out, "check") || !strings.Contains(out, "consume") {
+		t.Fatalf("__complete quota: %d %s", code, out)
+	}
+	out, code = runHost(t, "help")
+	if code != 0 || !strings.Contains(out, "SPONSOR_GRACE_TRUST_DAYS") || !strings.Contains(out, "switch-device") {
+		t.Fatalf("help: %d %s", code, out)
 	}
 }
 

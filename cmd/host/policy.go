@@ -10,6 +10,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/licensehost/licensehost/engine"
+	"github.com/licensehost/licensehost/internal/cli"
 	"github.com/licensehost/licensehost/internal/server"
 	"github.com/licensehost/licensehost/plugins"
 )
@@ -25,7 +26,7 @@ func newPolicyHost(dir, dataDir string, log *slog.Logger, m *server.Metrics) (*p
 		return &policyHost{}, nil
 	}
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
-		return nil, usagef("--policy-dir=%q: not a readable directory", dir)
+		return nil, cli.Usagef("--policy-dir=%q: not a readable directory", dir)
 	}
 	cache := filepath.Join(dataDir, "wasm-cache")
 	sockets := filepath.Join(dataDir, "plugin-sockets")
@@ -50,7 +51,7 @@ func newPolicyHost(dir, dataDir string, log *slog.Logger, m *server.Metrics) (*p
 		},
 	})
 	if err != nil {
-		return nil, usagef("--policy-dir=%q: %v", dir, err)
+		return nil, cli.Usagef("--policy-dir=%q: %v", dir, err)
 	}
 	return &policyHost{reg: reg}, nil
 }

@@ -1,0 +1,203 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/spf13/pflag"
+
+	"github.com/licensehost/licensehost/api"
+	"github.com/licensehost/licensehost/engine"
+	"github.com/licensehost/licensehost/internal/cli"
+	"github.com/licensehost/licensehost/internal/hostdir"
+	"github.com/licensehost/licensehost/internal/remote"
+)
+
+// daemonConfig is everything the daemon needs.
+type daemonConfig struct {
+	ConfigFile      string
+	Listen          string
+	AllowPublic     bool
+	DataDir         string
+	TokenFile       string
+	AppTokenFile    string
+	LicenseServer   string
+	ServerPublicKey string
+	RemoteTimeout   time.Duration
+	PolicyDir       string
+	MachineID       string // override; "" computes it
+	Engine          engine.Config
+	LogFormat       string
+	LogLevel        string
+}
+
+// daemonSettings declares every setting of the daemon once: flag, environment
+// variable, default, help and parser. The flags of `licensehost` and
+// `licensehost serve`, the environment lookup, --config files, --help and the
+// table in README.md all come from this list (TestREADMESettings keeps the
+// README in step). To add a setting, add a field to daemonConfig and a line
+// here; see docs/CONTRIBUTING.md.
+func daemonSettings(fs *pflag.FlagSet, c *daemonConfig) *cli.Settings {
+	c.Engine = engine.DefaultConfig() // fields no setting covers keep their defaults
+	e := &c.Engine
+	return cli.Bind(fs,
+		cli.Setting{Name: "config", Env: "LICENSEHOST_CONFIG", Value: cli.String(&c.ConfigFile, ""), ConfigFile: true,
+			Help: "read settings from this TOML file (JSON if it ends in .json); keys are the flag names"},
+		cli.Setting{Name: "listen", Env: "LICENSEHOST_LISTEN", Value: cli.String(&c.Listen, api.DefaultListen),
+			Help: "address of the local HTTP API, host:port; loopback only unless --allow-public"},
+		cli.Setting{Name: "allow-public", Value: cli.Switch(&c.AllowPublic),
+			Help: "allow --listen on a non-loopback address"},
+		cli.Setting{Name: "data-dir", Env: "LICENSEHOST_DATA_DIR", Value: cli.String(&c.DataDir, ""),
+			DefaultDoc: "`$XDG_DATA_HOME/licensehost` (`~/.local/share/licensehost`)",
+			Help:       "data directory: the store, the token file, policy caches"},
+		cli.Setting{Name: "token-file", Env: "LICENSEHOST_TOKEN_FILE", Value: cli.String(&c.TokenFile, ""),
+			DefaultDoc: "`<data-dir>/" + api.TokenFileName + "`",
+			Help:       "admin token file, created with 32 random bytes, mode 0600"},
+		cli.Setting{Name: "app-token-file", Env: "LICENSEHOST_APP_TOKEN_FILE", Value: cli.String(&c.AppTokenFile, ""),
+			Help: "optional read-only token file: status, machine-id and quota only"},
+		cli.Setting{Name: "license-server", Env: "LICENSEHOST_LICENSE_SERVER", Value: cli.String(&c.LicenseServer, remote.DefaultBaseURL),
+			Help: "license server base URL"},
+		cli.Setting{Name: "server-public-key", Env: "LICENSEHOST_SERVER_PUBLIC_KEY", Value: cli.String(&c.ServerPublicKey, ""),
+			Help: "pin the license server's Ed25519 public key: unsigned or forged answers are refused"},
+		cli.Setting{Name: "remote-timeout", Env: "LICENSEHOST_REMOTE_TIMEOUT", Value: cli.Duration(&c.RemoteTimeout, remote.DefaultTotalTimeout, 0),
+			Help: "total timeout of one license server call, 1ms to 1h"},
+		cli.Setting{Name: "policy-dir", Env: "LICENSEHOST_POLICY_DIR", Value: cli.String(&c.PolicyDir, ""),
+			DefaultDoc: "none (builtin policy)",
+			Help:       "quota policy modules (docs/policy-abi.md)"},
+		cli.Setting{Name: "machine-id", Env: "LICENSEHOST_MACHINE_ID", Value: cli.String(&c.MachineID, ""),
+			DefaultDoc: "computed",
+			Help:       "pin the machine code (server_ and 16 hex characters)"},
+		cli.Setting{Name: "trust", Env: "SPONSOR_GRACE_TRUST_DAYS", Value: cli.Duration(&e.Trust, engine.DefaultTrust, 24*time.Hour),
+			Help: "trust window after a successful verification: days, or a duration such as 90s or 36h"},
+		cli.Setting{Name: "grace", Env: "SPONSOR_GRACE_MAX_DAYS", Value: cli.Duration(&e.Grace, engine.DefaultGrace, 24*time.Hour),
+			Help: "grace period once trust lapses or failures start: days, or a duration"},
+		cli.Setting{Name: "max-failures", Env: "SPONSOR_MAX_CONSECUTIVE_FAILURES", Value: cli.Int(&e.MaxFailures, engine.DefaultMaxFailures),
+			Help: "consecutive failed verifications before grace_limited"},
+		cli.Setting{Name: "switch-window", Env: "SPONSOR_DEVICE_SWITCH_WINDOW_HOURS", Value: cli.Duration(&e.SwitchWindow, engine.DefaultSwitchWindow, time.Hour),
+			Help: "how long a machine that handed its license on stays licensed: hours, or a duration"},
+		cli.Setting{Name: "allow-offline-trust", Env: "SPONSOR_ALLOW_OFFLINE_TRUST", Value: cli.Bool(&e.AllowOfflineTrust, engine.DefaultAllowOfflineTrust),
+			Help: "false: no trust window, every failure starts grace at once"},
+		cli.Setting{Name: "community-total", Env: "SPONSOR_COMMUNITY_TOTAL", Value: cli.Int64(&e.CommunityTotal, engine.DefaultCommunityTotal),
+			Help: "community edition total quota"},
+		cli.Setting{Name: "community-batch", Env: "SPONSOR_COMMUNITY_BATCH", Value: cli.Int64(&e.CommunityBatch, engine.DefaultCommunityBatch),
+			Help: "community edition batch quota"},
+		cli.Setting{Name: "log-format", Env: "LICENSEHOST_LOG_FORMAT", Value: cli.String(&c.LogFormat, "text"),
+			Help: "text or json"},
+		cli.Setting{Name: "log-level", Env: "LICENSEHOST_LOG_LEVEL", Value: cli.String(&c.LogLevel, "info"),
+			Help: "debug, info, warn or error"},
+	)
+}
+
+// complete resolves the environment and config file into c, fills the
+// computed defaults and validates everything once. Errors are usage errors
+// naming the flag, variable or file key the bad value came from.
+func (c *daemonConfig) complete(s *cli.Settings, getenv func(string) string) error {
+	if err := s.Resolve(getenv); err != nil {
+		return err
+	}
+	if c.DataDir == "" {
+		d, err := hostdir.Default()
+		if err != nil {
+			return cli.Usagef("--data-dir: no default data directory (%v); pass one", err)
+		}
+		c.DataDir = d
+	}
+	if c.TokenFile == "" {
+		c.TokenFile = hostdir.TokenFile(c.DataDir)
+	}
+	if err := c.Engine.Validate(); err != nil {
+		var ce *engine.ConfigError
+		if errors.As(err, &ce) {
+			return s.Invalid(cli.FlagName(ce.Field), ce.Err)
+		}
+		return cli.Usagef("%v", err)
+	}
+	if c.RemoteTimeout < time.Millisecond || c.RemoteTimeout > time.Hour {
+		return s.Invalid("remote-timeout", fmt.Errorf("want a duration between 1ms and 1h, such as 15s"))
+	}
+	switch c.LogFormat {
+	case "text", "json":
+	default:
+		return s.Invalid("log-format", fmt.Errorf("want text or json"))
+	}
+	if _, err := parseLevel(c.LogLevel); err != nil {
+		return s.Invalid("log-level", fmt.Errorf("want debug, info, warn or error"))
+	}
+	if err := checkListen(c.Listen, c.AllowPublic); err != nil {
+		return s.Invalid("listen", err)
+	}
+	if u, err := url.Parse(c.LicenseServer); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return s.Invalid("license-server", fmt.Errorf("want an http or https URL such as %s", remote.DefaultBaseURL))
+	}
+	if c.MachineID != "" && !engine.ValidMachineID(c.MachineID) {
+		return s.Invalid("machine-id", fmt.Errorf("want server_ followed by 16 lowercase hex characters"))
+	}
+	return nil
+}
+
+// checkListen refuses a non-loopback address unless allowed explicitly.
+func checkListen(addr string, allowPublic bool) error {
+	host, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("want host:port such as %s", api.DefaultListen)
+	}
+	if p, err := strconv.Atoi(port); err != nil || p < 0 || p > 65535 {
+		return fmt.Errorf("bad port")
+	}
+	if allowPublic || host == "localhost" {
+		return nil
+	}
+	if ip := net.ParseIP(host); ip == nil || !ip.IsLoopback() {
+		return fmt.Errorf("not a loopback address; the API then reaches the network — pass --allow-public if that is intended")
+	}
+	return nil
+}
+
+// clientConfig is what the subcommands that talk to the daemon need.
+type clientConfig struct {
+	Host      string
+	TokenFile string
+}
+
+// clientSettings declares the settings of every subcommand that talks to the
+// daemon (status, activate, quota, …), like daemonSettings.
+func clientSettings(fs *pflag.FlagSet, c *clientConfig) *cli.Settings {
+	return cli.Bind(fs,
+		cli.Setting{Name: "host", Env: "LICENSEHOST_URL", Value: cli.String(&c.Host, ""),
+			DefaultDoc: "`http://$LICENSEHOST_LISTEN`, else `http://" + api.DefaultListen + "`",
+			Help:       "the daemon's URL"},
+		cli.Setting{Name: "token-file", Env: "LICENSEHOST_TOKEN_FILE", Value: cli.String(&c.TokenFile, ""),
+			DefaultDoc: "`admin.token` in `$LICENSEHOST_DATA_DIR` or the default data directory",
+			Help:       "token file to authenticate with"},
+	)
+}
+
+// complete resolves the environment and fills the defaults, which follow
+// the daemon's own settings when they are in the environment.
+func (c *clientConfig) complete(s *cli.Settings, getenv func(string) string) error {
+	if err := s.Resolve(getenv); err != nil {
+		return err
+	}
+	if c.Host == "" {
+		c.Host = "http://" + api.DefaultListen
+		if l := getenv("LICENSEHOST_LISTEN"); l != "" {
+			c.Host = "http://" + l
+		}
+	}
+	if c.TokenFile == "" {
+		dir := getenv("LICENSEHOST_DATA_DIR")
+		if dir == "" {
+			d, err := hostdir.Default()
+			if err != nil {
+				return err
+			}
+			dir = d
+		}
+		c.TokenFile = hostdir.TokenFile(dir)
+	}
+	return nil
+}
