@@ -13,7 +13,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -21,6 +20,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/licensehost/licensehost/engine"
+	"github.com/licensehost/licensehost/internal/actfile"
 	"github.com/licensehost/licensehost/internal/signing"
 )
 
@@ -33,7 +33,6 @@ const (
 	MaxFeatures    = 1024
 	MaxTitleBytes  = 256
 	MaxTypeBytes   = 256
-	MaxKIDBytes    = 64
 	MaxVendorKeys  = 64
 	MaxLicenseType = 1024
 )
@@ -47,6 +46,17 @@ type File struct {
 	Product engine.Product
 	// VendorKeys are the keys trusted for activation files, in file order.
 	VendorKeys []VendorKey
+}
+
+// TrustSet returns the vendor keys as an activation-file trust set.
+func (f *File) TrustSet() (actfile.TrustSet, error) {
+	ts := actfile.TrustSet{}
+	for _, k := range f.VendorKeys {
+		if err := ts.Add(k.KID, k.PublicKey); err != nil {
+			return nil, err
+		}
+	}
+	return ts, nil
 }
 
 // VendorKey is one trusted vendor public key.
@@ -169,8 +179,6 @@ func parseDays(v any) (time.Duration, error) {
 	}
 	return time.Duration(days * float64(24*time.Hour)), nil
 }
-
-var kidPattern = regexp.MustCompile(`^[A-Za-z0-9._-]+$`)
 
 // Parse validates a product file's content.
 func Parse(data []byte) (*File, error) {
@@ -341,8 +349,8 @@ func validate(w wire) (*File, error) {
 	for i, k := range w.VendorKeys {
 		field := fmt.Sprintf("vendorKeys[%d]", i)
 		switch {
-		case k.KID == "" || len(k.KID) > MaxKIDBytes || !kidPattern.MatchString(k.KID):
-			return nil, bad(field+".kid", "%q is not 1-%d characters of [A-Za-z0-9._-]", k.KID, MaxKIDBytes)
+		case !actfile.ValidKid(k.KID):
+			return nil, bad(field+".kid", "%q is not 1-64 characters of [A-Za-z0-9._-]", k.KID)
 		case kids[k.KID]:
 			return nil, bad(field+".kid", "%q is listed twice", k.KID)
 		}

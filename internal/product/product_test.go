@@ -34,6 +34,10 @@ func TestExample(t *testing.T) {
 	if len(f.VendorKeys) != 1 || f.VendorKeys[0].KID != "2026-a" || len(f.VendorKeys[0].PublicKey) != 32 {
 		t.Errorf("vendor keys %+v", f.VendorKeys)
 	}
+	ts, err := f.TrustSet()
+	if err != nil || len(ts) != 1 || !ts["2026-a"].Equal(f.VendorKeys[0].PublicKey) {
+		t.Errorf("TrustSet = %v, %v", ts, err)
+	}
 }
 
 func TestParseGood(t *testing.T) {
