@@ -26,6 +26,12 @@ type Options struct {
 	// Observer, when set, is told of every remote call and quota decision
 	// (for metrics). It must not block.
 	Observer Observer
+	// Product is the product file's content (docs/features.md); the zero
+	// Product when none was given.
+	Product Product
+	// Features keeps feature licensing state; nil: Store, when it
+	// implements FeatureStore. Required with a Product.
+	Features FeatureStore
 }
 
 // Observer receives operational facts for metrics.
@@ -47,6 +53,8 @@ type Engine struct {
 	signals   map[string]string
 	log       *slog.Logger
 	obs       Observer
+	product   Product
+	featStore FeatureStore // nil: no feature licensing state
 
 	opMu sync.Mutex // serialises remote-backed operations
 
@@ -69,6 +77,9 @@ func New(o Options) (*Engine, error) {
 	if err := o.Config.Validate(); err != nil {
 		return nil, fmt.Errorf("engine: %w", err)
 	}
+	if err := featureSetup(&o); err != nil {
+		return nil, err
+	}
 	if o.Policy == nil {
 		o.Policy = Builtin{}
 	}
@@ -78,6 +89,7 @@ func New(o Options) (*Engine, error) {
 	return &Engine{
 		store: o.Store, remote: o.Remote, clock: o.Clock, policy: o.Policy, cfg: o.Config,
 		machineID: o.MachineID, signals: maps.Clone(o.Signals), log: o.Logger, obs: o.Observer,
+		product: o.Product, featStore: o.Features,
 	}, nil
 }
 
@@ -132,6 +144,7 @@ type StatusView struct {
 	Evaluation Evaluation
 	Usage      int64
 	MachineID  string
+	Features   FeatureEvaluation // every known feature (docs/features.md)
 }
 
 // Status evaluates the stored record. It is local only: it never calls the
@@ -146,7 +159,12 @@ func (e *Engine) Status(ctx context.Context) (StatusView, error) {
 	if err != nil {
 		return StatusView{}, err
 	}
-	return StatusView{Record: rec, Evaluation: e.evaluate(rec, now), Usage: used, MachineID: e.machineID}, nil
+	ev := e.evaluate(rec, now)
+	fe, err := e.features(ctx, rec, ev, now)
+	if err != nil {
+		return StatusView{}, err
+	}
+	return StatusView{Record: rec, Evaluation: ev, Usage: used, MachineID: e.machineID, Features: fe}, nil
 }
 
 // ActionResult is the outcome of a remote-backed operation. Remote failures
@@ -485,6 +503,9 @@ func (e *Engine) finish(ctx context.Context, out ActionResult, now time.Time) (A
 		return ActionResult{}, err
 	}
 	out.Evaluation = e.evaluate(rec, now)
+	if out.Success {
+		e.noteFeatures(ctx, rec, out.Evaluation, now)
+	}
 	return out, nil
 }
 

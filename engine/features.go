@@ -152,9 +152,13 @@ func PreauthGrants(p Product, startedAt time.Time) []Grant {
 // OnlineGrants returns the grants of the online license: its type's
 // features, kind formal, source online, while the evaluation is sponsored.
 // They expire with the license (its expiresAt) or, in grace, at the end of
-// grace, whichever comes first.
+// grace, whichever comes first. Once sponsorship lapsed (status expired
+// with ev.LapsedAt set) they are returned expired at that time, so the
+// features say expired rather than not_licensed until the license is
+// cleared or renewed.
 func OnlineGrants(p Product, licenseType string, ev Evaluation, licenseExpires time.Time) []Grant {
-	if !ev.IsSponsored {
+	lapsed := !ev.IsSponsored && ev.Status == StatusExpired && !ev.LapsedAt.IsZero()
+	if !ev.IsSponsored && !lapsed {
 		return nil
 	}
 	names := p.TypeFeatures(licenseType)
@@ -164,6 +168,9 @@ func OnlineGrants(p Product, licenseType string, ev Evaluation, licenseExpires t
 	exp := licenseExpires
 	if !ev.GraceEndsAt.IsZero() && (exp.IsZero() || ev.GraceEndsAt.Before(exp)) {
 		exp = ev.GraceEndsAt
+	}
+	if lapsed {
+		exp = ev.LapsedAt
 	}
 	out := make([]Grant, 0, len(names))
 	for _, n := range names {

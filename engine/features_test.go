@@ -403,6 +403,15 @@ func TestOnlineGrants(t *testing.T) {
 	if g := engine.OnlineGrants(p, "年度版", expired, time.Time{}); g != nil {
 		t.Errorf("not sponsored: %+v", g)
 	}
+	lapsed := engine.Evaluation{Status: engine.StatusExpired, Reason: engine.ReasonGraceOver, LapsedAt: t0.Add(day(3))}
+	if g := engine.OnlineGrants(p, "年度版", lapsed, t0.Add(day(365))); len(g) != 2 || !g[0].ExpiresAt.Equal(t0.Add(day(3))) {
+		t.Errorf("lapsed: %+v, want the grants expired at the lapse", g)
+	}
+	for _, st := range []engine.Status{engine.StatusCommunity, engine.StatusPending} {
+		if g := engine.OnlineGrants(p, "年度版", engine.Evaluation{Status: st, LapsedAt: t0}, time.Time{}); g != nil {
+			t.Errorf("%s: %+v", st, g)
+		}
+	}
 	if g := engine.OnlineGrants(p, "unmapped", active, time.Time{}); g != nil {
 		t.Errorf("unmapped type: %+v", g)
 	}

@@ -142,6 +142,9 @@ func (e *Engine) CheckQuota(ctx context.Context, req QuotaRequest) (QuotaAnswer,
 	}
 	ev := e.evaluate(rec, now)
 	in := e.quotaInput(rec, ev, req)
+	if in.Features, err = e.enabledFeatures(ctx, rec, ev, now); err != nil {
+		return QuotaAnswer{}, err
+	}
 	if req.Used != nil {
 		in.Used = *req.Used
 	} else if in.Used, err = e.store.Usage(ctx, req.Resource); err != nil {
@@ -168,6 +171,9 @@ func (e *Engine) ConsumeQuota(ctx context.Context, req QuotaRequest) (QuotaAnswe
 	}
 	ev := e.evaluate(rec, now)
 	in := e.quotaInput(rec, ev, req)
+	if in.Features, err = e.enabledFeatures(ctx, rec, ev, now); err != nil {
+		return QuotaAnswer{}, err
+	}
 	var last QuotaDecision
 	res, err := e.store.Consume(ctx, ConsumeRequest{Counter: req.Resource, N: req.Batch, IdempotencyKey: req.IdempotencyKey, Now: ev.Now},
 		func(used int64) ([]byte, bool, error) {

@@ -34,6 +34,11 @@ type Evaluation struct {
 	GraceEndsAt time.Time // zero when not in grace
 	GraceLeft   time.Duration
 	Limits      Limits
+	// LapsedAt is when sponsorship ended, for status expired with reason
+	// grace_over (the end of grace) or license_expired (the license's
+	// expiresAt); zero otherwise. Feature grants of the online license
+	// report it as their expiry (docs/features.md).
+	LapsedAt time.Time
 }
 
 // GraceDaysLeft is GraceLeft in fractional days.
@@ -91,6 +96,7 @@ func Evaluate(rec Record, cfg Config, machineID string, now time.Time) Evaluatio
 		return community(StatusPending, ReasonNeverVerified)
 	}
 	if !rec.ExpiresAt.IsZero() && !eff.Before(rec.ExpiresAt) {
+		ev.LapsedAt = rec.ExpiresAt
 		return community(StatusExpired, ReasonLicenseExpired)
 	}
 
@@ -125,6 +131,7 @@ func Evaluate(rec Record, cfg Config, machineID string, now time.Time) Evaluatio
 	ev.GraceStart = graceStart
 	ev.GraceEndsAt = addDur(graceStart, cfg.Grace)
 	if !eff.Before(ev.GraceEndsAt) {
+		ev.LapsedAt = ev.GraceEndsAt
 		ev.GraceStart, ev.GraceEndsAt = time.Time{}, time.Time{}
 		return community(StatusExpired, ReasonGraceOver)
 	}

@@ -1,0 +1,195 @@
+package engine
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Events of feature licensing.
+const (
+	EventPreauthStarted    EventKind = "preauth_started"
+	EventPreauthSuperseded EventKind = "preauth_superseded"
+)
+
+// featureSetup checks the feature options of New: a product needs a
+// FeatureStore, taken from Store when it implements one.
+func featureSetup(o *Options) error {
+	if o.Features == nil {
+		if fs, ok := o.Store.(FeatureStore); ok {
+			o.Features = fs
+		}
+	}
+	if o.Product.Configured() && o.Features == nil {
+		return errors.New("engine: a product needs a FeatureStore (the Store does not implement one)")
+	}
+	if err := ValidateProductName(o.Product.Name); err != nil {
+		return fmt.Errorf("engine: %w", err)
+	}
+	return nil
+}
+
+// Product returns the product the engine licenses features of; the zero
+// Product when no product file was given.
+func (e *Engine) Product() Product { return e.product }
+
+// StartFeatures starts the product's pre-authorization unless it already
+// started (the daemon calls it at every start; only the first one counts),
+// and records a supersession the online license implies. Without a product
+// it does nothing.
+func (e *Engine) StartFeatures(ctx context.Context) error {
+	if !e.product.Configured() {
+		return nil
+	}
+	_, err := e.Features(ctx)
+	return err
+}
+
+// Features evaluates every known feature now (docs/features.md). It reads
+// the store and writes only the first time: the pre-authorization start, and
+// the supersession once a temporary or formal grant is seen.
+func (e *Engine) Features(ctx context.Context) (FeatureEvaluation, error) {
+	now := e.now()
+	rec, err := e.load(ctx)
+	if err != nil {
+		return FeatureEvaluation{}, err
+	}
+	return e.features(ctx, rec, e.evaluate(rec, now), now)
+}
+
+// CheckFeature answers whether name may be used now. A name that is not
+// 1–64 characters of [a-z0-9._-] returns ErrInvalidRequest; a well-formed
+// name nobody knows comes back not enabled with FeatureUnknown.
+func (e *Engine) CheckFeature(ctx context.Context, name string) (FeatureStatus, error) {
+	if !ValidFeatureName(name) {
+		return FeatureStatus{}, fmt.Errorf("%w: feature name must be 1-%d characters of [a-z0-9._-]", ErrInvalidRequest, MaxFeatureNameBytes)
+	}
+	fe, err := e.Features(ctx)
+	if err != nil {
+		return FeatureStatus{}, err
+	}
+	return fe.Check(name), nil
+}
+
+// features evaluates with the record and evaluation the caller already has.
+func (e *Engine) features(ctx context.Context, rec Record, ev Evaluation, now time.Time) (FeatureEvaluation, error) {
+	if e.featStore == nil {
+		return EvaluateFeatures(FeatureInput{Product: e.product, Now: now, HighWater: e.highWater(rec)}), nil
+	}
+	grants, err := e.featStore.Grants(ctx)
+	if err != nil {
+		return FeatureEvaluation{}, err
+	}
+	grants = append(grants, OnlineGrants(e.product, rec.LastLicenseTypeName, ev, rec.ExpiresAt)...)
+	var pre PreauthState
+	if e.product.Configured() {
+		if pre, err = e.featStore.Preauth(ctx, e.product.Name); err != nil {
+			return FeatureEvaluation{}, err
+		}
+		if pre.StartedAt.IsZero() {
+			if pre, err = e.startPreauth(ctx, ev.Now); err != nil {
+				return FeatureEvaluation{}, err
+			}
+		}
+	}
+	if g, ok := Supersedes(grants); ok && !pre.Superseded() {
+		if err := e.supersede(ctx, ev.Now, g.Source); err != nil {
+			return FeatureEvaluation{}, err
+		}
+		pre.SupersededAt, pre.SupersededBy = ev.Now, g.Source
+	}
+	return EvaluateFeatures(FeatureInput{Product: e.product, Preauth: pre, Grants: grants, Now: now, HighWater: e.highWater(rec)}), nil
+}
+
+func (e *Engine) startPreauth(ctx context.Context, at time.Time) (PreauthState, error) {
+	pre, err := e.featStore.StartPreauth(ctx, e.product.Name, at)
+	if err != nil {
+		return pre, err
+	}
+	if pre.StartedAt.Equal(at.UTC()) && e.product.Preauth > 0 {
+		msg := fmt.Sprintf("pre-authorization of %q started: %d features for %s", e.product.Name, len(e.product.PreauthFeatures), e.product.Preauth)
+		e.log.Info(msg)
+		if err := e.store.AppendEvent(ctx, Event{At: at, Kind: EventPreauthStarted, Message: msg}); err != nil {
+			e.log.Warn("could not record the pre-authorization start", "err", err)
+		}
+	}
+	return pre, nil
+}
+
+func (e *Engine) supersede(ctx context.Context, at time.Time, by string) error {
+	if err := e.featStore.SupersedePreauth(ctx, at, by); err != nil {
+		return err
+	}
+	if e.product.Preauth > 0 {
+		msg := fmt.Sprintf("pre-authorization superseded for good by a %s license", by)
+		e.log.Info(msg)
+		if err := e.store.AppendEvent(ctx, Event{At: at, Kind: EventPreauthSuperseded, Message: msg}); err != nil {
+			e.log.Warn("could not record the pre-authorization supersession", "err", err)
+		}
+	}
+	return nil
+}
+
+// noteFeatures runs after a successful remote operation: an online license
+// that grants features supersedes pre-authorization at once, so a clear
+// right after cannot bring it back.
+func (e *Engine) noteFeatures(ctx context.Context, rec Record, ev Evaluation, now time.Time) {
+	if e.featStore == nil || !e.product.Configured() {
+		return
+	}
+	if _, err := e.features(ctx, rec, ev, now); err != nil {
+		e.log.Warn("could not update the feature licensing state; the next status read retries", "err", err)
+	}
+}
+
+// InstallGrants stores the grants of one source (an installed activation
+// file: "activation:<serial>") in place of any it had; a temporary or formal
+// grant supersedes pre-authorization in the same durable write.
+func (e *Engine) InstallGrants(ctx context.Context, source string, grants []Grant) error {
+	if e.featStore == nil {
+		return errors.New("engine: no FeatureStore")
+	}
+	now := e.now()
+	rec, err := e.load(ctx)
+	if err != nil {
+		return err
+	}
+	at := EffectiveNow(now, e.highWater(rec))
+	pre, err := e.featStore.Preauth(ctx, e.product.Name)
+	if err != nil {
+		return err
+	}
+	if err := e.featStore.PutGrants(ctx, source, grants, at); err != nil {
+		return err
+	}
+	if _, ok := Supersedes(grants); ok && !pre.Superseded() && e.product.Preauth > 0 {
+		msg := fmt.Sprintf("pre-authorization superseded for good by a %s license", source)
+		if err := e.store.AppendEvent(ctx, Event{At: at, Kind: EventPreauthSuperseded, Message: msg}); err != nil {
+			e.log.Warn("could not record the pre-authorization supersession", "err", err)
+		}
+	}
+	return nil
+}
+
+// RemoveGrants deletes the grants of one source. Pre-authorization stays
+// superseded.
+func (e *Engine) RemoveGrants(ctx context.Context, source string) error {
+	if e.featStore == nil {
+		return errors.New("engine: no FeatureStore")
+	}
+	return e.featStore.DeleteGrants(ctx, source)
+}
+
+// enabledFeatures is the policy input's Features: the enabled features,
+// sorted; nil when there is nothing to license.
+func (e *Engine) enabledFeatures(ctx context.Context, rec Record, ev Evaluation, now time.Time) ([]string, error) {
+	if e.featStore == nil {
+		return nil, nil
+	}
+	fe, err := e.features(ctx, rec, ev, now)
+	if err != nil {
+		return nil, err
+	}
+	return fe.Enabled(), nil
+}
