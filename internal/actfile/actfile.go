@@ -186,6 +186,22 @@ func validText(s string, allowEmpty bool) bool {
 	return true
 }
 
+// ValidFeatureName reports whether name is 1–64 characters of [a-z0-9._-],
+// the host's rule for feature names (engine.ValidFeatureName; kept equal by
+// a test in the host's activation package).
+func ValidFeatureName(name string) bool {
+	if name == "" || len(name) > 64 {
+		return false
+	}
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
+}
+
 // EncodeKey returns the base64 (std, padded) form of a raw public key.
 func EncodeKey(pub ed25519.PublicKey) string { return base64.StdEncoding.EncodeToString(pub) }
 
@@ -245,7 +261,7 @@ func (a *Activation) Validate() error {
 		return fmt.Errorf("%w: issuedAt", ErrInvalid)
 	}
 	for _, f := range a.Features {
-		if !validText(f.Name, false) || len(f.Name) > 128 {
+		if !ValidFeatureName(f.Name) {
 			return fmt.Errorf("%w: feature name %q", ErrInvalid, f.Name)
 		}
 	}

@@ -259,6 +259,9 @@ func (a *adminOps) AddType(ctx context.Context, t store.LicenseType) (store.Lice
 			return t, fmt.Errorf("%w: field too long or holds control characters", ErrInvalid)
 		}
 	}
+	if err := checkTypeActivation(&t); err != nil {
+		return t, err
+	}
 	if t.DisplayName == "" {
 		t.DisplayName = t.Name
 	}

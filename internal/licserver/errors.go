@@ -21,6 +21,12 @@ var (
 	ErrUnauthorized = errors.New("missing or wrong admin token")
 	// ErrAlreadyInitialized: init found an existing signing key.
 	ErrAlreadyInitialized = errors.New("data directory is already initialized")
+	// ErrRefused: the license may not be bound now (suspended, revoked,
+	// expired, device, use or churn limit): 403, or 429 for the churn
+	// limit. The message carries the contract's message and details code.
+	ErrRefused = errors.New("refused")
+	// ErrNoSuchActivation: no activation file with that serial (404).
+	ErrNoSuchActivation = errors.New("no such activation file")
 	// ErrNotInitialized: the data directory has no signing key; run init.
 	ErrNotInitialized = errors.New("data directory is not initialized (run `licensed init`)")
 )

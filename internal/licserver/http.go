@@ -35,6 +35,10 @@ type HandlerConfig struct {
 	PrivateKey ed25519.PrivateKey // signs every client answer
 	AdminToken string             // bearer token of the admin API; empty disables it
 	Logger     *slog.Logger
+	// Keys, when set, replaces PrivateKey: its current key signs answers
+	// (the header names its kid) and activation files, and the activation
+	// and signing-key admin routes are served (activation_http.go).
+	Keys *Keyring
 }
 
 type handler struct {
@@ -44,6 +48,8 @@ type handler struct {
 	admin bool
 	log   *slog.Logger
 	ops   Admin
+	keys  *Keyring
+	act   ActivationAdmin
 }
 
 // Handler returns the server's HTTP handler: the client contract, the admin
@@ -70,6 +76,11 @@ func Handler(cfg HandlerConfig) http.Handler {
 	mux.HandleFunc("POST "+PathAdminTypes, h.auth(h.addType))
 	mux.HandleFunc("GET "+PathAdminTypes, h.auth(h.listTypes))
 	mux.HandleFunc("GET "+PathAdminAudit, h.auth(h.audit))
+	if cfg.Keys != nil {
+		h.keys = cfg.Keys
+		h.act = cfg.Service.ActivationsAs("admin-api", cfg.Keys)
+		h.activationRoutes(mux)
+	}
 	return mux
 }
 
@@ -146,7 +157,10 @@ func (h *handler) writeSigned(w http.ResponseWriter, path, machineID, nonce stri
 	if !signing.ValidField(machineID) {
 		machineID = ""
 	}
-	if h.priv != nil {
+	if h.keys != nil {
+		kid, priv := h.keys.Current()
+		hd.Set(signing.HeaderSignature, signing.Sign(priv, path, machineID, nonce, h.svc.clock.Now(), body)+";kid="+kid)
+	} else if h.priv != nil {
 		hd.Set(signing.HeaderSignature, signing.Sign(h.priv, path, machineID, nonce, h.svc.clock.Now(), body))
 	}
 	if ans.Status == http.StatusTooManyRequests && ans.RetryAfter > 0 {
@@ -189,12 +203,14 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 // errorStatus maps admin errors to HTTP statuses (AdminClient maps back).
 func errorStatus(err error) int {
 	switch {
-	case errors.Is(err, ErrNoSuchKey), errors.Is(err, ErrNoSuchType), errors.Is(err, ErrNoSuchDevice):
+	case errors.Is(err, ErrNoSuchKey), errors.Is(err, ErrNoSuchType), errors.Is(err, ErrNoSuchDevice), errors.Is(err, ErrNoSuchActivation):
 		return http.StatusNotFound
 	case errors.Is(err, ErrTypeExists), errors.Is(err, ErrRevokedFinal):
 		return http.StatusConflict
 	case errors.Is(err, ErrInvalid):
 		return http.StatusBadRequest
+	case errors.Is(err, ErrRefused):
+		return http.StatusForbidden
 	case errors.Is(err, ErrUnauthorized):
 		return http.StatusUnauthorized
 	}
@@ -210,7 +226,7 @@ type adminError struct {
 var errorCodes = map[error]string{
 	ErrNoSuchKey: "no_such_key", ErrNoSuchType: "no_such_type", ErrNoSuchDevice: "no_such_device",
 	ErrTypeExists: "type_exists", ErrRevokedFinal: "revoked_final", ErrInvalid: "invalid",
-	ErrUnauthorized: "unauthorized",
+	ErrUnauthorized: "unauthorized", ErrRefused: "refused", ErrNoSuchActivation: "no_such_activation",
 }
 
 func writeError(w http.ResponseWriter, err error) {

@@ -31,6 +31,14 @@ type LicenseType struct {
 	CustomField3 string        `json:"customField3"`
 	Validity     time.Duration `json:"validity"` // default lifetime of a new key; 0 = never expires
 	CreatedAt    time.Time     `json:"createdAt"`
+	// Kind, Features, Uninstallable and Migratable are what an activation
+	// file of this type grants (docs/activation-files.md). Kind is
+	// "temporary" or "formal" ("" reads as formal); a temporary type is
+	// never uninstallable nor migratable.
+	Kind          string   `json:"kind,omitempty"`
+	Features      []string `json:"features,omitempty"`
+	Uninstallable bool     `json:"uninstallable,omitempty"`
+	Migratable    bool     `json:"migratable,omitempty"`
 }
 
 // Device is one machine bound to a license.
