@@ -81,6 +81,11 @@ type Status struct {
 	SwitchedTo     string          `json:"switchedTo,omitempty"` // while switching: the new machine code
 	Policy         string          `json:"policy"`               // the policy deciding quotas for this license type
 	RemoteVerified *time.Time      `json:"remoteVerifiedAt,omitempty"`
+	// Features lists every known feature (docs/features.md); absent
+	// without a product file and grants.
+	Features []Feature `json:"features,omitempty"`
+	// Preauth is the pre-authorization; absent when the product has none.
+	Preauth *Preauth `json:"preauth,omitempty"`
 }
 
 // RemoteError is seed 002's structured remote error.

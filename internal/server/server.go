@@ -35,6 +35,9 @@ type Engine interface {
 	CheckQuota(ctx context.Context, req engine.QuotaRequest) (engine.QuotaAnswer, error)
 	ConsumeQuota(ctx context.Context, req engine.QuotaRequest) (engine.QuotaAnswer, error)
 	Events(ctx context.Context, limit int) ([]engine.Event, error)
+	Product() engine.Product
+	Features(ctx context.Context) (engine.FeatureEvaluation, error)
+	CheckFeature(ctx context.Context, name string) (engine.FeatureStatus, error)
 }
 
 // PolicyInfo, when the server has one, names the policy per license type and
@@ -47,7 +50,7 @@ type PolicyInfo interface {
 // Options configures the server.
 type Options struct {
 	AdminToken string // required: grants every route
-	AppToken   string // optional: read-only, status, machine-id and quota only
+	AppToken   string // optional: read-only, status, machine-id, quota and features only
 	Logger     *slog.Logger
 	Metrics    *Metrics   // nil: no /metrics route
 	Policies   PolicyInfo // nil: builtin only, no reload
@@ -94,6 +97,7 @@ func New(eng Engine, opt Options) (*Server, error) {
 		s.app, s.hasApp = sha256.Sum256([]byte(opt.AppToken)), true
 	}
 	s.doc = openAPIDoc(opt.Metrics != nil)
+	addFeatureDoc(s.doc)
 	s.routes = map[string]map[string]route{}
 	for _, rt := range s.table() {
 		if s.routes[rt.path] == nil {
@@ -118,6 +122,8 @@ func (s *Server) table() []route {
 		{http.MethodPost, api.PathQuotaConsume, roleApp, s.quotaConsume},
 		{http.MethodGet, api.PathEvents, roleAdmin, s.events},
 		{http.MethodPost, api.PathPolicyReload, roleAdmin, s.policyReload},
+		{http.MethodGet, api.PathFeatures, roleApp, s.features},
+		{http.MethodPost, api.PathFeatureCheck, roleApp, s.featureCheck},
 	}
 	if s.opt.Metrics != nil {
 		rs = append(rs, route{http.MethodGet, api.PathMetrics, roleApp, s.metrics})
@@ -349,6 +355,10 @@ func (s *Server) statusBody(v engine.StatusView) api.Status {
 		Failures:    rec.ConsecutiveFailures,
 		SwitchedTo:  rec.SwitchedToMachineID,
 		ExpiresAt:   timePtr(rec.ExpiresAt),
+		Preauth:     preauthBody(v.Features),
+	}
+	if len(v.Features.Features) > 0 {
+		st.Features = featureList(v.Features)
 	}
 	if ev.Status == engine.StatusActive {
 		st.Reason = ""
