@@ -49,6 +49,7 @@ the --config file, which wins over the default.`
 		switchDeviceCommand(getenv),
 		cli.Group(&cobra.Command{Use: "quota", Short: "check or consume quota"},
 			quotaCheckCommand(getenv), quotaConsumeCommand(getenv)),
+		featuresCommand(getenv),
 		eventsCommand(getenv),
 		cli.Group(&cobra.Command{Use: "policy", Short: "manage quota policy modules"},
 			policyReloadCommand(getenv)),

@@ -116,12 +116,24 @@ func startDaemon(cfg daemonConfig, stdout io.Writer, log *slog.Logger) (*daemon,
 	if err != nil {
 		return nil, err
 	}
+	var prod engine.Product
+	if cfg.Product != nil {
+		prod = cfg.Product.Product
+	}
 	d.eng, err = engine.New(engine.Options{
 		Store: store, Remote: rc, Clock: systemClock{}, Policy: d.pol.policy(), Config: cfg.Engine,
 		MachineID: report.Code, Signals: report.SignalMap(), Logger: log, Observer: d.metrics,
+		Product: prod,
 	})
 	if err != nil {
 		return nil, err
+	}
+	// The pre-authorization starts at the first start with the product.
+	if err := d.eng.StartFeatures(context.Background()); err != nil {
+		return nil, fmt.Errorf("feature licensing state: %w", err)
+	}
+	if cfg.Product != nil {
+		log.Info("feature licensing", "product", prod.Name, "file", cfg.Product.Path, "features", len(prod.Features))
 	}
 
 	admin, created, err := ensureToken(cfg.TokenFile, log)

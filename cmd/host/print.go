@@ -58,6 +58,7 @@ func (p printer) status(st *api.Status) error {
 	if st.SwitchedTo != "" {
 		row("switched to", st.SwitchedTo)
 	}
+	statusFeatures(st, row)
 	return tw.Flush()
 }
 

@@ -14,6 +14,7 @@ import (
 	"github.com/licensehost/licensehost/engine"
 	"github.com/licensehost/licensehost/internal/cli"
 	"github.com/licensehost/licensehost/internal/hostdir"
+	"github.com/licensehost/licensehost/internal/product"
 	"github.com/licensehost/licensehost/internal/remote"
 )
 
@@ -29,7 +30,9 @@ type daemonConfig struct {
 	ServerPublicKey string
 	RemoteTimeout   time.Duration
 	PolicyDir       string
-	MachineID       string // override; "" computes it
+	ProductFile     string        // --product: the product file (docs/features.md)
+	Product         *product.File // loaded by complete; nil without --product
+	MachineID       string        // override; "" computes it
 	Engine          engine.Config
 	LogFormat       string
 	LogLevel        string
@@ -68,6 +71,9 @@ func daemonSettings(fs *pflag.FlagSet, c *daemonConfig) *cli.Settings {
 		cli.Setting{Name: "policy-dir", Env: "LICENSEHOST_POLICY_DIR", Value: cli.String(&c.PolicyDir, ""),
 			DefaultDoc: "none (builtin policy)",
 			Help:       "quota policy modules (docs/policy-abi.md)"},
+		cli.Setting{Name: "product", Env: product.EnvProduct, Value: cli.String(&c.ProductFile, ""),
+			DefaultDoc: "none (no feature licensing)",
+			Help:       "product file: features, pre-authorization, license types (docs/features.md)"},
 		cli.Setting{Name: "machine-id", Env: "LICENSEHOST_MACHINE_ID", Value: cli.String(&c.MachineID, ""),
 			DefaultDoc: "computed",
 			Help:       "pin the machine code (server_ and 16 hex characters)"},
@@ -132,6 +138,13 @@ func (c *daemonConfig) complete(s *cli.Settings, getenv func(string) string) err
 	}
 	if u, err := url.Parse(c.LicenseServer); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return s.Invalid("license-server", fmt.Errorf("want an http or https URL such as %s", remote.DefaultBaseURL))
+	}
+	if c.ProductFile != "" {
+		pf, err := product.Load(c.ProductFile)
+		if err != nil {
+			return cli.Usagef("%v", err)
+		}
+		c.Product = pf
 	}
 	if c.MachineID != "" && !engine.ValidMachineID(c.MachineID) {
 		return s.Invalid("machine-id", fmt.Errorf("want server_ followed by 16 lowercase hex characters"))
