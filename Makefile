@@ -10,10 +10,11 @@ UI_PKGS    = ./ui/... ./cmd/tray/...
 NOUI_PKGS  = $(shell CGO_ENABLED=0 $(GO) list -e ./... 2>/dev/null | grep -v -e '/ui' -e '/cmd/tray')
 # Debian packages a fresh machine lacks: X/GL headers for Fyne (cgo), Xvfb and
 # D-Bus for the tray's end-to-end test, wabt for the hand-written WAT policy,
-# imagemagick for make screenshots, a CJK font for the tray's Chinese UI.
+# imagemagick for make screenshots, a CJK font for the tray's Chinese UI,
+# systemd (systemd-analyze, systemd-sysusers) and desktop-file-utils for make test-package.
 DEB_PKGS   = gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev \
              libxinerama-dev libxi-dev libxxf86vm-dev xvfb xauth dbus dbus-x11 wabt imagemagick \
-             fonts-wqy-microhei
+             fonts-wqy-microhei systemd desktop-file-utils
 BENCHTIME ?= 1s
 
 .PHONY: all deps build test test-noui check fmt vet tidy bench run clean
@@ -116,3 +117,71 @@ screenshots: build licensed tray
 bench-tray:
 	LICENSEHOST_TRAY_RSS=1 xvfb-run -a -s '-screen 0 1280x800x24' dbus-run-session -- \
 		$(GO) test -count=1 -run TrayIdleRSS -v -timeout 10m ./cmd/tray/
+
+# ---- packaging: .deb/.rpm packages, systemd units, install (issue 16; docs/install.md) ----
+.PHONY: package package-noui package-tray test-package install install-tray
+
+NFPM_VERSION = v2.45.2
+NFPM         = $(GO) run github.com/goreleaser/nfpm/v2/cmd/nfpm@$(NFPM_VERSION)
+DIST        ?= dist
+PKG_VERSION ?= $(shell ./packaging/version.sh)
+PKG_ARCH    ?= $(shell $(GO) env GOARCH)
+PKG_FORMATS ?= deb rpm
+# The nfpm configurations take the binaries from dist/stage (a fixed path).
+PKG_STAGE    = dist/stage
+PKG_LDFLAGS  = -s -w -X main.version=$(PKG_VERSION)
+PKG_ENV      = PKG_VERSION=$(PKG_VERSION) PKG_ARCH=$(PKG_ARCH)
+# nfpm_pkg,NAME: build the NAME package in every PKG_FORMATS format into DIST.
+nfpm_pkg = for f in $(PKG_FORMATS); do $(PKG_ENV) $(NFPM) package --config packaging/nfpm/$(1).yaml \
+	--packager $$f --target $(DIST)/ || exit 1; done
+
+## package: dist/*.deb and *.rpm for licensehost, licensed and licensehost-tray, version from git.
+package: package-noui package-tray
+
+## package-noui: the licensehost and licensed packages (no cgo).
+package-noui:
+	@mkdir -p $(PKG_STAGE)
+	CGO_ENABLED=0 GOARCH=$(PKG_ARCH) $(GO) build -trimpath -ldflags '$(PKG_LDFLAGS)' -o $(PKG_STAGE)/licensehost ./cmd/host
+	CGO_ENABLED=0 GOARCH=$(PKG_ARCH) $(GO) build -trimpath -ldflags '$(PKG_LDFLAGS)' -o $(PKG_STAGE)/licensed ./cmd/licensed
+	rm -f $(DIST)/licensehost_* $(DIST)/licensehost-[0-9]* $(DIST)/licensed[_-]*
+	$(call nfpm_pkg,licensehost)
+	$(call nfpm_pkg,licensed)
+
+## package-tray: the licensehost-tray package (cgo: Fyne; needs make deps).
+package-tray:
+	@mkdir -p $(PKG_STAGE)
+	$(GO) build -trimpath -ldflags '$(PKG_LDFLAGS)' -o $(PKG_STAGE)/licensehost-tray ./cmd/tray
+	rm -f $(DIST)/licensehost-tray[_-]*
+	$(call nfpm_pkg,licensehost-tray)
+
+## test-package: build the packages, install them into a scratch root and check them
+## (packaging/install_test.go). PACKAGE_TRAY=0 leaves the tray package out.
+PACKAGE_TRAY ?= 1
+test-package: package-noui $(if $(filter 1,$(PACKAGE_TRAY)),package-tray)
+	LICENSEHOST_PACKAGE_DIR=$(abspath $(DIST)) LICENSEHOST_PACKAGE_TRAY=$(PACKAGE_TRAY) \
+		CGO_ENABLED=0 $(GO) test -count=1 -timeout 10m -v ./packaging/
+
+## install: install licensehost and licensed, their units and sysusers files from source
+## (PREFIX=/usr/local, DESTDIR for staging). install-tray: the tray and its desktop entries.
+PREFIX  ?= /usr/local
+UNITDIR ?= $(PREFIX)/lib/systemd/system
+SYSUSERSDIR ?= $(PREFIX)/lib/sysusers.d
+SYSCONFDIR  ?= /etc
+install: build licensed
+	install -D -m 0755 $(BIN)/licensehost $(DESTDIR)$(PREFIX)/bin/licensehost
+	install -D -m 0755 $(BIN)/licensed $(DESTDIR)$(PREFIX)/bin/licensed
+	install -d $(DESTDIR)$(UNITDIR)
+	for u in licensehost licensed; do \
+		sed -e 's|/usr/bin/|$(PREFIX)/bin/|g' -e 's|/etc/|$(SYSCONFDIR)/|g' packaging/systemd/$$u.service \
+			> $(DESTDIR)$(UNITDIR)/$$u.service && chmod 0644 $(DESTDIR)$(UNITDIR)/$$u.service && \
+		install -D -m 0644 packaging/sysusers/$$u.conf $(DESTDIR)$(SYSUSERSDIR)/$$u.conf && \
+		{ [ -e $(DESTDIR)$(SYSCONFDIR)/default/$$u ] || install -D -m 0644 packaging/default/$$u $(DESTDIR)$(SYSCONFDIR)/default/$$u; } || exit 1; \
+	done
+	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/licensehost/policies
+	@echo "installed; now: systemd-sysusers && systemctl daemon-reload && systemctl enable --now licensehost (docs/install.md)"
+
+install-tray: tray
+	install -D -m 0755 $(BIN)/licensehost-tray $(DESTDIR)$(PREFIX)/bin/licensehost-tray
+	install -D -m 0644 packaging/desktop/io.licensehost.tray.desktop $(DESTDIR)$(PREFIX)/share/applications/io.licensehost.tray.desktop
+	install -D -m 0644 cmd/tray/Icon.png $(DESTDIR)$(PREFIX)/share/icons/hicolor/256x256/apps/io.licensehost.tray.png
+	install -D -m 0644 packaging/desktop/io.licensehost.tray-autostart.desktop $(DESTDIR)$(SYSCONFDIR)/xdg/autostart/io.licensehost.tray.desktop
