@@ -1,4 +1,4 @@
-// Package packaging_test is the install test of the .deb packages that
+// The install test of the .deb packages that
 // `make package` builds (docs/install.md): it unpacks them into a scratch
 // root, checks their contents, modes, maintainer scripts and systemd units,
 // and starts the installed binaries with the packaged defaults.
