@@ -32,7 +32,13 @@ type Options struct {
 	// Features keeps feature licensing state; nil: Store, when it
 	// implements FeatureStore. Required with a Product.
 	Features FeatureStore
+	// OpWait bounds how long a remote-backed operation waits for the one
+	// running before it (ErrBusy after); 0 means DefaultOpWait.
+	OpWait time.Duration
 }
+
+// DefaultOpWait is Options.OpWait's default: two default remote timeouts.
+const DefaultOpWait = 30 * time.Second
 
 // Observer receives operational facts for metrics.
 type Observer interface {
@@ -56,7 +62,11 @@ type Engine struct {
 	product   Product
 	featStore FeatureStore // nil: no feature licensing state
 
-	opMu sync.Mutex // serialises remote-backed operations
+	opSem  chan struct{} // a one-slot semaphore serialising remote-backed operations
+	opWait time.Duration
+
+	hbMu     sync.Mutex
+	hbFlight *flight // the heartbeat in progress, joined by concurrent callers
 
 	hwMu     sync.Mutex
 	seenHigh time.Time // latest clock reading this process has seen
@@ -86,11 +96,45 @@ func New(o Options) (*Engine, error) {
 	if o.Logger == nil {
 		o.Logger = slog.New(slog.DiscardHandler)
 	}
+	if o.OpWait <= 0 {
+		o.OpWait = DefaultOpWait
+	}
 	return &Engine{
 		store: o.Store, remote: o.Remote, clock: o.Clock, policy: o.Policy, cfg: o.Config,
 		machineID: o.MachineID, signals: maps.Clone(o.Signals), log: o.Logger, obs: o.Observer,
 		product: o.Product, featStore: o.Features,
+		opSem: make(chan struct{}, 1), opWait: o.OpWait,
 	}, nil
+}
+
+// lockOp waits for the operation slot at most Options.OpWait, or until ctx
+// is done; ErrBusy then. A caller queued behind a hanging license server
+// call thus gets an answer instead of none.
+func (e *Engine) lockOp(ctx context.Context) error {
+	select {
+	case e.opSem <- struct{}{}:
+		return nil
+	default:
+	}
+	t := time.NewTimer(e.opWait)
+	defer t.Stop()
+	select {
+	case e.opSem <- struct{}{}:
+		return nil
+	case <-t.C:
+		return fmt.Errorf("%w (waited %v)", ErrBusy, e.opWait)
+	case <-ctx.Done():
+		return fmt.Errorf("%w: %w", ErrBusy, ctx.Err())
+	}
+}
+
+func (e *Engine) unlockOp() { <-e.opSem }
+
+// flight is one heartbeat shared by the callers that asked meanwhile.
+type flight struct {
+	done chan struct{}
+	res  ActionResult
+	err  error
 }
 
 // Config returns the engine's configuration.
@@ -117,6 +161,52 @@ func (e *Engine) highWater(rec Record) time.Time {
 		return e.seenHigh
 	}
 	return rec.ClockHighWater
+}
+
+// highWaterStep is how far the clock may run past the persisted high-water
+// mark before an answer that depends on the time writes the mark first: the
+// clock tolerance, at least one second. A crash therefore loses at most this
+// much of the clock's progress (docs/engine.md).
+func (e *Engine) highWaterStep() time.Duration {
+	return max(e.cfg.ClockTolerance, time.Second)
+}
+
+// current reads the clock and the record and makes the high-water mark
+// durable before the caller answers with it: when the latest clock reading
+// is more than highWaterStep past the persisted mark, the mark is written
+// first. Without this a kill -9 after a clock jump forgets the jump, and a
+// clock turned back after the restart would extend trust.
+func (e *Engine) current(ctx context.Context) (Record, time.Time, error) {
+	now := e.now()
+	rec, err := e.load(ctx)
+	if err != nil {
+		return rec, now, err
+	}
+	if e.highWater(rec).Sub(rec.ClockHighWater) <= e.highWaterStep() {
+		return rec, now, nil
+	}
+	err = e.update(ctx, func(r *Record) ([]Event, error) {
+		if hw := e.highWater(*r); hw.After(r.ClockHighWater) {
+			r.ClockHighWater = hw
+		}
+		return nil, nil
+	})
+	if err != nil {
+		return rec, now, err
+	}
+	rec, err = e.load(ctx)
+	return rec, now, err
+}
+
+// update is the engine's only way to write the record.
+func (e *Engine) update(ctx context.Context, fn func(*Record) ([]Event, error)) error {
+	return e.store.Update(ctx, fn)
+}
+
+// effectiveNow is the time computed with for rec: the clock, or the
+// high-water mark when the clock reads earlier.
+func (e *Engine) effectiveNow(rec Record, now time.Time) time.Time {
+	return EffectiveNow(now, e.highWater(rec))
 }
 
 // evaluate computes the live evaluation of rec, using the in-process
@@ -148,10 +238,9 @@ type StatusView struct {
 }
 
 // Status evaluates the stored record. It is local only: it never calls the
-// remote server and never writes.
+// remote server, and writes only the clock high-water mark (see current).
 func (e *Engine) Status(ctx context.Context) (StatusView, error) {
-	now := e.now()
-	rec, err := e.load(ctx)
+	rec, now, err := e.current(ctx)
 	if err != nil {
 		return StatusView{}, err
 	}
@@ -210,6 +299,21 @@ func (e *Engine) callRemote(kind string, call func() (RemoteResult, error)) (Rem
 	return res, re, now
 }
 
+// judgeAnswer refuses an acceptance that is not about the key that was sent:
+// a license object naming another key (a proxy that swapped the request's
+// key for another valid one gets a genuinely signed answer for that key).
+// Such an answer is no trustworthy answer for this key: a transient failure.
+func judgeAnswer(key string, res RemoteResult, re *RemoteError) *RemoteError {
+	if re != nil || res.License == nil || res.License.LicenseKey == "" || SameLicenseKey(res.License.LicenseKey, key) {
+		return re
+	}
+	return &RemoteError{
+		HTTPStatus: res.HTTPStatus,
+		Data:       json.RawMessage("null"),
+		Message:    fmt.Sprintf("the license server's answer is about another license key (%s, not %s); ignored", mask.Key(res.License.LicenseKey), mask.Key(key)),
+	}
+}
+
 // settle finishes a remote-backed operation after its record update: it
 // logs the outcome and evaluates the status the caller now sees.
 func (e *Engine) settle(ctx context.Context, op, key string, re *RemoteError, out ActionResult, now time.Time, updateErr error) (ActionResult, error) {
@@ -222,18 +326,25 @@ func (e *Engine) settle(ctx context.Context, op, key string, re *RemoteError, ou
 
 // applySuccess writes a successful verification into rec.
 func (e *Engine) applySuccess(rec *Record, key string, res RemoteResult, kind string, now time.Time) {
+	at := e.verifiedAt(*rec, now, res)
+	sameKey := rec.LicenseKey == key && !rec.RemoteVerifiedAt.IsZero()
 	rec.SchemaVersion = SchemaVersion
 	rec.LicenseKey = key
 	rec.MachineID = e.machineID
 	if res.Token != "" {
 		rec.VerificationToken = res.Token
 	}
-	rec.RemoteVerifiedAt = now
-	rec.LocalVerifiedAt = now
+	rec.RemoteVerifiedAt = at
+	rec.LocalVerifiedAt = at
 	rec.ConsecutiveFailures = 0
 	rec.FirstFailureAt = time.Time{}
 	rec.LastRemoteErrorMessage, rec.LastRemoteErrorHTTPStatus, rec.LastRemoteErrorTime = "", 0, time.Time{}
 	rec.SwitchedToMachineID, rec.DeviceSwitchRequestedAt = "", time.Time{}
+	if res.License == nil && !sameKey {
+		// An acceptance without a license object for a key other than the
+		// one that stood: nothing of the previous key's license applies.
+		rec.License, rec.LastLicenseTypeName, rec.LimitTotal, rec.LimitBatch, rec.ExpiresAt = nil, "", nil, nil, time.Time{}
+	}
 	if lic := res.License; lic != nil {
 		rec.License = append(json.RawMessage(nil), lic.Raw...)
 		rec.LastLicenseTypeName = lic.LicenseTypeName
@@ -247,14 +358,41 @@ func (e *Engine) applySuccess(rec *Record, key string, res RemoteResult, kind st
 	if len(e.signals) > 0 {
 		rec.Signals = maps.Clone(e.signals)
 	}
-	// A server-confirmed success re-anchors the high-water mark at this
-	// clock: a clock once set too far ahead heals with the next success.
-	rec.ClockHighWater = now
-	rec.LastRefresh = Refresh{Kind: kind, Success: true, HTTPStatus: res.HTTPStatus, Message: res.Message, At: now}
+	// A success re-anchors the high-water mark at the verification time:
+	// when the server's time confirmed the clock, a mark left by a clock
+	// once set too far ahead heals here (see verifiedAt).
+	rec.ClockHighWater = at
+	e.hwMu.Lock()
+	e.seenHigh = at
+	e.hwMu.Unlock()
+	rec.LastRefresh = Refresh{Kind: kind, Success: true, HTTPStatus: res.HTTPStatus, Message: res.Message, At: at}
 }
 
-// applyFailure records a failed call for display.
-func applyFailure(rec *Record, re *RemoteError, kind string, now time.Time) {
+// serverTimeAgreement is how close the server's time must be to the clock
+// for the server to vouch for the clock.
+const serverTimeAgreement = 10 * time.Minute
+
+// verifiedAt is the time a success is recorded at (S). Normally the clock.
+// When the clock reads earlier than the high-water mark (beyond the
+// tolerance), either the clock was turned back — then S is the mark, so that
+// correcting the clock later does not age the verification — or the mark is
+// left over from a clock once set too far ahead, which the server's own time
+// tells: when the answer's server time agrees with the clock, the clock is
+// right and S is the clock (the mark heals).
+func (e *Engine) verifiedAt(rec Record, now time.Time, res RemoteResult) time.Time {
+	hw := e.highWater(rec)
+	if !now.Before(hw.Add(-e.cfg.ClockTolerance)) {
+		return EffectiveNow(now, hw)
+	}
+	if st := res.ServerTime; !st.IsZero() && st.Sub(now).Abs() <= serverTimeAgreement && hw.Sub(st) > serverTimeAgreement {
+		return now
+	}
+	return hw
+}
+
+// applyFailure records a failed call for display, at the effective time.
+func (e *Engine) applyFailure(rec *Record, re *RemoteError, kind string, now time.Time) {
+	now = e.effectiveNow(*rec, now)
 	rec.LastRemoteErrorMessage = re.Message
 	rec.LastRemoteErrorHTTPStatus = re.HTTPStatus
 	rec.LastRemoteErrorTime = now
@@ -276,15 +414,18 @@ func (e *Engine) Activate(ctx context.Context, key string) (ActionResult, error)
 	if err != nil {
 		return ActionResult{}, err
 	}
-	e.opMu.Lock()
-	defer e.opMu.Unlock()
+	if err := e.lockOp(ctx); err != nil {
+		return ActionResult{}, err
+	}
+	defer e.unlockOp()
 
 	res, re, now := e.callRemote("activate", func() (RemoteResult, error) {
 		return e.remote.Verify(ctx, VerifyRequest{LicenseKey: key, MachineID: e.machineID, DeviceInfo: "sponsor-activation:" + e.machineID})
 	})
+	re = judgeAnswer(key, res, re)
 
 	var out ActionResult
-	err = e.store.Update(ctx, func(rec *Record) ([]Event, error) {
+	err = e.update(ctx, func(rec *Record) ([]Event, error) {
 		if re == nil {
 			e.applySuccess(rec, key, res, "activate", now)
 			out = ActionResult{Success: true, License: res.License, Message: res.Message}
@@ -296,9 +437,9 @@ func (e *Engine) Activate(ctx context.Context, key string) (ActionResult, error)
 			// No license stands: keep the key as pending; the heartbeat retries it.
 			hw := rec.ClockHighWater
 			*rec = Record{SchemaVersion: SchemaVersion, LicenseKey: key, MachineID: e.machineID, ClockHighWater: hw,
-				ConsecutiveFailures: 1, FirstFailureAt: now, Signals: maps.Clone(e.signals)}
+				ConsecutiveFailures: 1, FirstFailureAt: EffectiveNow(now, e.highWater(Record{ClockHighWater: hw})), Signals: maps.Clone(e.signals)}
 		}
-		applyFailure(rec, re, "activate", now)
+		e.applyFailure(rec, re, "activate", now)
 		return []Event{{At: now, Kind: EventActivateFailed, Message: fmt.Sprintf("activation of %s failed: %s", mask.Key(key), describe(re))}}, nil
 	})
 	return e.settle(ctx, "activate", key, re, out, now, err)
@@ -308,9 +449,38 @@ func (e *Engine) Activate(ctx context.Context, key string) (ActionResult, error)
 // refresh). Success restarts trust; any failure, definitive or transient,
 // starts or continues the failure streak. It returns ErrNoLicense when no
 // key is stored.
+//
+// Callers that ask while a heartbeat is in progress share its outcome
+// rather than queueing a call of their own.
 func (e *Engine) Heartbeat(ctx context.Context) (ActionResult, error) {
-	e.opMu.Lock()
-	defer e.opMu.Unlock()
+	e.hbMu.Lock()
+	if f := e.hbFlight; f != nil {
+		e.hbMu.Unlock()
+		select {
+		case <-f.done:
+			return f.res, f.err
+		case <-ctx.Done():
+			return ActionResult{}, fmt.Errorf("%w: %w", ErrBusy, ctx.Err())
+		}
+	}
+	f := &flight{done: make(chan struct{})}
+	e.hbFlight = f
+	e.hbMu.Unlock()
+	defer func() {
+		e.hbMu.Lock()
+		e.hbFlight = nil
+		e.hbMu.Unlock()
+		close(f.done)
+	}()
+	if f.err = e.lockOp(ctx); f.err != nil {
+		return ActionResult{}, f.err
+	}
+	defer e.unlockOp()
+	f.res, f.err = e.heartbeat(ctx)
+	return f.res, f.err
+}
+
+func (e *Engine) heartbeat(ctx context.Context) (ActionResult, error) {
 	rec, err := e.load(ctx)
 	if err != nil {
 		return ActionResult{}, err
@@ -330,10 +500,11 @@ func (e *Engine) Heartbeat(ctx context.Context) (ActionResult, error) {
 	res, re, now := e.callRemote("heartbeat", func() (RemoteResult, error) {
 		return e.remote.Verify(ctx, VerifyRequest{LicenseKey: key, MachineID: e.machineID, DeviceInfo: "heartbeat:" + e.machineID})
 	})
+	re = judgeAnswer(key, res, re)
 
 	var out ActionResult
-	err = e.store.Update(ctx, func(rec *Record) ([]Event, error) {
-		if rec.LicenseKey != key { // cleared meanwhile (cannot happen under opMu, but stay safe)
+	err = e.update(ctx, func(rec *Record) ([]Event, error) {
+		if rec.LicenseKey != key { // cleared meanwhile (cannot happen under opSem, but stay safe)
 			return nil, ErrNoLicense
 		}
 		if re == nil {
@@ -343,9 +514,11 @@ func (e *Engine) Heartbeat(ctx context.Context) (ActionResult, error) {
 		}
 		rec.ConsecutiveFailures++
 		if rec.FirstFailureAt.IsZero() {
-			rec.FirstFailureAt = now
+			// The streak starts at the effective time: a clock turned back
+			// must not date the streak into the past (docs/engine.md).
+			rec.FirstFailureAt = e.effectiveNow(*rec, now)
 		}
-		applyFailure(rec, re, "heartbeat", now)
+		e.applyFailure(rec, re, "heartbeat", now)
 		out = ActionResult{Message: re.Message, RemoteError: re, License: res.License}
 		return []Event{{At: now, Kind: EventHeartbeatFail, Message: fmt.Sprintf("heartbeat failed (%d in a row): %s", rec.ConsecutiveFailures, describe(re))}}, nil
 	})
@@ -364,8 +537,10 @@ func (e *Engine) RequestDeviceSwitch(ctx context.Context, newMachineID, reason s
 	if err := validateReason(reason); err != nil {
 		return ActionResult{}, err
 	}
-	e.opMu.Lock()
-	defer e.opMu.Unlock()
+	if err := e.lockOp(ctx); err != nil {
+		return ActionResult{}, err
+	}
+	defer e.unlockOp()
 	rec, err := e.load(ctx)
 	if err != nil {
 		return ActionResult{}, err
@@ -384,11 +559,12 @@ func (e *Engine) RequestDeviceSwitch(ctx context.Context, newMachineID, reason s
 	res, re, now := e.callRemote("switch", func() (RemoteResult, error) {
 		return e.remote.SwitchDevice(ctx, SwitchRequest{LicenseKey: key, OldMachineID: oldID, NewMachineID: newMachineID, Reason: reason})
 	})
+	re = judgeAnswer(key, res, re)
 
 	var out ActionResult
-	err = e.store.Update(ctx, func(rec *Record) ([]Event, error) {
+	err = e.update(ctx, func(rec *Record) ([]Event, error) {
 		if re != nil {
-			applyFailure(rec, re, "switch", now)
+			e.applyFailure(rec, re, "switch", now)
 			out = ActionResult{Message: re.Message, RemoteError: re}
 			return []Event{{At: now, Kind: EventSwitchFailed, Message: fmt.Sprintf("device switch %s → %s failed: %s", oldID, newMachineID, describe(re))}}, nil
 		}
@@ -401,6 +577,7 @@ func (e *Engine) RequestDeviceSwitch(ctx context.Context, newMachineID, reason s
 			rec.OldMachineID = oldID
 			rec.SwitchedToMachineID = newMachineID
 			rec.DeviceSwitchRequestedAt = now
+			now = e.effectiveNow(*rec, now)
 			rec.LastRefresh = Refresh{Kind: "switch", Success: true, HTTPStatus: res.HTTPStatus, Message: res.Message, At: now}
 			if now.After(rec.ClockHighWater) {
 				rec.ClockHighWater = now
@@ -414,11 +591,13 @@ func (e *Engine) RequestDeviceSwitch(ctx context.Context, newMachineID, reason s
 // Clear deletes the stored license (back to community). The clock
 // high-water mark survives.
 func (e *Engine) Clear(ctx context.Context) (Evaluation, error) {
-	e.opMu.Lock()
-	defer e.opMu.Unlock()
+	if err := e.lockOp(ctx); err != nil {
+		return Evaluation{}, err
+	}
+	defer e.unlockOp()
 	now := e.now()
 	var had bool
-	err := e.store.Update(ctx, func(rec *Record) ([]Event, error) {
+	err := e.update(ctx, func(rec *Record) ([]Event, error) {
 		had = rec.HasLicense()
 		hw := EffectiveNow(now, rec.ClockHighWater)
 		*rec = Record{SchemaVersion: SchemaVersion, ClockHighWater: hw}
@@ -440,8 +619,10 @@ func (e *Engine) Clear(ctx context.Context) (Evaluation, error) {
 // ends a finished device switch window. The daemon calls it periodically.
 // It reports whether it wrote.
 func (e *Engine) Tick(ctx context.Context) (bool, error) {
-	e.opMu.Lock()
-	defer e.opMu.Unlock()
+	if err := e.lockOp(ctx); err != nil {
+		return false, err
+	}
+	defer e.unlockOp()
 	return e.tick(ctx)
 }
 
@@ -458,7 +639,7 @@ func (e *Engine) tick(ctx context.Context) (bool, error) {
 		return false, nil
 	}
 	wrote := false
-	err = e.store.Update(ctx, func(r *Record) ([]Event, error) {
+	err = e.update(ctx, func(r *Record) ([]Event, error) {
 		var evs []Event
 		if ev.ClockBehind && !r.ClockHighWater.IsZero() {
 			evs = append(evs, Event{At: ev.Now, Kind: EventClockBack, Message: fmt.Sprintf("clock reads %s, earlier than %s already seen; computing with the latter", now.Format(time.RFC3339), ev.Now.Format(time.RFC3339))})
@@ -482,14 +663,14 @@ func (e *Engine) tick(ctx context.Context) (bool, error) {
 // is stored and the last success is older than trust (always, without
 // offline trust), or the key never verified.
 func (e *Engine) NeedsStartupVerify(ctx context.Context) (bool, error) {
-	rec, err := e.load(ctx)
+	rec, now, err := e.current(ctx)
 	if err != nil || !rec.HasLicense() || rec.SwitchedToMachineID != "" {
 		return false, err
 	}
 	if rec.RemoteVerifiedAt.IsZero() || !e.cfg.AllowOfflineTrust {
 		return true, nil
 	}
-	return !e.evaluate(rec, e.now()).Now.Before(rec.RemoteVerifiedAt.Add(e.cfg.Trust)), nil
+	return !e.evaluate(rec, now).Now.Before(rec.RemoteVerifiedAt.Add(e.cfg.Trust)), nil
 }
 
 // Events returns up to limit events, newest first.

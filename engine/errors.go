@@ -25,6 +25,9 @@ var (
 	ErrInvalidMachineID = errors.New("invalid machine code: want server_ followed by 16 lowercase hex characters")
 	// ErrInvalidRequest: a request argument is out of range.
 	ErrInvalidRequest = errors.New("invalid request")
+	// ErrBusy: another license server call held the operation slot until
+	// the caller's deadline passed; try again shortly.
+	ErrBusy = errors.New("another license server call is still running; try again shortly")
 	// ErrClosed: the engine or store was closed.
 	ErrClosed = errors.New("closed")
 )

@@ -135,8 +135,7 @@ func (e *Engine) CheckQuota(ctx context.Context, req QuotaRequest) (QuotaAnswer,
 	if err := req.validate(); err != nil {
 		return QuotaAnswer{}, err
 	}
-	now := e.now()
-	rec, err := e.load(ctx)
+	rec, now, err := e.current(ctx)
 	if err != nil {
 		return QuotaAnswer{}, err
 	}
@@ -164,8 +163,7 @@ func (e *Engine) ConsumeQuota(ctx context.Context, req QuotaRequest) (QuotaAnswe
 	if err := req.validate(); err != nil {
 		return QuotaAnswer{}, err
 	}
-	now := e.now()
-	rec, err := e.load(ctx)
+	rec, now, err := e.current(ctx)
 	if err != nil {
 		return QuotaAnswer{}, err
 	}

@@ -108,9 +108,15 @@ func Evaluate(rec Record, cfg Config, machineID string, now time.Time) Evaluatio
 		ev.TrustEndsAt = addDur(S, cfg.Trust)
 		switch {
 		case streak:
+			// Grace runs from the first failure, but never from later than
+			// the end of trust: a host that was off past trust and fails
+			// at its next start gets no fresh grace (docs/engine.md).
 			graceStart = rec.FirstFailureAt
-			if graceStart.IsZero() { // a streak without its start: be strict
+			switch {
+			case graceStart.IsZero(): // a streak without its start: be strict
 				graceStart = S
+			case graceStart.After(ev.TrustEndsAt):
+				graceStart = ev.TrustEndsAt
 			}
 		case eff.Before(ev.TrustEndsAt):
 			return license(StatusActive, "")

@@ -211,6 +211,11 @@ type RemoteResult struct {
 	License    *License        // nil when the answer carried none
 	Token      string
 	Body       json.RawMessage // the whole response body (bounded), for remoteError.data
+	// ServerTime is the server's clock when it answered: the signed time of
+	// a signed answer, else its HTTP Date header; zero when it sent none.
+	// The engine uses it only to tell a clock turned back from a high-water
+	// mark left by a clock once set ahead (docs/engine.md).
+	ServerTime time.Time
 }
 
 // RemoteClient talks to the license server over the fixed contract. A nil

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+
+	"github.com/licensehost/licensehost/internal/lickey"
 )
 
 // Input bounds.
@@ -18,19 +20,36 @@ const (
 
 // NormalizeLicenseKey trims surrounding white space (a pasted key often
 // carries a newline) and validates the key: not empty, at most 512 bytes,
-// valid UTF-8 without control characters. It returns ErrInvalidKeyFormat
-// otherwise.
+// valid UTF-8, and every character visible — no control characters, no
+// format characters (zero-width spaces and joiners, bidirectional overrides
+// such as U+202E, byte order marks), no U+FFFD (what a decoder makes of
+// invalid UTF-8), no unassigned or private-use code points, and no space
+// other than the ASCII one. Such characters make two different keys look
+// alike on screen (docs/engine.md). It returns ErrInvalidKeyFormat otherwise.
 func NormalizeLicenseKey(key string) (string, error) {
 	key = strings.TrimSpace(key)
 	if key == "" || len(key) > MaxLicenseKeyBytes || !utf8.ValidString(key) {
 		return "", ErrInvalidKeyFormat
 	}
 	for _, r := range key {
-		if unicode.IsControl(r) {
+		if !visibleKeyRune(r) {
 			return "", ErrInvalidKeyFormat
 		}
 	}
 	return key, nil
+}
+
+// visibleKeyRune reports whether r may appear in a license key.
+func visibleKeyRune(r rune) bool {
+	switch {
+	case r == ' ':
+		return true
+	case r == utf8.RuneError, unicode.Is(unicode.Zs, r):
+		return false
+	}
+	// IsGraphic: letters, marks, numbers, punctuation, symbols and spaces;
+	// not control (Cc), format (Cf), surrogate, private-use or unassigned.
+	return unicode.IsGraphic(r)
 }
 
 // ValidMachineID reports whether id is "server_" followed by 16 lowercase hex
@@ -73,4 +92,22 @@ func validateReason(s string) error {
 		}
 	}
 	return nil
+}
+
+// SameLicenseKey reports whether a key named in a server's answer is the key
+// that was sent: the same string, the same string ignoring case, or — for
+// keys of licensed's format (internal/lickey) — the same canonical key,
+// since licensed answers with the canonical spelling of a leniently typed
+// key.
+func SameLicenseKey(answered, sent string) bool {
+	answered, sent = strings.TrimSpace(answered), strings.TrimSpace(sent)
+	if answered == sent || strings.EqualFold(answered, sent) {
+		return true
+	}
+	if !lickey.LooksLikeKey(answered) || !lickey.LooksLikeKey(sent) {
+		return false
+	}
+	a, errA := lickey.Parse(answered)
+	b, errB := lickey.Parse(sent)
+	return errA == nil && errB == nil && a == b
 }

@@ -121,9 +121,10 @@ func startDaemon(cfg daemonConfig, stdout io.Writer, log *slog.Logger) (*daemon,
 		prod = cfg.Product.Product
 	}
 	d.eng, err = engine.New(engine.Options{
-		Store: store, Remote: rc, Clock: systemClock{}, Policy: d.pol.policy(), Config: cfg.Engine,
+		Store: store, Remote: rc, Clock: daemonClock, Policy: d.pol.policy(), Config: cfg.Engine,
 		MachineID: report.Code, Signals: report.SignalMap(), Logger: log, Observer: d.metrics,
 		Product: prod,
+		OpWait: opWait(cfg.RemoteTimeout),
 	})
 	if err != nil {
 		return nil, err
@@ -159,7 +160,7 @@ func startDaemon(cfg daemonConfig, stdout io.Writer, log *slog.Logger) (*daemon,
 	}
 	d.srv = &http.Server{
 		Handler: api, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 30 * time.Second,
-		WriteTimeout: 60 * time.Second, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
+		WriteTimeout: writeTimeout(cfg.RemoteTimeout), IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	go func() {

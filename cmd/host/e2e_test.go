@@ -94,9 +94,15 @@ var listenRE = regexp.MustCompile(`listening on (http://\S+)`)
 // startHost runs the daemon on a free loopback port with dataDir.
 func startHost(t testing.TB, dataDir string, args ...string) *host {
 	t.Helper()
+	return startHostBin(t, hostBin, nil, dataDir, args...)
+}
+
+// startHostBin runs the daemon binary bin with env added to the environment.
+func startHostBin(t testing.TB, bin string, env []string, dataDir string, args ...string) *host {
+	t.Helper()
 	all := append([]string{"--listen", "127.0.0.1:0", "--data-dir", dataDir}, args...)
-	cmd := exec.Command(hostBin, all...)
-	cmd.Env = append(os.Environ(), "LICENSEHOST_MACHINE_ID=") // compute it
+	cmd := exec.Command(bin, all...)
+	cmd.Env = append(append(os.Environ(), "LICENSEHOST_MACHINE_ID="), env...) // compute it
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)

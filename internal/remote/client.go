@@ -274,6 +274,9 @@ func (c *Client) roundTrip(parent context.Context, path, machineID string, paylo
 	c.log.Debug("license server answer", slog.Int("httpStatus", resp.StatusCode), slog.Int("bytes", len(raw)))
 
 	res, err := ParseResponse(resp.StatusCode, raw)
+	if t, perr := http.ParseTime(resp.Header.Get("Date")); perr == nil {
+		res.ServerTime = t
+	}
 	if err != nil || c.verifier == nil {
 		return res, err
 	}

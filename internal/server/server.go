@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/licensehost/licensehost/api"
 	"github.com/licensehost/licensehost/engine"
@@ -159,21 +160,23 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	rec := &statusRecorder{ResponseWriter: w, status: http.StatusOK}
 	w = rec
+	methods, known := s.routes[r.URL.Path]
 	defer func() {
 		if p := recover(); p != nil {
-			s.log.Error("handler panicked", "path", r.URL.Path, "panic", fmt.Sprint(p))
+			s.log.Error("handler panicked", "path", s.logPath(r, known), "panic", fmt.Sprint(p))
 			writeError(w, http.StatusInternalServerError, "internal", "internal error")
 		}
 		if r.URL.Path != api.PathHealthz {
-			s.log.Info("request", "method", r.Method, "path", r.URL.Path, "status", rec.status, "duration", time.Since(start).Round(time.Microsecond))
+			s.log.Info("request", "method", r.Method, "path", s.logPath(r, known), "status", rec.status, "duration", time.Since(start).Round(time.Microsecond))
 		}
 	}()
 	w.Header().Set("Cache-Control", "no-store")
 	w.Header().Set("X-Content-Type-Options", "nosniff")
 
-	methods, ok := s.routes[r.URL.Path]
-	if !ok {
-		writeError(w, http.StatusNotFound, "not_found", "no such route: "+r.URL.Path)
+	if !known {
+		// The path is not echoed: a client that put its token in the URL
+		// must not see it reflected, nor find it in the access log.
+		writeError(w, http.StatusNotFound, "not_found", "no such route (see GET /openapi.json for the routes)")
 		return
 	}
 	rt, ok := methods[r.Method]
@@ -205,6 +208,16 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err := rt.handler(w, r); err != nil {
 		s.fail(w, r, err)
 	}
+}
+
+// logPath is the path as the access log shows it: a known route as is; an
+// unknown one only by its length, since a client may have put a token or a
+// license key in it.
+func (s *Server) logPath(r *http.Request, known bool) string {
+	if known {
+		return r.URL.Path
+	}
+	return fmt.Sprintf("(unknown route, %d bytes)", len(r.URL.EscapedPath()))
 }
 
 // authenticate compares the bearer token in constant time against both
@@ -248,6 +261,9 @@ func (s *Server) fail(w http.ResponseWriter, r *http.Request, err error) {
 		writeError(w, he.status, he.code, he.msg)
 	case errors.Is(err, engine.ErrInvalidRequest), errors.Is(err, engine.ErrInvalidMachineID):
 		writeError(w, http.StatusBadRequest, "bad_request", err.Error())
+	case errors.Is(err, engine.ErrBusy):
+		w.Header().Set("Retry-After", "5")
+		writeError(w, http.StatusServiceUnavailable, "busy", engine.ErrBusy.Error())
 	case errors.Is(err, context.Canceled), errors.Is(err, context.DeadlineExceeded):
 		writeError(w, http.StatusServiceUnavailable, "unavailable", "request cancelled or timed out")
 	default:
@@ -283,6 +299,11 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 			return &httpError{http.StatusRequestEntityTooLarge, "too_large", "request body exceeds 1 MiB"}
 		}
 		return badRequest("could not read the request body: %v", err)
+	}
+	if !utf8.Valid(data) {
+		// encoding/json would turn the bad bytes into U+FFFD silently and a
+		// different string than the client sent would be acted on.
+		return badRequest("invalid JSON body: not valid UTF-8")
 	}
 	if len(strings.TrimSpace(string(data))) == 0 {
 		data = []byte("{}")
@@ -369,7 +390,7 @@ func (s *Server) statusBody(v engine.StatusView) api.Status {
 	if rec.HasLicense() {
 		st.RemoteVerified = timePtr(rec.RemoteVerifiedAt)
 		if len(rec.License) > 0 {
-			st.License = rec.License
+			st.License = maskLicenseJSON(rec.License, rec.LicenseKey)
 		}
 	}
 	st.Policy = s.policyName(quotaLicenseType(rec, ev))
@@ -397,14 +418,14 @@ func quotaLicenseType(rec engine.Record, ev engine.Evaluation) string {
 // actionBody renders an engine result in the seed 002 §15 shape, with the
 // HTTP status: 200 success, 422 definitive rejection, 502 no trustworthy
 // answer.
-func (s *Server) actionBody(res engine.ActionResult) (int, api.ActionResponse) {
+func (s *Server) actionBody(res engine.ActionResult, keys ...string) (int, api.ActionResponse) {
 	cfg := s.eng.Config()
 	body := api.ActionResponse{
 		Success: res.Success, Status: string(res.Evaluation.Status),
 		GraceDays: days(cfg.Grace), TrustDays: days(cfg.Trust),
 	}
 	if res.License != nil && len(res.License.Raw) > 0 {
-		body.License = res.License.Raw
+		body.License = maskLicenseJSON(res.License.Raw, keys...)
 	}
 	if res.Success {
 		return http.StatusOK, body
@@ -413,11 +434,11 @@ func (s *Server) actionBody(res engine.ActionResult) (int, api.ActionResponse) {
 	body.Fallback = &api.Fallback{IsSponsored: res.Evaluation.IsSponsored, Status: string(res.Evaluation.Status)}
 	code := http.StatusBadGateway
 	if re := res.RemoteError; re != nil {
-		data := re.Data
+		data := maskLicenseJSON(re.Data, keys...)
 		if len(data) == 0 {
 			data = json.RawMessage("null")
 		}
-		body.RemoteError = &api.RemoteError{HTTPStatus: re.HTTPStatus, Data: data, Message: re.Message}
+		body.RemoteError = &api.RemoteError{HTTPStatus: re.HTTPStatus, Data: data, Message: mask.Redact(re.Message, keys...)}
 		body.Definitive = re.Definitive
 		if re.Definitive {
 			code = http.StatusUnprocessableEntity
@@ -442,7 +463,10 @@ func (s *Server) actionFailure(w http.ResponseWriter, r *http.Request, status in
 	return nil
 }
 
-func (s *Server) action(w http.ResponseWriter, r *http.Request, res engine.ActionResult, err error) error {
+// action answers a remote-backed operation. key is the license key the
+// operation was about ("" when the caller did not name one: the stored key),
+// masked wherever the answer would echo it.
+func (s *Server) action(w http.ResponseWriter, r *http.Request, key string, res engine.ActionResult, err error) error {
 	switch {
 	case errors.Is(err, engine.ErrInvalidKeyFormat):
 		return s.actionFailure(w, r, http.StatusBadRequest, engine.ErrInvalidKeyFormat.Error())
@@ -450,10 +474,17 @@ func (s *Server) action(w http.ResponseWriter, r *http.Request, res engine.Actio
 		return s.actionFailure(w, r, http.StatusBadRequest, err.Error())
 	case errors.Is(err, engine.ErrNoLicense):
 		return s.actionFailure(w, r, http.StatusConflict, "no license key is stored; activate one first")
+	case errors.Is(err, engine.ErrBusy):
+		w.Header().Set("Retry-After", "5")
+		return s.actionFailure(w, r, http.StatusServiceUnavailable, engine.ErrBusy.Error())
 	case err != nil:
 		return err
 	}
-	code, body := s.actionBody(res)
+	keys := []string{strings.TrimSpace(key)}
+	if v, err := s.eng.Status(r.Context()); err == nil && v.Record.LicenseKey != "" {
+		keys = append(keys, v.Record.LicenseKey)
+	}
+	code, body := s.actionBody(res, keys...)
 	writeJSON(w, code, body)
 	return nil
 }
@@ -464,7 +495,7 @@ func (s *Server) activate(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	res, err := s.eng.Activate(r.Context(), req.LicenseKey)
-	return s.action(w, r, res, err)
+	return s.action(w, r, req.LicenseKey, res, err)
 }
 
 func (s *Server) heartbeat(w http.ResponseWriter, r *http.Request) error {
@@ -472,7 +503,7 @@ func (s *Server) heartbeat(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	res, err := s.eng.Heartbeat(r.Context())
-	return s.action(w, r, res, err)
+	return s.action(w, r, "", res, err)
 }
 
 func (s *Server) switchDevice(w http.ResponseWriter, r *http.Request) error {
@@ -481,7 +512,7 @@ func (s *Server) switchDevice(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	res, err := s.eng.RequestDeviceSwitch(r.Context(), strings.TrimSpace(req.NewMachineID), req.Reason)
-	return s.action(w, r, res, err)
+	return s.action(w, r, "", res, err)
 }
 
 func (s *Server) clear(w http.ResponseWriter, r *http.Request) error {
