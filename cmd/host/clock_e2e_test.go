@@ -7,8 +7,6 @@ import (
 	"sync"
 	"testing"
 	"time"
-
-	"github.com/licensehost/licensehost/api"
 )
 
 // The clock tests run a daemon built with the licensehost_testclock tag,
@@ -152,5 +150,4 @@ func TestHighWaterFromClockAheadHeals(t *testing.T) {
 	if st.Status != "active" || st.TrustEndsAt == nil || time.Until(*st.TrustEndsAt) > 7*day+time.Minute {
 		t.Fatalf("after a success with the clock corrected: %s/%s trust ends %v", st.Status, st.Reason, st.TrustEndsAt)
 	}
-	_ = api.PathStatus
 }
