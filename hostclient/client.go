@@ -248,6 +248,10 @@ func (c *Client) do(ctx context.Context, method, path string, in any, timeout ti
 		defer cancel()
 	}
 	var rd io.Reader
+	ctype := "application/json"
+	if raw, ok := in.(rawBody); ok {
+		rd, ctype, in = bytes.NewReader(raw), "text/plain; charset=utf-8", nil
+	}
 	if in != nil {
 		b, err := json.Marshal(in)
 		if err != nil {
@@ -265,7 +269,7 @@ func (c *Client) do(ctx context.Context, method, path string, in any, timeout ti
 	}
 	req.Header.Set("Accept", "application/json")
 	if rd != nil {
-		req.Header.Set("Content-Type", "application/json")
+		req.Header.Set("Content-Type", ctype)
 	}
 	if c.token != "" {
 		req.Header.Set("Authorization", "Bearer "+c.token)

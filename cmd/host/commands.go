@@ -50,6 +50,7 @@ the --config file, which wins over the default.`
 		cli.Group(&cobra.Command{Use: "quota", Short: "check or consume quota"},
 			quotaCheckCommand(getenv), quotaConsumeCommand(getenv)),
 		featuresCommand(getenv),
+		activationCommand(getenv),
 		eventsCommand(getenv),
 		cli.Group(&cobra.Command{Use: "policy", Short: "manage quota policy modules"},
 			policyReloadCommand(getenv)),
@@ -78,7 +79,7 @@ func daemonCommand(use string, getenv func(string) string) *cobra.Command {
 
 func machineIDCommand(getenv func(string) string) *cobra.Command {
 	var explain, asJSON bool
-	var override string
+	var override, dataDir string
 	c := &cobra.Command{
 		Use:   "machine-id",
 		Short: "print this machine's code (works without a running daemon)",
@@ -92,13 +93,21 @@ func machineIDCommand(getenv func(string) string) *cobra.Command {
 				return cli.Usagef("machine-id: %v", err)
 			}
 			out := c.OutOrStdout()
+			var inst installationKeyView
+			if explain {
+				inst = readInstallationKey(dataDir, getenv)
+			}
 			switch {
 			case asJSON && explain:
-				return printJSON(out, rep)
+				return printJSON(out, struct {
+					fingerprint.Report
+					InstallationKey *installationKeyView `json:"installationKey"`
+				}{rep, &inst})
 			case asJSON:
 				return printJSON(out, api.MachineID{MachineID: rep.Code})
 			case explain:
 				fmt.Fprintln(out, strings.TrimRight(rep.Text(), "\n"))
+				fmt.Fprintln(out, inst.text())
 			default:
 				fmt.Fprintln(out, rep.Code)
 			}
@@ -108,6 +117,7 @@ func machineIDCommand(getenv func(string) string) *cobra.Command {
 	c.Flags().BoolVar(&explain, "explain", false, "show every signal and whether it counted")
 	c.Flags().BoolVar(&asJSON, "json", false, "JSON output for scripts")
 	c.Flags().StringVar(&override, "machine-id", "", "pinned machine code (env LICENSEHOST_MACHINE_ID)")
+	c.Flags().StringVar(&dataDir, "data-dir", "", "data directory whose installation key --explain shows (env LICENSEHOST_DATA_DIR)")
 	return c
 }
 

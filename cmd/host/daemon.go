@@ -18,6 +18,7 @@ import (
 
 	"github.com/licensehost/licensehost/engine"
 	"github.com/licensehost/licensehost/fingerprint"
+	"github.com/licensehost/licensehost/internal/activation"
 	"github.com/licensehost/licensehost/internal/cli"
 	"github.com/licensehost/licensehost/internal/hostdir"
 	"github.com/licensehost/licensehost/internal/remote"
@@ -66,6 +67,7 @@ type daemon struct {
 	ready   atomic.Bool
 	metrics *server.Metrics
 	pol     *policyHost
+	act     *activation.Manager
 }
 
 // startDaemon opens everything and starts listening; it does not block.
@@ -137,6 +139,10 @@ func startDaemon(cfg daemonConfig, stdout io.Writer, log *slog.Logger) (*daemon,
 		log.Info("feature licensing", "product", prod.Name, "file", cfg.Product.Path, "features", len(prod.Features))
 	}
 
+	if err := d.startActivations(cfg, report, log); err != nil {
+		return nil, err
+	}
+
 	admin, created, err := ensureToken(cfg.TokenFile, log)
 	if err != nil {
 		return nil, fmt.Errorf("admin token %s: %w", cfg.TokenFile, err)
@@ -148,7 +154,7 @@ func startDaemon(cfg daemonConfig, stdout io.Writer, log *slog.Logger) (*daemon,
 		}
 	}
 	api, err := server.New(d.eng, server.Options{
-		AdminToken: admin, AppToken: app, Logger: log, Metrics: d.metrics,
+		AdminToken: admin, AppToken: app, Logger: log, Metrics: d.metrics, Activations: d.act,
 		Policies: d.pol.info(), Ready: d.ready.Load,
 	})
 	if err != nil {

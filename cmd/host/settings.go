@@ -12,6 +12,7 @@ import (
 
 	"github.com/licensehost/licensehost/api"
 	"github.com/licensehost/licensehost/engine"
+	"github.com/licensehost/licensehost/internal/actfile"
 	"github.com/licensehost/licensehost/internal/cli"
 	"github.com/licensehost/licensehost/internal/hostdir"
 	"github.com/licensehost/licensehost/internal/product"
@@ -30,9 +31,11 @@ type daemonConfig struct {
 	ServerPublicKey string
 	RemoteTimeout   time.Duration
 	PolicyDir       string
-	ProductFile     string        // --product: the product file (docs/features.md)
-	Product         *product.File // loaded by complete; nil without --product
-	MachineID       string        // override; "" computes it
+	ProductFile     string           // --product: the product file (docs/features.md)
+	Product         *product.File    // loaded by complete; nil without --product
+	VendorKeys      []string         // --vendor-key kid=BASE64, repeatable
+	Trust           actfile.TrustSet // the product file's vendorKeys and --vendor-key, built by complete
+	MachineID       string           // override; "" computes it
 	Engine          engine.Config
 	LogFormat       string
 	LogLevel        string
@@ -74,6 +77,9 @@ func daemonSettings(fs *pflag.FlagSet, c *daemonConfig) *cli.Settings {
 		cli.Setting{Name: "product", Env: product.EnvProduct, Value: cli.String(&c.ProductFile, ""),
 			DefaultDoc: "none (no feature licensing)",
 			Help:       "product file: features, pre-authorization, license types (docs/features.md)"},
+		cli.Setting{Name: "vendor-key", Env: "LICENSEHOST_VENDOR_KEYS", Value: cli.List(&c.VendorKeys),
+			DefaultDoc: "the product file's vendorKeys",
+			Help:       "trust a vendor key for activation files: kid=BASE64 (repeatable; docs/activation-files.md)"},
 		cli.Setting{Name: "machine-id", Env: "LICENSEHOST_MACHINE_ID", Value: cli.String(&c.MachineID, ""),
 			DefaultDoc: "computed",
 			Help:       "pin the machine code (server_ and 16 hex characters)"},
@@ -145,6 +151,23 @@ func (c *daemonConfig) complete(s *cli.Settings, getenv func(string) string) err
 			return cli.Usagef("%v", err)
 		}
 		c.Product = pf
+	}
+	c.Trust = actfile.TrustSet{}
+	if c.Product != nil {
+		ts, err := c.Product.TrustSet()
+		if err != nil {
+			return cli.Usagef("%s: vendorKeys: %v", c.ProductFile, err)
+		}
+		c.Trust = ts
+	}
+	for _, v := range c.VendorKeys {
+		kid, pub, err := actfile.ParseVendorKey(v)
+		if err == nil {
+			err = c.Trust.Add(kid, pub)
+		}
+		if err != nil {
+			return s.Invalid("vendor-key", err)
+		}
 	}
 	if c.MachineID != "" && !engine.ValidMachineID(c.MachineID) {
 		return s.Invalid("machine-id", fmt.Errorf("want server_ followed by 16 lowercase hex characters"))

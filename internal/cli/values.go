@@ -194,3 +194,20 @@ func ParseDuration(s string, unit time.Duration) (time.Duration, error) {
 	}
 	return d, nil
 }
+
+type listValue struct{ p *[]string }
+
+// List is a repeatable text setting, empty by default: every flag
+// occurrence adds its values; an environment variable or config key gives
+// several separated by commas or white space.
+func List(p *[]string) Value {
+	*p = nil
+	return listValue{p}
+}
+
+func (v listValue) String() string { return strings.Join(*v.p, ",") }
+func (v listValue) Type() string   { return "list" }
+func (v listValue) Set(s string) error {
+	*v.p = append(*v.p, strings.FieldsFunc(s, func(r rune) bool { return r == ',' || r == ' ' || r == '\t' || r == '\n' })...)
+	return nil
+}

@@ -94,6 +94,7 @@ func openAPIDoc(metrics bool) map[string]any {
 		paths[api.PathMetrics] = map[string]any{"get": map[string]any{"summary": "Prometheus metrics (text format)",
 			"responses": std(map[string]any{"200": map[string]any{"description": "metrics", "content": map[string]any{"text/plain": map[string]any{"schema": str}}}})}}
 	}
+	activationPaths(paths, resp, std, ref, jsonBody, obj)
 	return map[string]any{
 		"openapi": "3.0.3",
 		"info": map[string]any{"title": "licensehost local API", "version": "1",
@@ -105,6 +106,7 @@ func openAPIDoc(metrics bool) map[string]any {
 			"securitySchemes": map[string]any{"bearer": map[string]any{"type": "http", "scheme": "bearer"}},
 			"schemas": map[string]any{
 				"Error":       obj(map[string]any{"success": boolean, "error": str, "message": str}),
+				"Activation":  activationSchema(obj),
 				"Limits":      limits,
 				"RemoteError": obj(map[string]any{"httpStatus": integer, "data": anyObj, "message": str}),
 				"ActionResponse": obj(map[string]any{

@@ -56,6 +56,9 @@ type Options struct {
 	Metrics    *Metrics   // nil: no /metrics route
 	Policies   PolicyInfo // nil: builtin only, no reload
 	Ready      func() bool
+	// Activations serves offline activation (internal/server/activation.go);
+	// nil: those routes answer 503.
+	Activations Activations
 }
 
 type role int
@@ -126,6 +129,7 @@ func (s *Server) table() []route {
 		{http.MethodGet, api.PathFeatures, roleApp, s.features},
 		{http.MethodPost, api.PathFeatureCheck, roleApp, s.featureCheck},
 	}
+	rs = append(rs, s.activationRoutes()...)
 	if s.opt.Metrics != nil {
 		rs = append(rs, route{http.MethodGet, api.PathMetrics, roleApp, s.metrics})
 	}
