@@ -52,7 +52,10 @@ func TestActivations(t *testing.T) {
 		t.Fatalf("bans: %+v %v", bs, err)
 	}
 	// Clearing the license keeps both.
-	if err := s.Update(ctx, func(r *engine.Record) ([]engine.Event, error) { *r = engine.Record{SchemaVersion: engine.SchemaVersion}; return nil, nil }); err != nil {
+	if err := s.Update(ctx, func(r *engine.Record) ([]engine.Event, error) {
+		*r = engine.Record{SchemaVersion: engine.SchemaVersion}
+		return nil, nil
+	}); err != nil {
 		t.Fatal(err)
 	}
 	if as, _ := s.Activations(ctx); len(as) != 1 {

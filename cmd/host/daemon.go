@@ -126,7 +126,7 @@ func startDaemon(cfg daemonConfig, stdout io.Writer, log *slog.Logger) (*daemon,
 		Store: store, Remote: rc, Clock: daemonClock, Policy: d.pol.policy(), Config: cfg.Engine,
 		MachineID: report.Code, Signals: report.SignalMap(), Logger: log, Observer: d.metrics,
 		Product: prod,
-		OpWait: opWait(cfg.RemoteTimeout),
+		OpWait:  opWait(cfg.RemoteTimeout),
 	})
 	if err != nil {
 		return nil, err
