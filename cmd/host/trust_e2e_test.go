@@ -132,7 +132,7 @@ type licensedServer struct {
 	lic      func(args ...string) string
 }
 
-func startLicensed(t *testing.T, extra ...string) *licensedServer {
+func startLicensedServer(t *testing.T, extra ...string) *licensedServer {
 	t.Helper()
 	ld := t.TempDir()
 	lic := func(args ...string) string {
@@ -194,7 +194,7 @@ func keySwapProxy(t *testing.T, target, from, to string) string {
 // for another valid one gets a genuinely signed answer about that key; the
 // host refuses it, so a revoked key does not show active.
 func TestKeySwappingProxyRefused(t *testing.T) {
-	ls := startLicensed(t)
+	ls := startLicensedServer(t)
 	good := ls.lic("key", "issue", "--type", "annual")
 	revoked := ls.lic("key", "issue", "--type", "annual")
 	ls.lic("key", "revoke", revoked)
@@ -347,7 +347,7 @@ func TestQueuedCallersAnsweredWhileServerHangs(t *testing.T) {
 // key. The host treats it as transient (docs/remote.md, docs/licensed.md):
 // a new key is kept as pending, the answer is 502 and not definitive.
 func TestRateLimitIsTransient(t *testing.T) {
-	ls := startLicensed(t, "--request-burst", "1", "--request-every", "1h")
+	ls := startLicensedServer(t, "--request-burst", "1", "--request-every", "1h")
 	key := ls.lic("key", "issue", "--type", "annual")
 	h1 := startHost(t, t.TempDir(), "--license-server", ls.url, "--server-public-key", ls.pub, "--machine-id", "server_000000000000c0de")
 	if res, err := h1.activate(key); err != nil || res.Status != "active" {
