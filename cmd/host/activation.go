@@ -4,10 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"log/slog"
+	"path/filepath"
+	"time"
+
+	"github.com/licensehost/licensehost/api"
 
 	"github.com/licensehost/licensehost/fingerprint"
 	"github.com/licensehost/licensehost/internal/activation"
+	"github.com/licensehost/licensehost/internal/backup"
 	"github.com/licensehost/licensehost/internal/hostdir"
 )
 
@@ -76,4 +82,27 @@ func (v installationKeyView) text() string {
 		return "installation key: none yet in " + v.DataDir + " (the daemon creates it at its first start)"
 	}
 	return "installation key: " + v.PublicKey + " (Ed25519, " + v.DataDir + "/" + activation.PubKeyFile + ")"
+}
+
+// backup writes a backup of the running daemon's whole state
+// (docs/backup.md): the store's consistent snapshot, the installation key
+// and the token files.
+func (d *daemon) backup(ctx context.Context, w io.Writer) error {
+	files := map[string]string{
+		activation.KeyFile:    filepath.Join(d.cfg.DataDir, activation.KeyFile),
+		activation.PubKeyFile: filepath.Join(d.cfg.DataDir, activation.PubKeyFile),
+		api.TokenFileName:     d.cfg.TokenFile,
+	}
+	if d.cfg.AppTokenFile != "" {
+		files[api.AppTokenFileName] = d.cfg.AppTokenFile
+	}
+	m, err := backup.Write(w, backup.Source{
+		DB:    func(w io.Writer) error { return d.store.Backup(ctx, w) },
+		Files: files, MachineID: d.eng.MachineID(), HostVersion: version, Now: time.Now(),
+	})
+	if err != nil {
+		return err
+	}
+	d.log.Info("backup written", "store bytes", m.Sizes[backup.DBName], "files", len(m.SHA256)-1)
+	return nil
 }

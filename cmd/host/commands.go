@@ -51,6 +51,8 @@ the --config file, which wins over the default.`
 			quotaCheckCommand(getenv), quotaConsumeCommand(getenv)),
 		featuresCommand(getenv),
 		activationCommand(getenv),
+		backupCommand(getenv),
+		restoreCommand(getenv),
 		eventsCommand(getenv),
 		cli.Group(&cobra.Command{Use: "policy", Short: "manage quota policy modules"},
 			policyReloadCommand(getenv)),

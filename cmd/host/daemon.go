@@ -154,7 +154,7 @@ func startDaemon(cfg daemonConfig, stdout io.Writer, log *slog.Logger) (*daemon,
 		}
 	}
 	api, err := server.New(d.eng, server.Options{
-		AdminToken: admin, AppToken: app, Logger: log, Metrics: d.metrics, Activations: d.act,
+		AdminToken: admin, AppToken: app, Logger: log, Metrics: d.metrics, Activations: d.act, Backup: d.backup,
 		Policies: d.pol.info(), Ready: d.ready.Load,
 	})
 	if err != nil {

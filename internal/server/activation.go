@@ -5,6 +5,8 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"os"
+	"strconv"
 	"strings"
 
 	"github.com/licensehost/licensehost/api"
@@ -236,6 +238,11 @@ func activationPaths(paths map[string]any, resp func(string, map[string]any) map
 		"summary": "Delete an expired or untrusted activation file", "requestBody": serialBody,
 		"responses": refusals(map[string]any{"200": resp("deleted", obj(map[string]any{"success": map[string]any{"type": "boolean"}, "serial": str, "deleted": map[string]any{"type": "boolean"}})),
 			"404": resp("not installed", ref("Error")), "409": resp("in force: uninstall it instead", ref("Error"))})}}
+	paths[api.PathBackup] = map[string]any{"get": map[string]any{
+		"summary": "A consistent backup of the whole local state (docs/backup.md); restore it with licensehost restore",
+		"responses": std(map[string]any{"200": map[string]any{"description": "the backup (gzip'd tar)",
+			"content": map[string]any{"application/gzip": map[string]any{"schema": map[string]any{"type": "string", "format": "binary"}}}},
+			"403": resp("the app token is read-only", ref("Error"))})}}
 	paths[api.PathActivations] = map[string]any{"get": map[string]any{
 		"summary": "Installed activation files, the installation key and the trusted kids",
 		"responses": std(map[string]any{"200": resp("installed files", obj(map[string]any{"machineId": str, "installationKey": str,
@@ -258,4 +265,40 @@ func activationSchema(obj func(map[string]any, ...string) map[string]any) map[st
 		"customField1": str, "customField2": str, "customField3": str, "uninstallable": boolean, "migratable": boolean,
 		"kid": str, "machineId": str, "issuedAt": date, "installedAt": date,
 	})
+}
+
+// backupRoute serves GET /api/backup when the daemon gave a Backup
+// function (docs/backup.md).
+func (s *Server) backupRoute() []route {
+	return []route{{http.MethodGet, api.PathBackup, roleAdmin, s.backup}}
+}
+
+func (s *Server) backup(w http.ResponseWriter, r *http.Request) error {
+	if s.opt.Backup == nil {
+		return &httpError{http.StatusServiceUnavailable, "unavailable", "backup is not configured on this daemon"}
+	}
+	// Build the whole archive first, so a failure is a clean 500 and a
+	// client never takes a cut stream for a backup.
+	f, err := os.CreateTemp("", "licensehost-backup-*.tar.gz")
+	if err != nil {
+		return err
+	}
+	defer os.Remove(f.Name())
+	defer f.Close()
+	if err := s.opt.Backup(r.Context(), f); err != nil {
+		return err
+	}
+	size, err := f.Seek(0, io.SeekCurrent)
+	if err != nil {
+		return err
+	}
+	if _, err := f.Seek(0, io.SeekStart); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", "application/gzip")
+	w.Header().Set("Content-Length", strconv.FormatInt(size, 10))
+	w.Header().Set("Content-Disposition", `attachment; filename="licensehost-backup.tar.gz"`)
+	w.WriteHeader(http.StatusOK)
+	_, _ = io.Copy(w, f)
+	return nil
 }

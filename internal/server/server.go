@@ -59,6 +59,9 @@ type Options struct {
 	// Activations serves offline activation (internal/server/activation.go);
 	// nil: those routes answer 503.
 	Activations Activations
+	// Backup writes a backup of the daemon's state (GET /api/backup); nil:
+	// the route answers 503.
+	Backup func(ctx context.Context, w io.Writer) error
 }
 
 type role int
@@ -130,6 +133,7 @@ func (s *Server) table() []route {
 		{http.MethodPost, api.PathFeatureCheck, roleApp, s.featureCheck},
 	}
 	rs = append(rs, s.activationRoutes()...)
+	rs = append(rs, s.backupRoute()...)
 	if s.opt.Metrics != nil {
 		rs = append(rs, route{http.MethodGet, api.PathMetrics, roleApp, s.metrics})
 	}
