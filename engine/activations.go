@@ -54,3 +54,49 @@ func (e *Engine) EffectiveNow(ctx context.Context) (time.Time, error) {
 	}
 	return EffectiveNow(now, e.highWater(rec)), nil
 }
+
+// OfflineLicense is the license of an installed activation file in force,
+// as quota decisions see it while no online license stands
+// (docs/activation-files.md, "Quotas").
+type OfflineLicense struct {
+	Source       string // "activation:<serial>"
+	LicenseType  string
+	CustomField1 string // total quota; "" = unlimited
+	CustomField2 string // batch quota; "" = unlimited
+	CustomField3 string
+}
+
+// OfflineSource gives the offline license in force at now, if any
+// (internal/activation's Manager).
+type OfflineSource interface {
+	OfflineLicense(ctx context.Context, now time.Time) (OfflineLicense, bool, error)
+}
+
+// SetOffline plugs in the source of offline licenses. Call it once, before
+// the engine serves requests.
+func (e *Engine) SetOffline(src OfflineSource) { e.offline = src }
+
+// offlineLimits returns the limits of the offline license in force when no
+// online license is sponsored; ok is false otherwise.
+func (e *Engine) offlineLimits(ctx context.Context, ev Evaluation) (OfflineLicense, Limits, bool, error) {
+	if e.offline == nil || ev.IsSponsored {
+		return OfflineLicense{}, Limits{}, false, nil
+	}
+	lic, ok, err := e.offline.OfflineLicense(ctx, ev.Now)
+	if err != nil || !ok {
+		return OfflineLicense{}, Limits{}, false, err
+	}
+	return lic, Limits{Total: ParseLimit(lic.CustomField1), Batch: ParseLimit(lic.CustomField2)}, true, nil
+}
+
+// applyOffline puts the offline license's type, fields and limits into a
+// quota input when it applies.
+func (e *Engine) applyOffline(ctx context.Context, in *QuotaInput, ev Evaluation) error {
+	lic, lim, ok, err := e.offlineLimits(ctx, ev)
+	if err != nil || !ok {
+		return err
+	}
+	in.Limits, in.LicenseType = lim, lic.LicenseType
+	in.CustomField1, in.CustomField2, in.CustomField3 = lic.CustomField1, lic.CustomField2, lic.CustomField3
+	return nil
+}

@@ -69,7 +69,8 @@ type Engine struct {
 	hbFlight *flight // the heartbeat in progress, joined by concurrent callers
 
 	hwMu     sync.Mutex
-	seenHigh time.Time // latest clock reading this process has seen
+	seenHigh time.Time     // latest clock reading this process has seen
+	offline  OfflineSource // activation files' licenses; nil: none (SetOffline)
 }
 
 // New checks the options and returns an Engine.
@@ -252,6 +253,11 @@ func (e *Engine) Status(ctx context.Context) (StatusView, error) {
 	fe, err := e.features(ctx, rec, ev, now)
 	if err != nil {
 		return StatusView{}, err
+	}
+	if _, lim, ok, err := e.offlineLimits(ctx, ev); err != nil {
+		return StatusView{}, err
+	} else if ok {
+		ev.Limits = lim // an activation file in force sets the quotas (docs/activation-files.md)
 	}
 	return StatusView{Record: rec, Evaluation: ev, Usage: used, MachineID: e.machineID, Features: fe}, nil
 }

@@ -141,6 +141,9 @@ func (e *Engine) CheckQuota(ctx context.Context, req QuotaRequest) (QuotaAnswer,
 	}
 	ev := e.evaluate(rec, now)
 	in := e.quotaInput(rec, ev, req)
+	if err := e.applyOffline(ctx, &in, ev); err != nil {
+		return QuotaAnswer{}, err
+	}
 	if in.Features, err = e.enabledFeatures(ctx, rec, ev, now); err != nil {
 		return QuotaAnswer{}, err
 	}
@@ -169,6 +172,9 @@ func (e *Engine) ConsumeQuota(ctx context.Context, req QuotaRequest) (QuotaAnswe
 	}
 	ev := e.evaluate(rec, now)
 	in := e.quotaInput(rec, ev, req)
+	if err := e.applyOffline(ctx, &in, ev); err != nil {
+		return QuotaAnswer{}, err
+	}
 	if in.Features, err = e.enabledFeatures(ctx, rec, ev, now); err != nil {
 		return QuotaAnswer{}, err
 	}

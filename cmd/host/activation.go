@@ -37,6 +37,7 @@ func (d *daemon) startActivations(cfg daemonConfig, report fingerprint.Report, l
 	if err != nil {
 		return err
 	}
+	d.eng.SetOffline(d.act)
 	if err := d.act.Reconcile(context.Background()); err != nil {
 		return fmt.Errorf("activation files: %w", err)
 	}

@@ -62,6 +62,9 @@ type Manager struct {
 	pub string // base64 installation public key
 	mu  sync.Mutex
 	log *slog.Logger
+
+	cacheMu sync.Mutex
+	cache   []*actfile.SignedActivation // nil: not loaded (offline.go)
 }
 
 // New returns a Manager.
@@ -207,6 +210,7 @@ func (m *Manager) Install(ctx context.Context, file []byte) (info Info, already 
 	if err := m.cfg.Store.PutActivation(ctx, rec); err != nil {
 		return Info{}, false, err
 	}
+	m.invalidate()
 	if err := m.cfg.Engine.InstallGrants(ctx, source(sa.Serial), grants(sa)); err != nil {
 		return Info{}, false, err
 	}
@@ -332,6 +336,7 @@ func (m *Manager) Uninstall(ctx context.Context, serial string) ([]byte, error) 
 	if err := m.cfg.Store.UninstallActivation(ctx, engine.BannedSerial{Serial: serial, At: now.UTC(), Receipt: string(receipt)}); err != nil {
 		return nil, err
 	}
+	m.invalidate()
 	if err := m.cfg.Engine.RemoveGrants(ctx, source(serial)); err != nil {
 		return nil, err
 	}
@@ -371,6 +376,7 @@ func (m *Manager) Delete(ctx context.Context, serial string) error {
 	if err := m.cfg.Store.DeleteActivation(ctx, serial); err != nil {
 		return err
 	}
+	m.invalidate()
 	if err := m.cfg.Engine.RemoveGrants(ctx, source(serial)); err != nil {
 		return err
 	}
@@ -386,6 +392,7 @@ func (m *Manager) Delete(ctx context.Context, serial string) error {
 func (m *Manager) Reconcile(ctx context.Context) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	m.invalidate()
 	recs, err := m.cfg.Store.Activations(ctx)
 	if err != nil {
 		return err

@@ -66,6 +66,7 @@ func (r *rig) restart(trust actfile.TrustSet) {
 	if r.m, err = New(Config{Engine: r.eng, Store: r.store, Key: r.key, Trust: trust}); err != nil {
 		r.t.Fatal(err)
 	}
+	r.eng.SetOffline(r.m)
 	if err := r.m.Reconcile(r.ctx); err != nil {
 		r.t.Fatal(err)
 	}
@@ -339,5 +340,56 @@ func TestReconcileOrphanGrants(t *testing.T) {
 	r.restart(r.trust)
 	if f := r.enabled("data.cdc"); f.Enabled {
 		t.Fatal("orphan grant survived Reconcile")
+	}
+}
+
+// While no online license stands, the activation file in force sets the
+// quotas (formal before temporary); without one, community limits apply.
+func TestQuotasFromFiles(t *testing.T) {
+	r := newRig(t)
+	check := func(batch int64) engine.QuotaAnswer {
+		t.Helper()
+		a, err := r.eng.CheckQuota(r.ctx, engine.QuotaRequest{Batch: batch})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return a
+	}
+	limits := func() engine.Limits {
+		st, err := r.eng.Status(r.ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Evaluation.Limits
+	}
+	if check(30).Allowed {
+		t.Fatal("community batch limit (20) not applied")
+	}
+	temp := r.file("AF-QT", actfile.Temporary, []string{"data.mq"}, time.Hour, func(a *actfile.Activation) { a.CustomField1, a.CustomField2 = "300", "40" })
+	formal := r.file("AF-QF", actfile.Formal, []string{"data.cdc"}, 0, func(a *actfile.Activation) { a.CustomField1, a.CustomField2 = "500", "" })
+	if _, _, err := r.m.Install(r.ctx, temp); err != nil {
+		t.Fatal(err)
+	}
+	if a := check(30); !a.Allowed || *a.Limits.Batch != 40 || *a.Limits.Total != 300 {
+		t.Fatalf("temporary file's quotas: %+v", a)
+	}
+	if _, _, err := r.m.Install(r.ctx, formal); err != nil {
+		t.Fatal(err)
+	}
+	if a := check(450); !a.Allowed || a.Limits.Batch != nil || *a.Limits.Total != 500 {
+		t.Fatalf("formal file's quotas: %+v", a)
+	}
+	if l := limits(); l.Batch != nil || l.Total == nil || *l.Total != 500 {
+		t.Fatalf("status limits %+v", l)
+	}
+	if _, err := r.m.Uninstall(r.ctx, "AF-QF"); err != nil {
+		t.Fatal(err)
+	}
+	if a := check(30); !a.Allowed || *a.Limits.Batch != 40 {
+		t.Fatalf("back to the temporary file: %+v", a)
+	}
+	r.clock.Advance(time.Hour)
+	if a := check(30); a.Allowed {
+		t.Fatalf("expired file still sets quotas: %+v", a)
 	}
 }
