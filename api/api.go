@@ -36,6 +36,18 @@ const (
 	PathHealthz      = "/healthz"
 	PathMetrics      = "/metrics"
 	PathOpenAPI      = "/openapi.json"
+	// PathSession signs a browser in (POST), describes its session (GET)
+	// and signs it out (DELETE): docs/web.md.
+	PathSession = "/api/session"
+)
+
+// Web admin page sessions (docs/web.md).
+const (
+	// SessionCookie is the HttpOnly cookie a signed-in browser sends.
+	SessionCookie = "licensehost_session"
+	// CSRFHeader carries the session's CSRF token on every state-changing
+	// request authenticated by the cookie.
+	CSRFHeader = "X-CSRF-Token"
 )
 
 // Limits are quota limits; nil means unlimited.
@@ -165,4 +177,20 @@ type Error struct {
 	Success bool   `json:"success"` // always false
 	Error   string `json:"error"`   // a short code: bad_request, unauthorized, not_found, method_not_allowed, internal
 	Message string `json:"message"`
+}
+
+// SessionRequest is the body of POST /api/session: the admin token, or the
+// read-only app token.
+type SessionRequest struct {
+	Token string `json:"token"`
+}
+
+// Session is the answer of POST and GET /api/session. Role is "admin" or
+// "app" when signed in; CSRFToken must be sent back in the X-CSRF-Token
+// header on every state-changing request made with the cookie.
+type Session struct {
+	SignedIn  bool       `json:"signedIn"`
+	Role      string     `json:"role,omitempty"`
+	CSRFToken string     `json:"csrfToken,omitempty"`
+	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
 }

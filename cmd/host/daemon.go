@@ -24,6 +24,7 @@ import (
 	"github.com/licensehost/licensehost/internal/remote"
 	"github.com/licensehost/licensehost/internal/server"
 	"github.com/licensehost/licensehost/internal/signing"
+	"github.com/licensehost/licensehost/internal/web"
 	"github.com/licensehost/licensehost/storage"
 )
 
@@ -153,9 +154,13 @@ func startDaemon(cfg daemonConfig, stdout io.Writer, log *slog.Logger) (*daemon,
 			return nil, fmt.Errorf("app token %s: %w", cfg.AppTokenFile, err)
 		}
 	}
+	page, err := web.New(web.Options{})
+	if err != nil {
+		return nil, err
+	}
 	api, err := server.New(d.eng, server.Options{
 		AdminToken: admin, AppToken: app, Logger: log, Metrics: d.metrics, Activations: d.act, Backup: d.backup,
-		Policies: d.pol.info(), Ready: d.ready.Load,
+		Policies: d.pol.info(), Ready: d.ready.Load, Page: page,
 	})
 	if err != nil {
 		return nil, err
@@ -178,6 +183,7 @@ func startDaemon(cfg daemonConfig, stdout io.Writer, log *slog.Logger) (*daemon,
 	d.ready.Store(true)
 
 	fmt.Fprintf(stdout, "licensehost %s listening on http://%s\n", version, d.ln.Addr())
+	fmt.Fprintf(stdout, "admin page: http://%s/ (sign in with the admin token)\n", d.ln.Addr())
 	fmt.Fprintf(stdout, "machine code: %s\n", report.Code)
 	if created {
 		fmt.Fprintf(stdout, "admin token file (created, mode 0600): %s\n", cfg.TokenFile)

@@ -90,6 +90,7 @@ func openAPIDoc(metrics bool) map[string]any {
 		api.PathPolicyReload: map[string]any{"post": map[string]any{"summary": "Reload the policy directory; a bad module is refused and the previous policies stay",
 			"responses": std(map[string]any{"200": resp("reloaded", obj(map[string]any{"success": boolean})), "409": errResp, "422": errResp})}},
 	}
+	paths[api.PathSession] = sessionOpenAPI(resp, errResp)
 	if metrics {
 		paths[api.PathMetrics] = map[string]any{"get": map[string]any{"summary": "Prometheus metrics (text format)",
 			"responses": std(map[string]any{"200": map[string]any{"description": "metrics", "content": map[string]any{"text/plain": map[string]any{"schema": str}}}})}}

@@ -62,6 +62,12 @@ type Options struct {
 	// Backup writes a backup of the daemon's state (GET /api/backup); nil:
 	// the route answers 503.
 	Backup func(ctx context.Context, w io.Writer) error
+	// Page, when set, serves the web admin page at / and every other path
+	// outside /api/ (docs/web.md); nil: those paths are 404.
+	Page http.Handler
+	// SessionTTL is how long a browser session lasts; 0 means
+	// DefaultSessionTTL.
+	SessionTTL time.Duration
 }
 
 type role int
@@ -89,6 +95,8 @@ type Server struct {
 	hasApp bool
 	routes map[string]map[string]route // path → method → route
 	doc    map[string]any              // the OpenAPI document
+	// sessions are the web page's signed-in browsers (session.go).
+	sessions *sessionStore
 }
 
 // New returns the API handler. It fails when the admin token is empty.
@@ -103,6 +111,7 @@ func New(eng Engine, opt Options) (*Server, error) {
 	if opt.AppToken != "" {
 		s.app, s.hasApp = sha256.Sum256([]byte(opt.AppToken)), true
 	}
+	s.sessions = newSessionStore(opt.SessionTTL)
 	s.doc = openAPIDoc(opt.Metrics != nil)
 	addFeatureDoc(s.doc)
 	s.routes = map[string]map[string]route{}
@@ -131,6 +140,9 @@ func (s *Server) table() []route {
 		{http.MethodPost, api.PathPolicyReload, roleAdmin, s.policyReload},
 		{http.MethodGet, api.PathFeatures, roleApp, s.features},
 		{http.MethodPost, api.PathFeatureCheck, roleApp, s.featureCheck},
+		{http.MethodPost, api.PathSession, roleNone, s.sessionCreate},
+		{http.MethodGet, api.PathSession, roleNone, s.sessionGet},
+		{http.MethodDelete, api.PathSession, roleNone, s.sessionDelete},
 	}
 	rs = append(rs, s.activationRoutes()...)
 	rs = append(rs, s.backupRoute()...)
@@ -179,8 +191,12 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	}()
 	w.Header().Set("Cache-Control", "no-store")
-	w.Header().Set("X-Content-Type-Options", "nosniff")
+	securityHeaders(w.Header(), false)
 
+	if !known && s.opt.Page != nil && isPagePath(r.URL.Path) {
+		s.servePage(w, r)
+		return
+	}
 	if !known {
 		// The path is not echoed: a client that put its token in the URL
 		// must not see it reflected, nor find it in the access log.
@@ -202,8 +218,11 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if rt.min != roleNone {
-		got := s.authenticate(r)
+		got, sess := s.authenticate(r)
 		switch {
+		case sess != nil && stateChanging(r.Method) && !sess.csrfOK(r.Header.Get(api.CSRFHeader)):
+			s.fail(w, r, errCSRF)
+			return
 		case got == roleNone:
 			w.Header().Set("WWW-Authenticate", `Bearer realm="licensehost"`)
 			writeError(w, http.StatusUnauthorized, "unauthorized", "missing or invalid bearer token")
@@ -222,18 +241,34 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // unknown one only by its length, since a client may have put a token or a
 // license key in it.
 func (s *Server) logPath(r *http.Request, known bool) string {
-	if known {
+	if known || s.pageServes(r.URL.Path) {
 		return r.URL.Path
 	}
 	return fmt.Sprintf("(unknown route, %d bytes)", len(r.URL.EscapedPath()))
 }
 
-// authenticate compares the bearer token in constant time against both
-// tokens (hashing first so lengths never leak).
-func (s *Server) authenticate(r *http.Request) role {
+// authenticate reads the bearer token, or, when the request has no
+// Authorization header, the web session cookie (then sess is the session,
+// whose CSRF token state-changing requests must carry).
+func (s *Server) authenticate(r *http.Request) (got role, sess *session) {
 	h := r.Header.Get("Authorization")
+	if h == "" {
+		if sess, _ = s.sessionFromCookie(r); sess != nil {
+			return sess.role, sess
+		}
+		return roleNone, nil
+	}
 	scheme, tok, ok := strings.Cut(h, " ")
 	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return roleNone, nil
+	}
+	return s.roleOf(tok), nil
+}
+
+// roleOf compares a token in constant time against both tokens (hashing
+// first so lengths never leak).
+func (s *Server) roleOf(tok string) role {
+	if strings.TrimSpace(tok) == "" {
 		return roleNone
 	}
 	sum := sha256.Sum256([]byte(strings.TrimSpace(tok)))

@@ -1,0 +1,438 @@
+package web_test
+
+import (
+	"context"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
+	"github.com/chromedp/chromedp/kb"
+
+	"github.com/licensehost/licensehost/api"
+	"github.com/licensehost/licensehost/internal/remotetest"
+	"github.com/licensehost/licensehost/internal/server"
+)
+
+// The admin's whole day on the page: sign in, activation failures with the
+// server's reason, activation, refresh, grace, device switch, clear, events,
+// sign out; the security headers, the cookie, no console error.
+func TestBrowserAdminFlow(t *testing.T) {
+	srv := newLicenseServer(t)
+	h := startHost(t, srv)
+	tb := newTab(t, "en-US,en")
+
+	resp := tb.open(h.url + "/")
+	hdr := func(name string) string {
+		for k, v := range resp.Headers {
+			if strings.EqualFold(k, name) {
+				s, _ := v.(string)
+				return s
+			}
+		}
+		return ""
+	}
+	if hdr("Content-Security-Policy") != server.PageCSP || !strings.Contains(hdr("Content-Security-Policy"), "frame-ancestors 'none'") {
+		t.Errorf("CSP = %q", hdr("Content-Security-Policy"))
+	}
+	if !strings.Contains(server.PageCSP, "default-src 'self'") || strings.Contains(server.PageCSP, "unsafe") {
+		t.Errorf("CSP not strict: %q", server.PageCSP)
+	}
+	if hdr("X-Frame-Options") != "DENY" || hdr("Referrer-Policy") != "no-referrer" || hdr("X-Content-Type-Options") != "nosniff" {
+		t.Errorf("headers: XFO %q, Referrer-Policy %q, nosniff %q", hdr("X-Frame-Options"), hdr("Referrer-Policy"), hdr("X-Content-Type-Options"))
+	}
+	if hdr("Cache-Control") != "no-cache" {
+		t.Errorf("index Cache-Control = %q", hdr("Cache-Control"))
+	}
+
+	// A wrong token is refused with words, and the page stays signed out.
+	tb.do(chromedp.WaitVisible(chromedp.ID("token")), chromedp.SendKeys(chromedp.ID("token"), "not-the-token\r"))
+	tb.waitText("#signin-error", "Wrong token")
+	if v := tb.text("#sections"); v != "" {
+		t.Fatalf("sections shown after a wrong token: %q", v)
+	}
+
+	tb.signIn(h.admin)
+	tb.waitText("#status .badge", "Not activated")
+	tb.waitText("#who", "admin token")
+	for _, sel := range []string{"#activate", "#switch", "#policy", "#events", `[data-act="refresh"]`, `[data-act="clear"]`} {
+		tb.waitJS(sel+" present", `document.querySelector('`+sel+`') !== null`)
+	}
+
+	// The token is in no URL, no page text, no storage, not in a cookie
+	// readable by the page.
+	var leak struct {
+		URL, HTML, Cookie, Storage string
+	}
+	tb.eval(`({URL: location.href, HTML: document.documentElement.outerHTML, Cookie: document.cookie, Storage: JSON.stringify(Object.assign({}, localStorage, sessionStorage))})`, &leak)
+	for name, v := range map[string]string{"URL": leak.URL, "HTML": leak.HTML, "document.cookie": leak.Cookie, "storage": leak.Storage} {
+		if strings.Contains(v, h.admin) {
+			t.Errorf("the admin token is in the page's %s", name)
+		}
+	}
+	if leak.Cookie != "" {
+		t.Errorf("document.cookie = %q: the session cookie must be HttpOnly", leak.Cookie)
+	}
+	cookies, err := chromedp.Call(tb.ctx, network.GetCookies, network.GetCookiesParams{URLs: []string{h.url + "/"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sc *network.Cookie
+	for _, c := range cookies.Cookies {
+		if c.Name == api.SessionCookie {
+			sc = c
+		}
+	}
+	switch {
+	case sc == nil:
+		t.Fatalf("no %s cookie: %+v", api.SessionCookie, cookies.Cookies)
+	case !sc.HTTPOnly || sc.SameSite != network.CookieSameSiteStrict || sc.Session || sc.Secure:
+		t.Errorf("session cookie: httpOnly %v sameSite %q session %v secure %v (plain HTTP: not Secure)", sc.HTTPOnly, sc.SameSite, sc.Session, sc.Secure)
+	case time.Unix(int64(sc.Expires), 0).Before(time.Now()) || time.Unix(int64(sc.Expires), 0).After(time.Now().Add(server.DefaultSessionTTL+time.Minute)):
+		t.Errorf("session cookie expires %v", time.Unix(int64(sc.Expires), 0))
+	case sc.Value == h.admin:
+		t.Errorf("the cookie is the token")
+	}
+
+	// Activation failures, each with the server's reason.
+	activate := func(key string) {
+		tb.idle("#activate")
+		tb.fill("licenseKey", key)
+		tb.click(`#activate button[type="submit"]`)
+	}
+	activate("LH-NO-SUCH-KEY-0009")
+	tb.waitText(`#activate [data-f="result"]`, "Invalid license key")
+	tb.waitText(`#activate [data-f="result"]`, "License server said (HTTP 404): "+remotetest.MsgNotFound)
+	tb.waitText(`#activate [data-f="result"]`, "The installation stays: Not activated.")
+
+	activate(keySuspend)
+	tb.waitText(`#activate [data-f="result"]`, "License server said (HTTP 403): "+remotetest.MsgSuspended)
+
+	srv.SetDown(true)
+	activate(keyAnnual)
+	tb.waitText(`#activate [data-f="result"]`, "No answer from the license server")
+	tb.waitText(`#activate [data-f="result"]`, "Nothing was lost; try again later.")
+	srv.SetDown(false)
+
+	// A remote message is text, never markup.
+	srv.FailNext(1, remotetest.Reject4xx(403, `<img src=x id=injected onerror="document.title='pwned'">密钥已被暂停`))
+	activate(keyAnnual)
+	tb.waitText(`#activate [data-f="result"]`, `<img src=x id=injected`)
+	var injected bool
+	tb.eval(`document.getElementById('injected') !== null || document.title === 'pwned'`, &injected)
+	if injected {
+		t.Fatal("a license server message was rendered as HTML")
+	}
+
+	// Success: the server's details stay in the activation section.
+	activate(keyAnnual)
+	tb.waitText(`#activate [data-f="result"]`, "License activated. Status: Active.")
+	tb.waitText(`#activate [data-f="result"]`, "年度版")
+	tb.waitText(`#activate [data-f="result"]`, "500")
+	tb.waitText("#status .badge", "Active")
+	tb.waitText(`#status [data-f="edition"]`, "年度版")
+	tb.waitText(`#status [data-f="licenseKey"]`, "LH-W…0001")
+	if strings.Contains(tb.text("body"), keyAnnual) {
+		t.Error("the full license key is shown")
+	}
+	tb.waitText(`#status [data-f="lastRefresh"]`, "Last activation: OK · HTTP 200")
+
+	// Manual refresh.
+	tb.click(`[data-act="refresh"]`)
+	tb.waitText(`#status [data-f="actionResult"]`, "Verified with the license server: Active.")
+	tb.waitText(`#status [data-f="lastRefresh"]`, "Last refresh: OK · HTTP 200")
+
+	// The license server fails: grace, with the seed's words and days left.
+	srv.SetFault(remotetest.Status5xx(503))
+	tb.click(`[data-act="refresh"]`)
+	tb.waitText(`#status [data-f="actionResult"]`, "No answer from the license server")
+	tb.waitText(`#status [data-f="actionResult"]`, "The license keeps working during the grace period; try again later.")
+	tb.waitText("#status .badge", "Grace period")
+	tb.waitText(`#status [data-f="grace"]`, "Verification is currently failing, please refresh later. Grace period: 15 days left")
+	tb.waitText(`#status [data-f="lastRefresh"]`, "Last refresh: failed · HTTP 503")
+	checkContrast(t, tb)
+	srv.ClearFault()
+	tb.click(`[data-act="refresh"]`)
+	tb.waitText("#status .badge", "Active")
+
+	// Device switch: checked in the page first, then confirmed.
+	tb.do(chromedp.SendKeys(chromedp.ID("newMachineId"), "server_nothex"))
+	tb.click(`#switch button[type="submit"]`)
+	tb.waitText(`#switch [data-f="result"]`, "A machine code is server_ followed by 16 lowercase hex characters.")
+	tb.fill("newMachineId", newMachine)
+	tb.fill("reason", "new hardware")
+	tb.click(`#switch button[type="submit"]`)
+	tb.waitJS("the confirmation", `document.getElementById('confirm').open`)
+	tb.waitText("#confirm", "Move the license?")
+	tb.click("#confirm-ok")
+	tb.waitText(`#switch [data-f="result"]`, "The license moves to "+newMachine+". Status here: Switching device.")
+	tb.waitText("#status .badge", "Switching device")
+	if n := srv.Count(remotetest.SwitchDevicePath); n != 1 {
+		t.Errorf("switch requests at the license server: %d", n)
+	}
+
+	// Clear: cancelled first (nothing happens), then confirmed.
+	tb.click(`[data-act="clear"]`)
+	tb.waitJS("the confirmation", `document.getElementById('confirm').open`)
+	tb.waitText("#confirm", "Clear the license?")
+	tb.click("#confirm-cancel")
+	tb.waitJS("the dialog closed", `!document.getElementById('confirm').open`)
+	if st, err := h.client.Status(context.Background()); err != nil || st.LicenseKey == "" {
+		t.Fatalf("cancel cleared the license: %+v %v", st, err)
+	}
+	tb.click(`[data-act="clear"]`)
+	tb.waitJS("the confirmation", `document.getElementById('confirm').open`)
+	tb.click("#confirm-ok")
+	tb.waitText(`#status [data-f="actionResult"]`, "License cleared: the installation runs as the community edition.")
+	tb.waitText("#status .badge", "Not activated")
+	if st, err := h.client.Status(context.Background()); err != nil || st.Status != "community" {
+		t.Fatalf("after clear: %+v %v", st, err)
+	}
+
+	// Recent events list what happened.
+	tb.waitText("#events", "activation_failed")
+	tb.waitText("#events", "cleared")
+
+	// Sign out: the cookie no longer opens the API.
+	tb.click("#signout")
+	tb.waitJS("the sign-in form", `!document.getElementById('signin').hidden`)
+	if code, _ := tb.fetchJS("GET", api.PathStatus, nil, ""); code != 401 {
+		t.Errorf("status after sign-out: %d, want 401", code)
+	}
+	if strings.Contains(h.stderr.String(), h.admin) {
+		t.Error("the admin token is in the host's log")
+	}
+	tb.noConsoleErrors()
+}
+
+// The read-only app token sees the status and nothing else; the admin
+// routes refuse it server-side even with a valid CSRF token.
+func TestBrowserAppTokenView(t *testing.T) {
+	srv := newLicenseServer(t)
+	h := startHost(t, srv)
+	if _, err := h.client.Activate(context.Background(), keyAnnual); err != nil {
+		t.Fatal(err)
+	}
+	tb := newTab(t, "en-US,en")
+	tb.open(h.url + "/")
+	tb.signIn(h.app)
+	tb.waitText("#status .badge", "Active")
+	tb.waitText("#who", "read-only app token")
+	var present []string
+	tb.eval(`["#activate", "#switch", "#policy", "#events", "[data-act=refresh]", "[data-act=clear]", "#licenseKey", "#newMachineId"].filter(s => document.querySelector(s) !== null)`, &present)
+	if len(present) > 0 {
+		t.Fatalf("admin controls present for the app token: %v", present)
+	}
+	csrf := tb.csrf()
+	for _, p := range []string{api.PathClear, api.PathActivate, api.PathHeartbeat, api.PathPolicyReload} {
+		body := "{}"
+		if p == api.PathActivate {
+			body = `{"licenseKey":"` + keyAnnual + `"}`
+		}
+		code, b := tb.fetchJS("POST", p, map[string]string{"Content-Type": "application/json", api.CSRFHeader: csrf}, body)
+		if code != 403 || b["error"] != "forbidden" {
+			t.Errorf("app session POST %s: %d %v, want 403 forbidden", p, code, b)
+		}
+	}
+	if code, _ := tb.fetchJS("GET", api.PathEvents, nil, ""); code != 403 {
+		t.Errorf("app session GET events: %d", code)
+	}
+	if st, err := h.client.Status(context.Background()); err != nil || st.Status != "active" {
+		t.Fatalf("the app session changed the license: %+v %v", st, err)
+	}
+	tb.noConsoleErrors()
+}
+
+// With the cookie, a state-changing request without the session's CSRF
+// token (or with another) is refused with 403 and changes nothing.
+func TestBrowserCSRFRefused(t *testing.T) {
+	srv := newLicenseServer(t)
+	h := startHost(t, srv)
+	if _, err := h.client.Activate(context.Background(), keyAnnual); err != nil {
+		t.Fatal(err)
+	}
+	tb := newTab(t, "en-US,en")
+	tb.open(h.url + "/")
+	tb.signIn(h.admin)
+	tb.waitText("#status .badge", "Active")
+	verifies := srv.Count(remotetest.VerifyPath)
+	for name, hdr := range map[string]map[string]string{
+		"no header":    {"Content-Type": "application/json"},
+		"wrong token":  {"Content-Type": "application/json", api.CSRFHeader: "x" + tb.csrf()},
+		"empty header": {"Content-Type": "application/json", api.CSRFHeader: ""},
+	} {
+		for _, p := range []string{api.PathClear, api.PathHeartbeat} {
+			code, b := tb.fetchJS("POST", p, hdr, "{}")
+			if code != 403 || b["error"] != "csrf" {
+				t.Errorf("%s: POST %s = %d %v, want 403 csrf", name, p, code, b)
+			}
+		}
+		if code, _ := tb.fetchJS("DELETE", api.PathSession, hdr, ""); code != 403 {
+			t.Errorf("%s: sign-out without CSRF = %d, want 403", name, code)
+		}
+	}
+	if st, err := h.client.Status(context.Background()); err != nil || st.Status != "active" || st.LicenseKey == "" {
+		t.Fatalf("a refused request changed the license: %+v %v", st, err)
+	}
+	if n := srv.Count(remotetest.VerifyPath); n != verifies {
+		t.Fatalf("a refused refresh reached the license server (%d → %d)", verifies, n)
+	}
+	// With the token it works; reads need none.
+	if code, _ := tb.fetchJS("GET", api.PathStatus, nil, ""); code != 200 {
+		t.Errorf("GET status with the cookie: %d", code)
+	}
+	if code, b := tb.fetchJS("POST", api.PathHeartbeat, map[string]string{"Content-Type": "application/json", api.CSRFHeader: tb.csrf()}, "{}"); code != 200 {
+		t.Errorf("heartbeat with the CSRF token: %d %v", code, b)
+	}
+	tb.noConsoleErrors()
+}
+
+// The page follows the browser's language, switches, and remembers the
+// choice; the Chinese uses the tray's words.
+func TestBrowserLanguage(t *testing.T) {
+	srv := newLicenseServer(t)
+	h := startHost(t, srv)
+	if _, err := h.client.Activate(context.Background(), keyAnnual); err != nil {
+		t.Fatal(err)
+	}
+	srv.SetFault(remotetest.Status5xx(503))
+	if _, err := h.client.Heartbeat(context.Background()); err == nil {
+		t.Fatal("heartbeat against a failing server succeeded")
+	}
+	tb := newTab(t, "zh-CN,zh")
+	tb.open(h.url + "/")
+	tb.waitText("#signin-h", "登录")
+	tb.signIn(h.admin)
+	tb.waitText("#status-h", "许可证状态")
+	tb.waitText("#status .badge", "宽限期")
+	tb.waitText(`#status [data-f="grace"]`, "当前验证失败，请稍后刷新。已进入宽限期，还剩 15 天，期间所有功能不受影响，过后将回退到社区版。")
+	tb.waitText(`#status [data-f="lastRefresh"]`, "最近一次刷新：失败 · HTTP 503")
+	var lang string
+	tb.eval(`document.documentElement.lang`, &lang)
+	if lang != "zh-Hans" {
+		t.Errorf("html lang = %q", lang)
+	}
+
+	// Switch to English: everything, including what is already shown.
+	tb.do(chromedp.SetValue(chromedp.ID("lang"), "en"))
+	tb.eval(`document.getElementById('lang').dispatchEvent(new Event('change')), true`, nil)
+	tb.waitText("#status-h", "License status")
+	tb.waitText("#status .badge", "Grace period")
+	tb.waitText(`#status [data-f="grace"]`, "Grace period: 15 days left")
+	// The choice survives a reload.
+	tb.open(h.url + "/")
+	tb.waitText("#status-h", "License status")
+	tb.noConsoleErrors()
+}
+
+// Every form control has a label, every button a name; keyboard alone signs
+// in and refreshes; text contrast is at least WCAG AA.
+func TestBrowserAccessibility(t *testing.T) {
+	srv := newLicenseServer(t)
+	h := startHost(t, srv)
+	tb := newTab(t, "en-US,en")
+	tb.open(h.url + "/")
+
+	// Keyboard only: Tab from the top reaches the token field, Enter signs in.
+	var focus string
+	for i := 0; i < 8 && focus != "token"; i++ {
+		tb.do(chromedp.KeyEvent(kb.Tab))
+		tb.eval(`document.activeElement ? document.activeElement.id : ""`, &focus)
+	}
+	if focus != "token" {
+		t.Fatalf("Tab never reached the token field (at %q)", focus)
+	}
+	tb.do(chromedp.KeyEvent(h.admin + kb.Enter))
+	tb.waitText("#status .badge", "Not activated")
+	checkLabels(t, tb)
+
+	// Tab to "Refresh now"... with no license it answers 409 in words.
+	tb.do(chromedp.Focus(chromedp.CSS(`[data-act="refresh"]`)), chromedp.KeyEvent(kb.Enter))
+	tb.waitText(`#status [data-f="actionResult"]`, "No license is stored")
+	var clearDisabled bool
+	tb.eval(`document.querySelector('[data-act="clear"]').disabled`, &clearDisabled)
+	if !clearDisabled {
+		t.Error("Clear is enabled with no license stored")
+	}
+	checkContrast(t, tb)
+
+	// Activation error state, then labels and contrast again.
+	tb.fill("licenseKey", "LH-NO-SUCH-KEY-0009"+kb.Enter)
+	tb.waitText(`#activate [data-f="result"]`, "Invalid license key")
+	tb.idle("#activate")
+	checkContrast(t, tb)
+	tb.fill("licenseKey", keyAnnual+kb.Enter)
+	tb.waitText("#status .badge", "Active")
+	checkContrast(t, tb)
+	tb.click(`[data-act="clear"]`)
+	tb.waitJS("the confirmation", `document.getElementById('confirm').open`)
+	tb.do(chromedp.KeyEvent(kb.Escape))
+	tb.waitJS("the dialog closed", `!document.getElementById('confirm').open`)
+	if st, err := h.client.Status(context.Background()); err != nil || st.Status != "active" {
+		t.Fatalf("Escape cleared the license: %+v %v", st, err)
+	}
+	checkLabels(t, tb)
+	tb.noConsoleErrors()
+}
+
+// checkLabels: every input, select and textarea has a label (label[for] or
+// aria-label), every button and link has a text.
+func checkLabels(t *testing.T, tb *tab) {
+	t.Helper()
+	var bad []string
+	tb.eval(`(() => {
+		const bad = [];
+		for (const el of document.querySelectorAll('input, select, textarea')) {
+			if (el.type === 'hidden') continue;
+			const lab = el.labels && el.labels.length ? el.labels[0].textContent.trim() : (el.getAttribute('aria-label') || '').trim();
+			if (!lab) bad.push(el.outerHTML);
+		}
+		for (const el of document.querySelectorAll('button, a[href]')) {
+			if (!(el.textContent.trim() || el.getAttribute('aria-label'))) bad.push(el.outerHTML);
+		}
+		return bad;
+	})()`, &bad)
+	if len(bad) > 0 {
+		t.Errorf("controls without a label or name:\n%s", strings.Join(bad, "\n"))
+	}
+	var n int
+	tb.eval(`document.querySelectorAll('input, select').length`, &n)
+	if n < 4 {
+		t.Errorf("only %d form controls checked", n)
+	}
+}
+
+// checkContrast measures every visible element that holds text against its
+// effective background: at least 4.5:1 (WCAG AA for normal text).
+func checkContrast(t *testing.T, tb *tab) {
+	t.Helper()
+	var res struct {
+		Checked int      `json:"checked"`
+		Bad     []string `json:"bad"`
+	}
+	tb.eval(`(() => {
+		const rgb = (s) => { const m = s.match(/rgba?\(([^)]+)\)/); if (!m) return null; const p = m[1].split(',').map(Number); return {r: p[0], g: p[1], b: p[2], a: p.length > 3 ? p[3] : 1}; };
+		const lum = (c) => { const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); }; return 0.2126 * f(c.r) + 0.7152 * f(c.g) + 0.0722 * f(c.b); };
+		const bgOf = (el) => { for (let e = el; e; e = e.parentElement) { const c = rgb(getComputedStyle(e).backgroundColor); if (c && c.a > 0.5) return c; } return {r: 255, g: 255, b: 255, a: 1}; };
+		let checked = 0; const bad = [];
+		for (const el of document.querySelectorAll('body *')) {
+			if (!el.offsetParent && getComputedStyle(el).position !== 'fixed' && el.tagName !== 'DIALOG') continue;
+			const own = Array.from(el.childNodes).some((n) => n.nodeType === 3 && n.textContent.trim());
+			if (!own) continue;
+			const st = getComputedStyle(el);
+			if (st.visibility === 'hidden' || st.display === 'none') continue;
+			const fg = rgb(st.color); const bg = bgOf(el);
+			let opacity = 1; for (let e = el; e; e = e.parentElement) opacity *= Number(getComputedStyle(e).opacity);
+			if (opacity < 1 || el.disabled) continue; // disabled controls are exempt (WCAG 1.4.3)
+			const l1 = lum(fg), l2 = lum(bg);
+			const ratio = (Math.max(l1, l2) + 0.05) / (Math.min(l1, l2) + 0.05);
+			checked++;
+			if (ratio < 4.5) bad.push(el.tagName + ' "' + el.textContent.trim().slice(0, 40) + '" ' + ratio.toFixed(2));
+		}
+		return {checked, bad};
+	})()`, &res)
+	if res.Checked < 10 || len(res.Bad) > 0 {
+		t.Errorf("contrast: %d elements checked, below 4.5:1:\n%s", res.Checked, strings.Join(res.Bad, "\n"))
+	}
+}
