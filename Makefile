@@ -11,10 +11,11 @@ NOUI_PKGS  = $(shell CGO_ENABLED=0 $(GO) list -e ./... 2>/dev/null | grep -v -e 
 # Debian packages a fresh machine lacks: X/GL headers for Fyne (cgo), Xvfb and
 # D-Bus for the tray's end-to-end test, wabt for the hand-written WAT policy,
 # imagemagick for make screenshots, a CJK font for the tray's Chinese UI,
-# systemd (systemd-analyze, systemd-sysusers) and desktop-file-utils for make test-package.
+# systemd (systemd-analyze, systemd-sysusers) and desktop-file-utils for make test-package,
+# chromium for the web admin page's browser tests (internal/web, chromedp).
 DEB_PKGS   = gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev \
              libxinerama-dev libxi-dev libxxf86vm-dev xvfb xauth dbus dbus-x11 wabt imagemagick \
-             fonts-wqy-microhei systemd desktop-file-utils
+             fonts-wqy-microhei systemd desktop-file-utils chromium
 BENCHTIME ?= 1s
 
 .PHONY: all deps build test test-noui check fmt vet tidy bench run clean
@@ -96,7 +97,7 @@ policies:
 	cd $(POLICY_FIXTURES) && sha256sum *.wasm > SHA256SUMS
 
 # ---- tray: the Fyne tray app and its views (issue 5; docs/tray.md) ----
-.PHONY: tray test-ui screenshots bench-tray
+.PHONY: tray test-ui screenshots screenshots-web bench-tray
 
 ## tray: the tray app (cgo: Fyne; the first build of go-gl takes 3-4 minutes, then the cache serves).
 tray:
@@ -109,9 +110,14 @@ test-ui:
 	LICENSEHOST_TRAY_E2E=1 xvfb-run -a -s '-screen 0 1280x800x24' dbus-run-session -- \
 		$(GO) test -count=1 -timeout 10m ./cmd/tray/...
 
-## screenshots: docs/img/tray-*.png from the real tray against the real host and licensed, under Xvfb.
-screenshots: build licensed tray
+## screenshots: docs/img/tray-*.png from the real tray against the real host and licensed, under Xvfb,
+## and docs/img/web-*.png (screenshots-web).
+screenshots: build licensed tray screenshots-web
 	BIN=$(BIN) xvfb-run -a -s '-screen 0 1280x800x24' dbus-run-session -- ./cmd/tray/screenshots.sh
+
+## screenshots-web: docs/img/web-*.png from the web admin page in headless Chromium against the real host.
+screenshots-web: deps
+	LICENSEHOST_WEB_SHOTS=$(CURDIR)/docs/img CGO_ENABLED=0 $(GO) test -count=1 -run '^TestScreenshots$$' -v ./internal/web/
 
 ## bench-tray: the tray's idle RSS under Xvfb (docs/benchmarks-tray.md).
 bench-tray:

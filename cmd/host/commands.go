@@ -54,6 +54,7 @@ the --config file, which wins over the default.`
 		backupCommand(getenv),
 		restoreCommand(getenv),
 		eventsCommand(getenv),
+		webCommand(getenv),
 		cli.Group(&cobra.Command{Use: "policy", Short: "manage quota policy modules"},
 			policyReloadCommand(getenv)),
 		&cobra.Command{Use: "version", Short: "print the version", Args: cli.ExactArgs(),

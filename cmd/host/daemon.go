@@ -154,9 +154,11 @@ func startDaemon(cfg daemonConfig, stdout io.Writer, log *slog.Logger) (*daemon,
 			return nil, fmt.Errorf("app token %s: %w", cfg.AppTokenFile, err)
 		}
 	}
-	page, err := web.New(web.Options{})
-	if err != nil {
-		return nil, err
+	var page http.Handler
+	if !cfg.NoWeb {
+		if page, err = web.New(web.Options{LicenseURL: cfg.LicenseURL}); err != nil {
+			return nil, err
+		}
 	}
 	api, err := server.New(d.eng, server.Options{
 		AdminToken: admin, AppToken: app, Logger: log, Metrics: d.metrics, Activations: d.act, Backup: d.backup,
@@ -183,7 +185,9 @@ func startDaemon(cfg daemonConfig, stdout io.Writer, log *slog.Logger) (*daemon,
 	d.ready.Store(true)
 
 	fmt.Fprintf(stdout, "licensehost %s listening on http://%s\n", version, d.ln.Addr())
-	fmt.Fprintf(stdout, "admin page: http://%s/ (sign in with the admin token)\n", d.ln.Addr())
+	if page != nil {
+		fmt.Fprintf(stdout, "admin page: http://%s/ (sign in with the admin token)\n", d.ln.Addr())
+	}
 	fmt.Fprintf(stdout, "machine code: %s\n", report.Code)
 	if created {
 		fmt.Fprintf(stdout, "admin token file (created, mode 0600): %s\n", cfg.TokenFile)

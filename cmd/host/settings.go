@@ -17,6 +17,7 @@ import (
 	"github.com/licensehost/licensehost/internal/hostdir"
 	"github.com/licensehost/licensehost/internal/product"
 	"github.com/licensehost/licensehost/internal/remote"
+	"github.com/licensehost/licensehost/internal/web"
 )
 
 // daemonConfig is everything the daemon needs.
@@ -39,6 +40,8 @@ type daemonConfig struct {
 	Engine          engine.Config
 	LogFormat       string
 	LogLevel        string
+	NoWeb           bool   // --no-web: no admin page at / (docs/web.md)
+	LicenseURL      string // the admin page's "Get a license" link
 }
 
 // daemonSettings declares every setting of the daemon once: flag, environment
@@ -97,6 +100,10 @@ func daemonSettings(fs *pflag.FlagSet, c *daemonConfig) *cli.Settings {
 			Help: "community edition total quota"},
 		cli.Setting{Name: "community-batch", Env: "SPONSOR_COMMUNITY_BATCH", Value: cli.Int64(&e.CommunityBatch, engine.DefaultCommunityBatch),
 			Help: "community edition batch quota"},
+		cli.Setting{Name: "no-web", Env: "LICENSEHOST_NO_WEB", Value: cli.Switch(&c.NoWeb),
+			Help: "do not serve the web admin page at / (docs/web.md); the API is unchanged"},
+		cli.Setting{Name: "license-url", Env: "LICENSEHOST_LICENSE_URL", Value: cli.String(&c.LicenseURL, web.DefaultLicenseURL),
+			Help: "the admin page's \"Get a license\" link"},
 		cli.Setting{Name: "log-format", Env: "LICENSEHOST_LOG_FORMAT", Value: cli.String(&c.LogFormat, "text"),
 			Help: "text or json"},
 		cli.Setting{Name: "log-level", Env: "LICENSEHOST_LOG_LEVEL", Value: cli.String(&c.LogLevel, "info"),
@@ -130,6 +137,9 @@ func (c *daemonConfig) complete(s *cli.Settings, getenv func(string) string) err
 	}
 	if c.RemoteTimeout < time.Millisecond || c.RemoteTimeout > time.Hour {
 		return s.Invalid("remote-timeout", fmt.Errorf("want a duration between 1ms and 1h, such as 15s"))
+	}
+	if err := web.CheckLicenseURL(c.LicenseURL); err != nil {
+		return s.Invalid("license-url", err)
 	}
 	switch c.LogFormat {
 	case "text", "json":

@@ -64,15 +64,6 @@ func TestMain(m *testing.M) {
 }
 
 func runMain(m *testing.M) int {
-	if os.Getenv("LICENSEHOST_NO_BROWSER") == "1" {
-		skipReason = "LICENSEHOST_NO_BROWSER=1"
-		return m.Run()
-	}
-	chrome := chromiumPath()
-	if chrome == "" {
-		fmt.Fprintln(os.Stderr, "web tests: no chromium found; run `make deps` (Debian package chromium), or set LICENSEHOST_CHROMIUM, or LICENSEHOST_NO_BROWSER=1 to skip the browser tests")
-		return 1
-	}
 	dir, err := os.MkdirTemp("", "licensehost-web")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
@@ -85,6 +76,15 @@ func runMain(m *testing.M) int {
 	build.Stdout, build.Stderr = os.Stderr, os.Stderr
 	if err := build.Run(); err != nil {
 		fmt.Fprintln(os.Stderr, "building licensehost:", err)
+		return 1
+	}
+	if os.Getenv("LICENSEHOST_NO_BROWSER") == "1" {
+		skipReason = "LICENSEHOST_NO_BROWSER=1"
+		return m.Run()
+	}
+	chrome := chromiumPath()
+	if chrome == "" {
+		fmt.Fprintln(os.Stderr, "web tests: no chromium found; run `make deps` (Debian package chromium), or set LICENSEHOST_CHROMIUM, or LICENSEHOST_NO_BROWSER=1 to skip the browser tests")
 		return 1
 	}
 	profile := filepath.Join(dir, "chromium-profile")

@@ -308,6 +308,18 @@ func TestBrowserLanguage(t *testing.T) {
 	tb.waitText("#status .badge", "宽限期")
 	tb.waitText(`#status [data-f="grace"]`, "当前验证失败，请稍后刷新。已进入宽限期，还剩 15 天，期间所有功能不受影响，过后将回退到社区版。")
 	tb.waitText(`#status [data-f="lastRefresh"]`, "最近一次刷新：失败 · HTTP 503")
+	// The first load as the browser fetched it (navigation, assets, the
+	// language file and the API answers), uncompressed.
+	var load struct {
+		Total int      `json:"total"`
+		Names []string `json:"names"`
+	}
+	tb.eval(`(() => { const e = [...performance.getEntriesByType('navigation'), ...performance.getEntriesByType('resource')];
+		return {total: e.reduce((s, x) => s + x.decodedBodySize, 0), names: e.map((x) => x.name.replace(location.origin, '') + ' ' + x.decodedBodySize)}; })()`, &load)
+	t.Logf("first load in Chromium: %d bytes: %v", load.Total, load.Names)
+	if load.Total > firstLoadBudget || len(load.Names) < 5 {
+		t.Errorf("first load %d bytes in %d requests, budget %d", load.Total, len(load.Names), firstLoadBudget)
+	}
 	var lang string
 	tb.eval(`document.documentElement.lang`, &lang)
 	if lang != "zh-Hans" {

@@ -36,6 +36,16 @@ type Options struct {
 	LicenseURL string
 }
 
+// CheckLicenseURL accepts an absolute http(s) URL for the "Get a license"
+// link.
+func CheckLicenseURL(s string) error {
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return fmt.Errorf("%q is not an absolute http(s) URL", s)
+	}
+	return nil
+}
+
 // asset is one embedded file, ready to serve.
 type asset struct {
 	name  string
@@ -67,8 +77,8 @@ func New(opt Options) (*Handler, error) {
 	if lic == "" {
 		lic = DefaultLicenseURL
 	}
-	if u, err := url.Parse(lic); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, fmt.Errorf("web: the license link %q is not an absolute http(s) URL", lic)
+	if err := CheckLicenseURL(lic); err != nil {
+		return nil, fmt.Errorf("web: %w", err)
 	}
 	h := &Handler{assets: map[string]asset{}, modTime: time.Unix(0, 0)}
 	sum := sha256.New()

@@ -1,0 +1,266 @@
+package server_test
+
+import (
+	"context"
+	"crypto/tls"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/licensehost/licensehost/api"
+	"github.com/licensehost/licensehost/engine"
+	"github.com/licensehost/licensehost/engine/enginetest"
+	"github.com/licensehost/licensehost/internal/server"
+)
+
+const sessAppToken = "app-token-for-tests-abcdefghijklmn"
+
+func newSessionServer(t *testing.T, page http.Handler, tlsOn bool) (*httptest.Server, *server.Server) {
+	t.Helper()
+	eng, err := engine.New(engine.Options{
+		Store: enginetest.NewMemStore(), Remote: &enginetest.Remote{}, Clock: enginetest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)),
+		Config: engine.DefaultConfig(), MachineID: "server_0123456789abcdef",
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := server.New(eng, server.Options{AdminToken: adminToken, AppToken: sessAppToken, Page: page})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ts *httptest.Server
+	if tlsOn {
+		ts = httptest.NewTLSServer(s)
+	} else {
+		ts = httptest.NewServer(s)
+	}
+	t.Cleanup(ts.Close)
+	return ts, s
+}
+
+type answer struct {
+	code int
+	body map[string]any
+	resp *http.Response
+}
+
+func do(t *testing.T, c *http.Client, method, url string, hdr map[string]string, body string) answer {
+	t.Helper()
+	req, err := http.NewRequestWithContext(context.Background(), method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for k, v := range hdr {
+		req.Header.Set(k, v)
+	}
+	resp, err := c.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	var m map[string]any
+	_ = json.Unmarshal(b, &m)
+	return answer{resp.StatusCode, m, resp}
+}
+
+func sessionCookie(t *testing.T, resp *http.Response) *http.Cookie {
+	t.Helper()
+	for _, c := range resp.Cookies() {
+		if c.Name == api.SessionCookie {
+			return c
+		}
+	}
+	t.Fatalf("no %s cookie in %v", api.SessionCookie, resp.Header["Set-Cookie"])
+	return nil
+}
+
+var jsonCT = map[string]string{"Content-Type": "application/json"}
+
+func signIn(t *testing.T, ts *httptest.Server, token string) (cookie *http.Cookie, csrf string) {
+	t.Helper()
+	a := do(t, ts.Client(), "POST", ts.URL+api.PathSession, jsonCT, `{"token":"`+token+`"}`)
+	if a.code != 200 || a.body["signedIn"] != true {
+		t.Fatalf("sign-in: %d %v", a.code, a.body)
+	}
+	csrf, _ = a.body["csrfToken"].(string)
+	return sessionCookie(t, a.resp), csrf
+}
+
+func withCookie(c *http.Cookie, extra map[string]string) map[string]string {
+	h := map[string]string{"Cookie": c.Name + "=" + c.Value}
+	for k, v := range extra {
+		h[k] = v
+	}
+	return h
+}
+
+func TestSessionCookieAndCSRF(t *testing.T) {
+	ts, _ := newSessionServer(t, nil, false)
+	c := ts.Client()
+
+	// Wrong token, empty token, form content type: refused, no cookie.
+	for name, tc := range map[string]struct {
+		hdr  map[string]string
+		body string
+		code int
+	}{
+		"wrong token":   {jsonCT, `{"token":"nope"}`, 401},
+		"empty token":   {jsonCT, `{"token":""}`, 401},
+		"form type":     {map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, `{"token":"` + adminToken + `"}`, 415},
+		"no type":       {nil, `{"token":"` + adminToken + `"}`, 415},
+		"unknown field": {jsonCT, `{"token":"` + adminToken + `","x":1}`, 400},
+	} {
+		a := do(t, c, "POST", ts.URL+api.PathSession, tc.hdr, tc.body)
+		if a.code != tc.code || len(a.resp.Cookies()) != 0 {
+			t.Errorf("%s: %d %v cookies %v, want %d and no cookie", name, a.code, a.body, a.resp.Cookies(), tc.code)
+		}
+		if strings.Contains(a.resp.Header.Get("Set-Cookie")+toJSON(a.body), adminToken) {
+			t.Errorf("%s: the token is echoed", name)
+		}
+	}
+
+	cookie, csrf := signIn(t, ts, adminToken)
+	if !cookie.HttpOnly || cookie.SameSite != http.SameSiteStrictMode || cookie.Secure || cookie.Path != "/" {
+		t.Errorf("cookie flags: %+v", cookie)
+	}
+	if cookie.MaxAge <= 0 || cookie.MaxAge > int(server.DefaultSessionTTL.Seconds()) || cookie.Expires.IsZero() {
+		t.Errorf("cookie expiry: MaxAge %d Expires %v", cookie.MaxAge, cookie.Expires)
+	}
+	if cookie.Value == adminToken || len(cookie.Value) < 40 || csrf == "" || csrf == cookie.Value {
+		t.Errorf("cookie %q / csrf %q", cookie.Value, csrf)
+	}
+
+	// GET /api/session tells the role and the CSRF token; reads need no CSRF.
+	a := do(t, c, "GET", ts.URL+api.PathSession, withCookie(cookie, nil), "")
+	if a.code != 200 || a.body["role"] != "admin" || a.body["csrfToken"] != csrf || a.body["expiresAt"] == nil {
+		t.Fatalf("GET session: %d %v", a.code, a.body)
+	}
+	if a := do(t, c, "GET", ts.URL+api.PathStatus, withCookie(cookie, nil), ""); a.code != 200 {
+		t.Fatalf("status with the cookie: %d", a.code)
+	}
+	// State-changing: 403 without or with a wrong CSRF token, nothing done.
+	for _, hdr := range []map[string]string{nil, {api.CSRFHeader: "wrong"}, {api.CSRFHeader: csrf + "x"}, {api.CSRFHeader: ""}} {
+		for _, p := range []string{api.PathActivate, api.PathClear, api.PathQuotaConsume, api.PathPolicyReload} {
+			a := do(t, c, "POST", ts.URL+p, withCookie(cookie, hdr), `{"licenseKey":"LH-TEST-KEY-00001","batch":1}`)
+			if a.code != 403 || a.body["error"] != "csrf" {
+				t.Errorf("POST %s with %v: %d %v, want 403 csrf", p, hdr, a.code, a.body)
+			}
+		}
+	}
+	if a := do(t, c, "GET", ts.URL+api.PathStatus, withCookie(cookie, nil), ""); a.body["usage"].(map[string]any)["total"] != 0.0 {
+		t.Fatalf("a refused consume counted: %v", a.body["usage"])
+	}
+	a = do(t, c, "POST", ts.URL+api.PathQuotaConsume, withCookie(cookie, map[string]string{api.CSRFHeader: csrf}), `{"batch":1}`)
+	if a.code != 200 || a.body["allowed"] != true {
+		t.Fatalf("consume with the CSRF token: %d %v", a.code, a.body)
+	}
+	// A bearer header wins over the cookie and needs no CSRF token; a wrong
+	// bearer header is 401 even with a good cookie.
+	if a := do(t, c, "POST", ts.URL+api.PathQuotaCheck, withCookie(cookie, map[string]string{"Authorization": "Bearer " + adminToken}), `{"batch":1}`); a.code != 200 {
+		t.Errorf("bearer with cookie: %d", a.code)
+	}
+	if a := do(t, c, "GET", ts.URL+api.PathStatus, withCookie(cookie, map[string]string{"Authorization": "Bearer nope"}), ""); a.code != 401 {
+		t.Errorf("wrong bearer with a good cookie: %d", a.code)
+	}
+
+	// Sign out needs the CSRF token; afterwards the cookie opens nothing.
+	if a := do(t, c, "DELETE", ts.URL+api.PathSession, withCookie(cookie, nil), ""); a.code != 403 {
+		t.Fatalf("sign-out without CSRF: %d", a.code)
+	}
+	a = do(t, c, "DELETE", ts.URL+api.PathSession, withCookie(cookie, map[string]string{api.CSRFHeader: csrf}), "")
+	if a.code != 200 || sessionCookie(t, a.resp).MaxAge >= 0 {
+		t.Fatalf("sign-out: %d %v", a.code, a.resp.Header["Set-Cookie"])
+	}
+	if a := do(t, c, "GET", ts.URL+api.PathStatus, withCookie(cookie, nil), ""); a.code != 401 {
+		t.Fatalf("status after sign-out: %d", a.code)
+	}
+	if a := do(t, c, "GET", ts.URL+api.PathSession, withCookie(cookie, nil), ""); a.code != 200 || a.body["signedIn"] != false || a.body["csrfToken"] != nil {
+		t.Fatalf("session after sign-out: %d %v", a.code, a.body)
+	}
+	// A forged cookie is nothing.
+	forged := &http.Cookie{Name: api.SessionCookie, Value: strings.Repeat("A", 43)}
+	if a := do(t, c, "GET", ts.URL+api.PathStatus, withCookie(forged, nil), ""); a.code != 401 {
+		t.Fatalf("forged cookie: %d", a.code)
+	}
+}
+
+func TestSessionAppTokenIsReadOnly(t *testing.T) {
+	ts, _ := newSessionServer(t, nil, false)
+	cookie, csrf := signIn(t, ts, sessAppToken)
+	c := ts.Client()
+	if a := do(t, c, "GET", ts.URL+api.PathSession, withCookie(cookie, nil), ""); a.body["role"] != "app" {
+		t.Fatalf("role: %v", a.body)
+	}
+	if a := do(t, c, "GET", ts.URL+api.PathStatus, withCookie(cookie, nil), ""); a.code != 200 {
+		t.Fatalf("status: %d", a.code)
+	}
+	for _, p := range []string{api.PathActivate, api.PathClear, api.PathHeartbeat, api.PathSwitchDevice, api.PathPolicyReload} {
+		if a := do(t, c, "POST", ts.URL+p, withCookie(cookie, map[string]string{api.CSRFHeader: csrf}), `{}`); a.code != 403 || a.body["error"] != "forbidden" {
+			t.Errorf("app session POST %s: %d %v", p, a.code, a.body)
+		}
+	}
+	if a := do(t, c, "GET", ts.URL+api.PathEvents, withCookie(cookie, nil), ""); a.code != 403 {
+		t.Errorf("app session events: %d", a.code)
+	}
+}
+
+func TestSessionSecureOverTLS(t *testing.T) {
+	ts, _ := newSessionServer(t, nil, true)
+	ts.Client().Transport.(*http.Transport).TLSClientConfig = &tls.Config{InsecureSkipVerify: true} // the test's own certificate
+	cookie, _ := signIn(t, ts, adminToken)
+	if !cookie.Secure {
+		t.Fatal("the session cookie is not Secure over TLS")
+	}
+}
+
+// The security headers are on every answer; the page gets the page CSP,
+// the API a deny-all one. Without a page, / is a 404.
+func TestSecurityHeadersAndPage(t *testing.T) {
+	page := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		_, _ = io.WriteString(w, "<!doctype html><title>page</title>")
+	})
+	ts, _ := newSessionServer(t, page, false)
+	c := ts.Client()
+	check := func(name string, a answer, csp string) {
+		t.Helper()
+		h := a.resp.Header
+		if h.Get("Content-Security-Policy") != csp || h.Get("X-Frame-Options") != "DENY" ||
+			h.Get("Referrer-Policy") != "no-referrer" || h.Get("X-Content-Type-Options") != "nosniff" {
+			t.Errorf("%s: headers %v", name, h)
+		}
+	}
+	a := do(t, c, "GET", ts.URL+"/", nil, "")
+	if a.code != 200 {
+		t.Fatalf("page: %d", a.code)
+	}
+	check("page", a, server.PageCSP)
+	if !strings.Contains(server.PageCSP, "default-src 'self'") || !strings.Contains(server.PageCSP, "frame-ancestors 'none'") ||
+		strings.Contains(server.PageCSP, "unsafe-inline") || strings.Contains(server.PageCSP, "unsafe-eval") {
+		t.Errorf("page CSP not strict: %s", server.PageCSP)
+	}
+	check("api", do(t, c, "GET", ts.URL+api.PathHealthz, nil, ""), "default-src 'none'; frame-ancestors 'none'")
+	check("401", do(t, c, "GET", ts.URL+api.PathStatus, nil, ""), "default-src 'none'; frame-ancestors 'none'")
+	if a := do(t, c, "POST", ts.URL+"/", nil, ""); a.code != 405 || a.resp.Header.Get("Allow") != "GET, HEAD" {
+		t.Errorf("POST /: %d %v", a.code, a.resp.Header)
+	}
+	// Unknown /api/ paths stay the API's 404, not the page's.
+	if a := do(t, c, "GET", ts.URL+"/api/nope", nil, ""); a.code != 404 || a.body["error"] != "not_found" {
+		t.Errorf("/api/nope: %d %v", a.code, a.body)
+	}
+
+	ts2, _ := newSessionServer(t, nil, false)
+	if a := do(t, ts2.Client(), "GET", ts2.URL+"/", nil, ""); a.code != 404 {
+		t.Errorf("no page: / = %d", a.code)
+	}
+}
+
+func toJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
