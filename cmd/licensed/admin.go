@@ -11,6 +11,9 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/spf13/cobra"
+
+	"github.com/licensehost/licensehost/internal/cli"
 	"github.com/licensehost/licensehost/internal/licserver"
 	"github.com/licensehost/licensehost/internal/licserver/store"
 )
@@ -46,228 +49,281 @@ func openAdmin(dataDir string) (licserver.Admin, func(), error) {
 	return &licserver.AdminClient{BaseURL: strings.TrimSpace(string(addr)), Token: token}, func() {}, nil
 }
 
-func cmdAdmin(ctx context.Context, cmd string, args []string, stdout, stderr io.Writer) error {
-	f := newFlags(cmd)
-	asJSON := f.Bool("json", false, "print JSON")
-	var (
-		pos []string
-		err error
-		do  func(licserver.Admin) error
-	)
-	switch cmd {
-	case "key issue":
-		typ := f.String("type", "", "license type (required)")
-		maxDev := f.Int64("max-devices", 0, "machines bound at once (0 = unlimited); default: the type's")
-		maxUses := f.Int64("max-uses", 0, "device bindings ever (0 = unlimited); default: the type's")
-		f1 := f.String("field1", "", "customField1: total quota (\"\" = unlimited); default: the type's")
-		f2 := f.String("field2", "", "customField2: batch quota; default: the type's")
-		f3 := f.String("field3", "", "customField3; default: the type's")
-		expires := f.String("expires", "", "RFC 3339, YYYY-MM-DD, 30d, 36h or never; default: the type's validity")
-		note := f.String("note", "", "free text, e.g. the customer")
-		if pos, err = f.parse(args, 0); err != nil {
+// adminCommand completes c, an admin command: it gets --json, and do runs
+// with the data directory's Admin. c.Args validates the arguments and flags
+// before anything is opened (a bad one is exit 2).
+func adminCommand(a *app, c *cobra.Command, do func(ctx context.Context, adm licserver.Admin, out printer, args []string) error) *cobra.Command {
+	var asJSON bool
+	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	if c.Args == nil {
+		c.Args = cli.ExactArgs()
+	}
+	c.RunE = func(c *cobra.Command, args []string) error {
+		d, err := a.dir()
+		if err != nil {
 			return err
 		}
-		if *typ == "" {
-			return usagef("key issue: --type is required")
+		adm, closeFn, err := openAdmin(d)
+		if err != nil {
+			return err
 		}
-		req := licserver.IssueRequest{Type: *typ, Note: *note}
-		if f.isSet("max-devices") {
-			req.MaxDevices = maxDev
-		}
-		if f.isSet("max-uses") {
-			req.MaxUses = maxUses
-		}
-		if f.isSet("field1") {
-			req.CustomField1 = f1
-		}
-		if f.isSet("field2") {
-			req.CustomField2 = f2
-		}
-		if f.isSet("field3") {
-			req.CustomField3 = f3
-		}
-		if f.isSet("expires") {
-			t, err := licserver.ParseWhen(*expires, time.Now())
-			if err != nil {
-				return usagef("key issue: bad --expires: %v", err)
-			}
-			req.ExpiresAt = &t
-		}
-		if (req.MaxDevices != nil && *req.MaxDevices < 0) || (req.MaxUses != nil && *req.MaxUses < 0) {
-			return usagef("key issue: limits must not be negative")
-		}
-		do = func(a licserver.Admin) error {
-			l, err := a.IssueKey(ctx, req)
-			if err != nil {
+		defer closeFn()
+		return do(c.Context(), adm, printer{w: c.OutOrStdout(), info: c.ErrOrStderr(), json: asJSON}, args)
+	}
+	return c
+}
+
+// printer prints an answer as text or, with --json, as JSON; info is for
+// remarks that must not mix with the answer (stderr).
+type printer struct {
+	w, info io.Writer
+	json    bool
+}
+
+// table prints v as JSON, or as a table with header and one row per item.
+func table[T any](p printer, items []T, header string, row func(T) []any) error {
+	if p.json {
+		return printJSON(p.w, items)
+	}
+	tw := tabwriter.NewWriter(p.w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, header)
+	format := strings.Repeat("%v\t", strings.Count(header, "\t")) + "%v\n"
+	for _, it := range items {
+		fmt.Fprintf(tw, format, row(it)...)
+	}
+	return tw.Flush()
+}
+
+// limitFlags are the limits and custom fields of key issue and type add.
+type limitFlags struct {
+	maxDevices, maxUses int64
+	field1, field2      string
+	field3              string
+}
+
+func (l *limitFlags) register(c *cobra.Command, maxDevicesDefault int64, suffix string) {
+	c.Flags().Int64Var(&l.maxDevices, "max-devices", maxDevicesDefault, "machines bound at once (0 = unlimited)"+suffix)
+	c.Flags().Int64Var(&l.maxUses, "max-uses", 0, "device bindings ever (0 = unlimited)"+suffix)
+	c.Flags().StringVar(&l.field1, "field1", "", `customField1: total quota ("" = unlimited)`+suffix)
+	c.Flags().StringVar(&l.field2, "field2", "", `customField2: batch quota ("" = unlimited)`+suffix)
+	c.Flags().StringVar(&l.field3, "field3", "", "customField3"+suffix)
+}
+
+func (l *limitFlags) check(c *cobra.Command) error {
+	if l.maxDevices < 0 || l.maxUses < 0 {
+		return cli.Usagef("%s: limits must not be negative", c.Name())
+	}
+	return nil
+}
+
+func keyIssueCommand(a *app) *cobra.Command {
+	var lim limitFlags
+	var typ, expires, note string
+	var req licserver.IssueRequest
+	c := adminCommand(a, &cobra.Command{
+		Use: "issue --type T", Short: "issue a license key (printed on stdout)",
+		Args: func(c *cobra.Command, args []string) error {
+			if err := cli.ExactArgs()(c, args); err != nil {
 				return err
 			}
-			if *asJSON {
-				return printJSON(stdout, l)
+			if typ == "" {
+				return cli.Usagef("key issue: --type is required")
 			}
-			fmt.Fprintln(stdout, l.Key)
-			fmt.Fprintf(stderr, "issued a %s key: max devices %s, expires %s\n", l.Type, limit(l.MaxDevices), expiry(l.ExpiresAt))
-			return nil
-		}
-	case "key list":
-		status := f.String("status", "", "active|suspended|revoked")
-		typ := f.String("type", "", "license type")
-		if pos, err = f.parse(args, 0); err != nil {
+			req = licserver.IssueRequest{Type: typ, Note: note}
+			set := c.Flags().Changed
+			if set("max-devices") {
+				req.MaxDevices = &lim.maxDevices
+			}
+			if set("max-uses") {
+				req.MaxUses = &lim.maxUses
+			}
+			if set("field1") {
+				req.CustomField1 = &lim.field1
+			}
+			if set("field2") {
+				req.CustomField2 = &lim.field2
+			}
+			if set("field3") {
+				req.CustomField3 = &lim.field3
+			}
+			if set("expires") {
+				t, err := licserver.ParseWhen(expires, time.Now())
+				if err != nil {
+					return cli.Usagef("key issue: bad --expires: %v", err)
+				}
+				req.ExpiresAt = &t
+			}
+			return lim.check(c)
+		},
+	}, func(ctx context.Context, adm licserver.Admin, out printer, _ []string) error {
+		l, err := adm.IssueKey(ctx, req)
+		if err != nil {
 			return err
 		}
-		switch store.Status(*status) {
-		case "", store.StatusActive, store.StatusSuspended, store.StatusRevoked:
-		default:
-			return usagef("key list: bad --status %q", *status)
+		if out.json {
+			return printJSON(out.w, l)
 		}
-		do = func(a licserver.Admin) error {
-			ls, err := a.ListKeys(ctx, licserver.KeyFilter{Status: store.Status(*status), Type: *typ})
-			if err != nil {
+		fmt.Fprintln(out.w, l.Key)
+		fmt.Fprintf(out.info, "issued a %s key: max devices %s, expires %s\n", l.Type, limit(l.MaxDevices), expiry(l.ExpiresAt))
+		return nil
+	})
+	c.Flags().StringVar(&typ, "type", "", "license type (required)")
+	lim.register(c, 0, "; default: the type's")
+	c.Flags().StringVar(&expires, "expires", "", "RFC 3339, YYYY-MM-DD, 30d, 36h or never; default: the type's validity")
+	c.Flags().StringVar(&note, "note", "", "free text, e.g. the customer")
+	return c
+}
+
+func keyListCommand(a *app) *cobra.Command {
+	var status, typ string
+	c := adminCommand(a, &cobra.Command{
+		Use: "list", Short: "list keys",
+		Args: func(c *cobra.Command, args []string) error {
+			if err := cli.ExactArgs()(c, args); err != nil {
 				return err
 			}
-			if *asJSON {
-				return printJSON(stdout, ls)
+			switch store.Status(status) {
+			case "", store.StatusActive, store.StatusSuspended, store.StatusRevoked:
+				return nil
 			}
-			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "KEY\tSTATUS\tTYPE\tDEVICES\tUSES\tEXPIRES\tNOTE")
-			for _, l := range ls {
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%d/%s\t%d/%s\t%s\t%s\n", l.Key, l.Status, l.Type,
-					len(l.Devices), limit(l.MaxDevices), l.CurrentUses, limit(l.MaxUses), expiry(l.ExpiresAt), l.Note)
-			}
-			return tw.Flush()
-		}
-	case "key show", "key suspend", "key resume", "key revoke":
-		if pos, err = f.parse(args, 1); err != nil {
+			return cli.Usagef("key list: bad --status %q", status)
+		},
+	}, func(ctx context.Context, adm licserver.Admin, out printer, _ []string) error {
+		ls, err := adm.ListKeys(ctx, licserver.KeyFilter{Status: store.Status(status), Type: typ})
+		if err != nil {
 			return err
 		}
-		action := strings.TrimPrefix(cmd, "key ")
-		do = func(a licserver.Admin) error {
+		return table(out, ls, "KEY\tSTATUS\tTYPE\tDEVICES\tUSES\tEXPIRES\tNOTE", func(l store.License) []any {
+			return []any{l.Key, l.Status, l.Type, fmt.Sprintf("%d/%s", len(l.Devices), limit(l.MaxDevices)),
+				fmt.Sprintf("%d/%s", l.CurrentUses, limit(l.MaxUses)), expiry(l.ExpiresAt), l.Note}
+		})
+	})
+	c.Flags().StringVar(&status, "status", "", "active, suspended or revoked")
+	c.Flags().StringVar(&typ, "type", "", "license type")
+	return c
+}
+
+// keyActionCommand is key show, or a status change (suspend, resume, revoke).
+func keyActionCommand(a *app, action, short string) *cobra.Command {
+	return adminCommand(a, &cobra.Command{Use: action + " KEY", Short: short, Args: cli.ExactArgs("KEY")},
+		func(ctx context.Context, adm licserver.Admin, out printer, args []string) error {
 			var l store.License
 			var err error
 			if action == "show" {
-				l, err = a.GetKey(ctx, pos[0])
+				l, err = adm.GetKey(ctx, args[0])
 			} else {
-				l, err = a.SetKeyStatus(ctx, pos[0], licserver.KeyAction(action))
+				l, err = adm.SetKeyStatus(ctx, args[0], licserver.KeyAction(action))
 			}
-			if err != nil {
+			switch {
+			case err != nil:
 				return err
+			case out.json:
+				return printJSON(out.w, l)
+			case action == "show":
+				return printLicense(out.w, l)
 			}
-			if *asJSON {
-				return printJSON(stdout, l)
-			}
-			if action != "show" {
-				fmt.Fprintf(stdout, "%s: %s\n", l.Key, l.Status)
-				return nil
-			}
-			return printLicense(stdout, l)
-		}
-	case "key unbind":
-		if pos, err = f.parse(args, 2); err != nil {
-			return err
-		}
-		do = func(a licserver.Admin) error {
-			l, err := a.UnbindDevice(ctx, pos[0], pos[1])
-			if err != nil {
-				return err
-			}
-			if *asJSON {
-				return printJSON(stdout, l)
-			}
-			fmt.Fprintf(stdout, "%s: unbound %s, %d device(s) left\n", l.Key, pos[1], len(l.Devices))
+			fmt.Fprintf(out.w, "%s: %s\n", l.Key, l.Status)
 			return nil
-		}
-	case "type add":
-		display := f.String("display", "", "display name (default: NAME)")
-		maxDev := f.Int64("max-devices", 1, "machines bound at once (0 = unlimited)")
-		maxUses := f.Int64("max-uses", 0, "device bindings ever (0 = unlimited)")
-		f1 := f.String("field1", "", "customField1: total quota (\"\" = unlimited)")
-		f2 := f.String("field2", "", "customField2: batch quota (\"\" = unlimited)")
-		f3 := f.String("field3", "", "customField3")
-		validity := f.String("validity", "", "lifetime of new keys: 365d, 720h (default: never expire)")
-		if pos, err = f.parse(args, 1); err != nil {
-			return err
-		}
-		t := store.LicenseType{Name: pos[0], DisplayName: *display, MaxDevices: *maxDev, MaxUses: *maxUses,
-			CustomField1: *f1, CustomField2: *f2, CustomField3: *f3}
-		if *validity != "" {
-			d, err := licserver.ParseDuration(*validity)
-			if err != nil {
-				return usagef("type add: bad --validity: %v", err)
-			}
-			t.Validity = d
-		}
-		if t.MaxDevices < 0 || t.MaxUses < 0 {
-			return usagef("type add: limits must not be negative")
-		}
-		do = func(a licserver.Admin) error {
-			t, err := a.AddType(ctx, t)
+		})
+}
+
+func keyUnbindCommand(a *app) *cobra.Command {
+	return adminCommand(a, &cobra.Command{Use: "unbind KEY MACHINE_ID", Short: "release a machine's binding", Args: cli.ExactArgs("KEY", "MACHINE_ID")},
+		func(ctx context.Context, adm licserver.Admin, out printer, args []string) error {
+			l, err := adm.UnbindDevice(ctx, args[0], args[1])
 			if err != nil {
 				return err
 			}
-			if *asJSON {
-				return printJSON(stdout, t)
+			if out.json {
+				return printJSON(out.w, l)
 			}
-			fmt.Fprintf(stdout, "added type %s (%s)\n", t.Name, t.DisplayName)
+			fmt.Fprintf(out.w, "%s: unbound %s, %d device(s) left\n", l.Key, args[1], len(l.Devices))
 			return nil
-		}
-	case "type list":
-		if pos, err = f.parse(args, 0); err != nil {
+		})
+}
+
+func typeAddCommand(a *app) *cobra.Command {
+	var lim limitFlags
+	var display, validity string
+	var t store.LicenseType
+	c := adminCommand(a, &cobra.Command{
+		Use: "add NAME", Short: "add a license type",
+		Args: func(c *cobra.Command, args []string) error {
+			if err := cli.ExactArgs("NAME")(c, args); err != nil {
+				return err
+			}
+			t = store.LicenseType{Name: args[0], DisplayName: display, MaxDevices: lim.maxDevices, MaxUses: lim.maxUses,
+				CustomField1: lim.field1, CustomField2: lim.field2, CustomField3: lim.field3}
+			if validity != "" {
+				d, err := licserver.ParseDuration(validity)
+				if err != nil {
+					return cli.Usagef("type add: bad --validity: %v", err)
+				}
+				t.Validity = d
+			}
+			return lim.check(c)
+		},
+	}, func(ctx context.Context, adm licserver.Admin, out printer, _ []string) error {
+		t, err := adm.AddType(ctx, t)
+		if err != nil {
 			return err
 		}
-		do = func(a licserver.Admin) error {
-			ts, err := a.ListTypes(ctx)
+		if out.json {
+			return printJSON(out.w, t)
+		}
+		fmt.Fprintf(out.w, "added type %s (%s)\n", t.Name, t.DisplayName)
+		return nil
+	})
+	c.Flags().StringVar(&display, "display", "", "display name (default: NAME)")
+	lim.register(c, 1, "")
+	c.Flags().StringVar(&validity, "validity", "", "lifetime of new keys: 365d, 720h (default: never expire)")
+	return c
+}
+
+func typeListCommand(a *app) *cobra.Command {
+	return adminCommand(a, &cobra.Command{Use: "list", Short: "list license types"},
+		func(ctx context.Context, adm licserver.Admin, out printer, _ []string) error {
+			ts, err := adm.ListTypes(ctx)
 			if err != nil {
 				return err
 			}
-			if *asJSON {
-				return printJSON(stdout, ts)
-			}
-			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "NAME\tDISPLAY\tDEVICES\tUSES\tFIELD1\tFIELD2\tFIELD3\tVALIDITY")
-			for _, t := range ts {
+			return table(out, ts, "NAME\tDISPLAY\tDEVICES\tUSES\tFIELD1\tFIELD2\tFIELD3\tVALIDITY", func(t store.LicenseType) []any {
 				v := "never expires"
 				if t.Validity > 0 {
 					v = t.Validity.String()
 				}
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%q\t%q\t%q\t%s\n", t.Name, t.DisplayName, limit(t.MaxDevices),
-					limit(t.MaxUses), t.CustomField1, t.CustomField2, t.CustomField3, v)
-			}
-			return tw.Flush()
-		}
-	case "audit":
-		n := f.Int("limit", 50, "entries, newest first")
-		key := f.String("key", "", "only entries about this key")
-		if pos, err = f.parse(args, 0); err != nil {
-			return err
-		}
-		if *n <= 0 {
-			return usagef("audit: --limit must be positive")
-		}
-		do = func(a licserver.Admin) error {
-			es, err := a.AuditLog(ctx, *n, *key)
-			if err != nil {
+				return []any{t.Name, t.DisplayName, limit(t.MaxDevices), limit(t.MaxUses),
+					fmt.Sprintf("%q", t.CustomField1), fmt.Sprintf("%q", t.CustomField2), fmt.Sprintf("%q", t.CustomField3), v}
+			})
+		})
+}
+
+func auditCommand(a *app) *cobra.Command {
+	var n int
+	var key string
+	c := adminCommand(a, &cobra.Command{
+		Use: "audit", Short: "show the audit log, newest first",
+		Args: func(c *cobra.Command, args []string) error {
+			if err := cli.ExactArgs()(c, args); err != nil {
 				return err
 			}
-			if *asJSON {
-				return printJSON(stdout, es)
+			if n <= 0 {
+				return cli.Usagef("audit: --limit must be positive")
 			}
-			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-			fmt.Fprintln(tw, "SEQ\tAT\tACTOR\tACTION\tKEY\tMACHINE\tOUTCOME\tDETAIL")
-			for _, e := range es {
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", e.Seq, e.At.UTC().Format(time.RFC3339), e.Actor,
-					e.Action, e.Key, e.MachineID, e.Outcome, e.Detail)
-			}
-			return tw.Flush()
+			return nil
+		},
+	}, func(ctx context.Context, adm licserver.Admin, out printer, _ []string) error {
+		es, err := adm.AuditLog(ctx, n, key)
+		if err != nil {
+			return err
 		}
-	default:
-		return usagef("unknown command %q", cmd)
-	}
-	_ = pos
-	a, closeFn, err := openAdmin(*f.dataDir)
-	if err != nil {
-		return err
-	}
-	defer closeFn()
-	return do(a)
+		return table(out, es, "SEQ\tAT\tACTOR\tACTION\tKEY\tMACHINE\tOUTCOME\tDETAIL", func(e store.AuditEntry) []any {
+			return []any{e.Seq, e.At.UTC().Format(time.RFC3339), e.Actor, e.Action, e.Key, e.MachineID, e.Outcome, e.Detail}
+		})
+	})
+	c.Flags().IntVar(&n, "limit", 50, "entries, newest first")
+	c.Flags().StringVar(&key, "key", "", "only entries about this key")
+	return c
 }
 
 func limit(n int64) string {

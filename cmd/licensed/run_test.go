@@ -43,6 +43,13 @@ func TestBadCommandLines(t *testing.T) {
 		{"type", "add", "x", "--validity", "forever", "--data-dir", dir},
 		{"audit", "--limit", "0", "--data-dir", dir},
 		{"init", "extra", "--data-dir", dir},
+		{"key", "issue", "--type", "t", "--max-devices", "-1", "--data-dir", dir},
+		{"key", "unbind", "K", "--data-dir", dir},
+		{"type", "add", "x", "--max-uses", "-2", "--data-dir", dir},
+		{"serve", "--churn-every", "0", "--data-dir", dir},
+		{"serve", "--request-burst", "-1", "--data-dir", dir},
+		{"init", "--data-dir", ""},
+		{"completion", "nosh"},
 	} {
 		code, out, errs := runCLI(t, args...)
 		lines := strings.Count(strings.TrimSpace(errs), "\n") + 1
@@ -52,6 +59,12 @@ func TestBadCommandLines(t *testing.T) {
 	}
 	if code, out, _ := runCLI(t, "help"); code != 0 || !strings.Contains(out, "key issue") {
 		t.Errorf("help: %d %q", code, out)
+	}
+	if code, out, _ := runCLI(t, "completion", "bash"); code != 0 || !strings.Contains(out, "__start_licensed") {
+		t.Errorf("completion bash: %d %.200q", code, out)
+	}
+	if code, out, _ := runCLI(t, "version"); code != 0 || out != "licensed dev\n" {
+		t.Errorf("version: %d %q", code, out)
 	}
 	// Not initialized: a runtime error, exit 1.
 	if code, _, errs := runCLI(t, "key", "list", "--data-dir", dir); code != 1 || !strings.Contains(errs, "licensed init") {

@@ -52,17 +52,18 @@ func Execute(ctx context.Context, root *cobra.Command, args []string, stdout, st
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return &UsageError{Msg: prefix(c) + err.Error()}
 	})
-	if !root.Runnable() {
-		Group(root) // a root that is not itself a command wants one
-	}
 	if root.Args == nil {
 		root.Args = unknownCommand
 	}
+	root.SetUsageTemplate(usageTemplate)
 	root.InitDefaultHelpCmd()
 	root.InitDefaultCompletionCmd()
 	started := false
 	var wrap func(c *cobra.Command)
 	wrap = func(c *cobra.Command) {
+		if !c.Runnable() && c.HasSubCommands() {
+			Group(c) // a command that only holds others wants one of them
+		}
 		if run := c.RunE; run != nil {
 			c.RunE = func(c *cobra.Command, args []string) error {
 				started = true
@@ -185,3 +186,64 @@ func ExactArgs(names ...string) cobra.PositionalArgs {
 		return Usagef("%swant %s, got %d argument(s)", prefix(c), strings.Join(names, " "), len(args))
 	}
 }
+
+// usageTemplate is cobra's, but a command's help lists every command below
+// it by its full path ("key issue", "quota check"), so one page shows the
+// whole tree, and a group's usage line says COMMAND.
+const usageTemplate = `Usage:{{if and .Runnable (not .HasAvailableSubCommands)}}
+  {{.UseLine}}{{end}}{{if .HasAvailableSubCommands}}{{if .HasParent}}
+  {{.CommandPath}} COMMAND [flags]{{else}}
+  {{.CommandPath}} [COMMAND] [flags]{{end}}{{end}}{{if gt (len .Aliases) 0}}
+
+Aliases:
+  {{.NameAndAliases}}{{end}}{{if .HasExample}}
+
+Examples:
+{{.Example}}{{end}}{{if .HasAvailableSubCommands}}
+
+Commands:{{range commandList .}}
+  {{.}}{{end}}{{end}}{{if .HasAvailableLocalFlags}}
+
+Flags:
+{{.LocalFlags.FlagUsages | trimTrailingWhitespaces}}{{end}}{{if .HasAvailableInheritedFlags}}
+
+Global Flags:
+{{.InheritedFlags.FlagUsages | trimTrailingWhitespaces}}{{end}}{{if .HasAvailableSubCommands}}
+
+Use "{{.CommandPath}} COMMAND --help" for more about a command.{{end}}
+`
+
+// commandList is every available command below c by its path relative to
+// c, with its one-line help, aligned.
+func commandList(c *cobra.Command) []string {
+	type row struct{ path, short string }
+	var rows []row
+	var walk func(sub *cobra.Command, path string)
+	walk = func(sub *cobra.Command, path string) {
+		if !sub.IsAvailableCommand() && sub.Name() != "help" {
+			return
+		}
+		leaf := !sub.HasAvailableSubCommands() || sub.Name() == "completion"
+		if leaf {
+			rows = append(rows, row{path, sub.Short})
+			return
+		}
+		for _, s := range sub.Commands() {
+			walk(s, path+" "+s.Name())
+		}
+	}
+	for _, s := range c.Commands() {
+		walk(s, s.Name())
+	}
+	width := 0
+	for _, r := range rows {
+		width = max(width, len(r.path))
+	}
+	out := make([]string, len(rows))
+	for i, r := range rows {
+		out[i] = fmt.Sprintf("%-*s  %s", width, r.path, r.short)
+	}
+	return out
+}
+
+func init() { cobra.AddTemplateFunc("commandList", commandList) }

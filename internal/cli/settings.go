@@ -252,15 +252,20 @@ func FlagName(field string) string {
 
 // MarkdownTable renders the settings as the table README.md shows; a test
 // of each binary keeps README.md equal to it.
-func (s *Settings) MarkdownTable() string {
+func (s *Settings) MarkdownTable() string { return MarkdownTable(s) }
+
+// MarkdownTable renders the settings of several Settings as one table.
+func MarkdownTable(sets ...*Settings) string {
 	var b strings.Builder
 	b.WriteString("| flag | env | default | what |\n| --- | --- | --- | --- |\n")
-	for _, st := range s.list {
-		env := ""
-		if st.Env != "" {
-			env = "`" + st.Env + "`"
+	for _, s := range sets {
+		for _, st := range s.list {
+			env := ""
+			if st.Env != "" {
+				env = "`" + st.Env + "`"
+			}
+			fmt.Fprintf(&b, "| `--%s` | %s | %s | %s |\n", st.Name, env, st.def, strings.ReplaceAll(st.Help, "|", `\|`))
 		}
-		fmt.Fprintf(&b, "| `--%s` | %s | %s | %s |\n", st.Name, env, st.def, strings.ReplaceAll(st.Help, "|", `\|`))
 	}
 	return b.String()
 }
