@@ -7,8 +7,6 @@ package main
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"io"
 	"log"
 	"os"
@@ -20,6 +18,7 @@ import (
 	"fyne.io/fyne/v2/driver/desktop"
 
 	"github.com/licensehost/licensehost/api"
+	"github.com/licensehost/licensehost/internal/cli"
 	"github.com/licensehost/licensehost/ui"
 )
 
@@ -35,26 +34,21 @@ func main() {
 
 // run runs the tray until Quit and returns the exit status.
 func run(args []string, getenv func(string) string, stdout, stderr io.Writer) int {
-	cfg, err := parseConfig(args, getenv, stderr)
-	switch {
-	case errors.Is(err, errHelp):
-		return 0
-	case err != nil:
-		fmt.Fprintf(stderr, "licensehost-tray: %v\n", err)
-		return 2
-	}
-	if cfg.Version {
-		fmt.Fprintln(stdout, "licensehost-tray", version)
-		return 0
-	}
+	err := cli.Execute(context.Background(), newRoot(getenv, func(cfg config) error {
+		return startTray(cfg, stderr)
+	}), args, stdout, stderr)
+	return cli.ExitStatus("licensehost-tray", err, stderr)
+}
+
+// startTray runs the tray until Quit.
+func startTray(cfg config, stderr io.Writer) error {
 	logger := log.New(stderr, "licensehost-tray: ", log.LstdFlags)
 	if err := ui.LoadTranslations(); err != nil {
 		logger.Printf("translations: %v", err)
 	}
 	client, err := newTokenClient(cfg.HostURL, cfg.TokenFile, logger.Printf)
 	if err != nil {
-		fmt.Fprintf(stderr, "licensehost-tray: %v\n", err)
-		return 2
+		return cli.Usagef("%v", err)
 	}
 
 	app.SetMetadata(fyne.AppMetadata{
@@ -68,7 +62,7 @@ func run(args []string, getenv func(string) string, stdout, stderr io.Writer) in
 	t.start()
 	a.Run()
 	t.stop()
-	return 0
+	return nil
 }
 
 // tray wires the tray menu and icon, the status poller and the status
