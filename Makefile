@@ -92,8 +92,11 @@ policies:
 	cd sdk && for ex in builtin tiered grace; do \
 		GOOS=wasip1 GOARCH=wasm $(GO) build -buildmode=c-shared -trimpath -buildvcs=false \
 			-o ../$(POLICY_FIXTURES)/$$ex.wasm ./examples/$$ex || exit 1; done
+	rm -f $(POLICY_FIXTURES)/grace.wasm
 	wat2wasm sdk/examples/wat/policy.wat -o $(POLICY_FIXTURES)/wat.wasm
+	$(POLICY_FIXTURES)/bigfunc.sh
 	for f in $(POLICY_FIXTURES)/*.wat; do wat2wasm --debug-names $$f -o $${f%.wat}.wasm || exit 1; done
+	cd $(POLICY_FIXTURES) && $(GO) run ./encodings
 	cd $(POLICY_FIXTURES) && sha256sum *.wasm > SHA256SUMS
 
 # ---- tray: the Fyne tray app and its views (issue 5; docs/tray.md) ----

@@ -20,19 +20,19 @@ type backend struct {
 }
 
 // backends starts every implementation of the built-in rules: native, the
-// Go-built and the WAT wasm modules with and without the timeout sandbox,
-// the go-plugin binary, and a bare go-plugin echo of the same input bytes.
+// Go-built and the WAT wasm modules (each under its deadline), the go-plugin
+// binary, and a bare go-plugin echo of the same input bytes.
 func backends(b *testing.B) []backend {
 	ctx := context.Background()
 	in := sample
 	in.LicenseType, in.Batch = "年度版", 3
-	wasmPolicy := func(file string, noTimeout bool) engine.Policy {
+	wasmPolicy := func(file string) engine.Policy {
 		path := filepath.Join("wasm", "testdata", file)
 		mod, err := os.ReadFile(path)
 		if err != nil {
 			b.Fatal(err)
 		}
-		p, err := wasm.New(ctx, mod, wasm.Config{SHA256: hash(b, path), CacheDir: cacheDir, UnsafeNoTimeout: noTimeout})
+		p, err := wasm.New(ctx, mod, wasm.Config{SHA256: hash(b, path), CacheDir: cacheDir})
 		if err != nil {
 			b.Fatal(err)
 		}
@@ -50,10 +50,8 @@ func backends(b *testing.B) []backend {
 	encoded := wire.AppendInput(nil, &in)
 	return []backend{
 		{"native", decide(engine.Builtin{})},
-		{"wasm-go", decide(wasmPolicy("builtin.wasm", true))},
-		{"wasm-go+timeout", decide(wasmPolicy("builtin.wasm", false))},
-		{"wasm-wat", decide(wasmPolicy("wat.wasm", true))},
-		{"wasm-wat+timeout", decide(wasmPolicy("wat.wasm", false))},
+		{"wasm-go", decide(wasmPolicy("builtin.wasm"))},
+		{"wasm-wat", decide(wasmPolicy("wat.wasm"))},
 		{"goplugin", decide(plug)},
 		{"goplugin-echo", func(ctx context.Context) error { _, err := plug.Echo(ctx, encoded); return err }},
 	}

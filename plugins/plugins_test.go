@@ -30,6 +30,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
+	wasm.ServeCompile()
 	code := func() int {
 		dir, err := os.MkdirTemp("", "plugins")
 		if err != nil {

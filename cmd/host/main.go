@@ -11,6 +11,7 @@ import (
 	"os"
 
 	"github.com/licensehost/licensehost/internal/cli"
+	"github.com/licensehost/licensehost/plugins/wasm"
 )
 
 // version is set with -ldflags "-X main.version=…".
@@ -19,6 +20,9 @@ var version = "dev"
 type ed25519Key = ed25519.PublicKey
 
 func main() {
+	// Policy modules are compiled in a child process of this binary, under
+	// a memory and a time limit (docs/policy-abi.md §3).
+	wasm.ServeCompile()
 	os.Exit(cli.ExitStatus("licensehost", run(context.Background(), os.Args[1:], os.Stdout, os.Stderr), os.Stderr))
 }
 

@@ -8,35 +8,27 @@ import (
 	"github.com/licensehost/licensehost/plugins/wasm"
 )
 
-// BenchmarkCall compares the timeout mechanisms on the Go-built builtin
-// policy and the WAT one: none, fuel metering (the default) and wazero's
-// WithCloseOnContextDone with a context.WithTimeout per call.
+// BenchmarkCall is one decision of the Go-built builtin policy and of the
+// WAT one, each under its deadline (wazero's WithCloseOnContextDone, a
+// context per call and the function-entry check).
 func BenchmarkCall(b *testing.B) {
-	for _, c := range []struct {
-		name string
-		cfg  wasm.Config
-	}{
-		{"no-timeout", wasm.Config{UnsafeNoTimeout: true}},
-		{"fuel", wasm.Config{}},
-		{"wazero-ctx", wasm.WithWazeroTimeout(wasm.Config{})},
-	} {
-		for _, file := range []string{"builtin.wasm", "wat.wasm"} {
-			b.Run(c.name+"/"+file, func(b *testing.B) {
-				p := load(b, file, c.cfg)
-				ctx := context.Background()
-				b.ReportAllocs()
-				for b.Loop() {
-					if _, err := p.Decide(ctx, sample); err != nil {
-						b.Fatal(err)
-					}
+	for _, file := range []string{"builtin.wasm", "wat.wasm"} {
+		b.Run(file, func(b *testing.B) {
+			p := load(b, file, wasm.Config{})
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := p.Decide(ctx, sample); err != nil {
+					b.Fatal(err)
 				}
-			})
-		}
+			}
+		})
 	}
 }
 
 // BenchmarkModuleStart measures loading the 2 MB Go-built module: compile
-// and first instance, with an empty compilation cache (cold) and a warm one.
+// (in the compile child, then here) and first instance, with an empty
+// compilation cache (cold) and a warm one.
 func BenchmarkModuleStart(b *testing.B) {
 	mod, sum := fixture(b, "builtin.wasm")
 	ctx := context.Background()

@@ -13,3 +13,15 @@ var (
 	// ErrConfig: the configuration is invalid.
 	ErrConfig = errors.New("invalid wasm policy configuration")
 )
+
+// Errors of the load-time bounds (docs/policy-abi.md §3).
+var (
+	// ErrTooLarge: the module file is larger than MaxModuleSize.
+	ErrTooLarge = errors.New("module file too large")
+	// ErrTables: a table has no maximum, or the tables may grow past
+	// MaxTableEntries, or use a form other than WebAssembly 2.0's.
+	ErrTables = errors.New("module tables not bounded")
+	// ErrCompile: compiling took longer than the compile timeout or more
+	// memory than CompileMemory.
+	ErrCompile = errors.New("module compilation out of bounds")
+)

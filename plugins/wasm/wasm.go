@@ -1,15 +1,22 @@
 // Package wasm runs quota policies compiled to WebAssembly (policy ABI v1,
-// docs/policy-abi.md) in wazero. It is the only package that imports wazero.
+// docs/policy-abi.md) in wazero. It is the only package that imports wazero,
+// and wazero is the only WebAssembly decoder it uses.
 //
-// A module is compiled once (through the on-disk compilation cache when a
-// directory is given) and instantiated on demand into a bounded pool. Guests
-// get no filesystem, network, environment or real clock (wazero's fake
-// clocks and random source), a memory page limit, a per-call timeout and
-// capped stdout/stderr. An instance is closed and discarded after any error.
+// A module is compiled once (in a child process when the program serves
+// one, see ServeCompile; through the on-disk compilation cache when a
+// directory is given) and instantiated on demand into a bounded pool.
+// Guests get no filesystem, network, environment or real clock (wazero's
+// fake clocks and random source), a memory page limit, a table size limit,
+// a call depth limit, a per-call deadline and capped stdout/stderr. An
+// instance is closed and discarded after any error.
 //
-// The timeout is enforced by fuel metering compiled into the module (meter.go)
-// rather than by wazero's WithCloseOnContextDone, which starts a goroutine on
-// every call and leaves native code at every loop iteration.
+// The deadline is wazero's own: the runtime is compiled with
+// WithCloseOnContextDone, so compiled code comes back to Go at every loop
+// head, and every call runs under a context with the module's deadline.
+// A listener on every guest function (sandbox.go) adds the check wazero
+// lacks at function entry, where loop-free call trees would otherwise run
+// unchecked. docs/policy-abi.md §3 lists what is bounded, by what, and the
+// residual limits.
 package wasm
 
 import (
@@ -29,7 +36,7 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
-	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/licensehost/licensehost/engine"
@@ -37,15 +44,23 @@ import (
 	"github.com/licensehost/licensehost/sdk"
 )
 
-// Defaults of Config.
+// Defaults and bounds of Config.
 const (
 	DefaultMemoryPages = 512 // 32 MiB
 	MaxMemoryPages     = 65536
 	DefaultTimeout     = 100 * time.Millisecond
 	DefaultMaxOutput   = 64 << 10
 	DefaultMaxLog      = 4 << 10
-	// DefaultInitTimeout bounds instantiation (the guest's _initialize).
+	// DefaultInitTimeout bounds instantiation (the start function and the
+	// guest's _initialize).
 	DefaultInitTimeout = 5 * time.Second
+	// DefaultCompileTimeout bounds compiling a module; a compile that takes
+	// longer is abandoned and the module refused. The 2 MB Go-built example
+	// compiles in under a second on an idle machine but took over 10 s on a
+	// loaded 2-core one (docs/policy-abi.md §3).
+	DefaultCompileTimeout = 30 * time.Second
+	// MaxModuleSize is the largest module file accepted, in bytes.
+	MaxModuleSize = 16 << 20
 )
 
 // minInputBuffer is the smallest input buffer asked of policy_alloc, so a
@@ -58,30 +73,22 @@ const (
 	exportAlloc   = "policy_alloc"
 	exportDecide  = "policy_decide"
 	exportMemory  = "memory"
+	exportInit    = "_initialize"
 )
 
 // Config configures one policy module. Zero fields take the defaults.
 type Config struct {
-	Name        string        // names the policy in decisions and logs, e.g. "wasm:tiered"
-	SHA256      string        // required: hex sha256 of the module bytes
-	CacheDir    string        // wazero compilation cache directory; "" compiles in memory only
-	MemoryPages uint32        // guest memory limit in 64 KiB pages
-	Timeout     time.Duration // per-call limit; the guest is stopped and discarded past it
-	InitTimeout time.Duration // limit of instantiating one instance
-	MaxOutput   int           // largest encoded answer accepted, bytes
-	MaxLog      int           // guest stdout+stderr kept per call, bytes
-	Instances   int           // pool size; default GOMAXPROCS
-	Logger      *slog.Logger  // default slog.Default()
-
-	// UnsafeNoTimeout runs the module as it is, without fuel metering: a
-	// runaway guest can never be stopped. For benchmarks only; no manifest
-	// can set it.
-	UnsafeNoTimeout bool
-
-	// wazeroTimeout replaces fuel metering with wazero's own mechanism
-	// (WithCloseOnContextDone and a context.WithTimeout per call), for
-	// benchmarks that compare the two.
-	wazeroTimeout bool
+	Name           string        // names the policy in decisions and logs, e.g. "wasm:tiered"
+	SHA256         string        // required: hex sha256 of the module bytes
+	CacheDir       string        // wazero compilation cache directory; "" compiles in memory only
+	MemoryPages    uint32        // guest memory limit in 64 KiB pages
+	Timeout        time.Duration // per decision (waiting for an instance included); the guest is stopped and discarded past it
+	InitTimeout    time.Duration // limit of instantiating one instance
+	CompileTimeout time.Duration // limit of compiling the module
+	MaxOutput      int           // largest encoded answer accepted, bytes
+	MaxLog         int           // guest stdout+stderr kept per call, bytes
+	Instances      int           // pool size; default GOMAXPROCS
+	Logger         *slog.Logger  // default slog.Default()
 }
 
 func (c *Config) setDefaults() error {
@@ -93,6 +100,9 @@ func (c *Config) setDefaults() error {
 	}
 	if c.InitTimeout == 0 {
 		c.InitTimeout = DefaultInitTimeout
+	}
+	if c.CompileTimeout == 0 {
+		c.CompileTimeout = DefaultCompileTimeout
 	}
 	if c.MaxOutput == 0 {
 		c.MaxOutput = DefaultMaxOutput
@@ -112,7 +122,7 @@ func (c *Config) setDefaults() error {
 	switch {
 	case c.MemoryPages > MaxMemoryPages:
 		return fmt.Errorf("%w: memoryPages %d exceeds %d", ErrConfig, c.MemoryPages, MaxMemoryPages)
-	case c.Timeout < 0 || c.InitTimeout < 0:
+	case c.Timeout < 0 || c.InitTimeout < 0 || c.CompileTimeout < 0:
 		return fmt.Errorf("%w: negative timeout", ErrConfig)
 	case c.MaxOutput < 0 || c.MaxOutput > 1<<30 || c.MaxLog < 0:
 		return fmt.Errorf("%w: maxOutput/maxLog out of range", ErrConfig)
@@ -133,12 +143,13 @@ type Policy struct {
 	modCfg   wazero.ModuleConfig
 	cache    wazero.CompilationCache
 
+	// life is canceled by Close: it stops the guests still running.
+	life     context.Context
+	stopLife context.CancelFunc
+
 	// slots bounds the live instances: it holds Instances entries, each an
 	// idle instance or nil (a free slot to instantiate into).
 	slots chan *instance
-	// metered says the module runs with fuel metering (not UnsafeNoTimeout
-	// nor wazeroTimeout).
-	metered bool
 	// idle holds one idle instance out of slots, taken and given back
 	// with an atomic swap (the common case of one call at a time costs
 	// no channel operation); waiting counts acquirers blocked on slots,
@@ -155,7 +166,14 @@ var _ engine.Policy = (*Policy)(nil)
 // Load reads, verifies and compiles the module at path and checks it
 // against ABI v1 by instantiating one instance.
 func Load(ctx context.Context, path string, cfg Config) (*Policy, error) {
-	b, err := os.ReadFile(path)
+	fi, err := os.Stat(path)
+	if err == nil && fi.Size() > MaxModuleSize {
+		err = fmt.Errorf("%w: %d bytes, the limit is %d", ErrTooLarge, fi.Size(), MaxModuleSize)
+	}
+	var b []byte
+	if err == nil {
+		b, err = os.ReadFile(path)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("wasm policy %s: %w", cfg.Name, err)
 	}
@@ -172,49 +190,39 @@ func New(ctx context.Context, module []byte, cfg Config) (_ *Policy, err error) 
 			err = fmt.Errorf("wasm policy %s: %w", cfg.Name, err)
 		}
 	}()
+	if len(module) > MaxModuleSize {
+		return nil, fmt.Errorf("%w: %d bytes, the limit is %d", ErrTooLarge, len(module), MaxModuleSize)
+	}
 	sum := sha256.Sum256(module)
 	if got := hex.EncodeToString(sum[:]); !strings.EqualFold(got, cfg.SHA256) {
 		return nil, fmt.Errorf("%w: module is %s, manifest says %s", ErrHashMismatch, got, cfg.SHA256)
 	}
+	if module, err = boundTables(module); err != nil {
+		return nil, err
+	}
+	// A child process compiles it first, under a memory and a time limit:
+	// what it survives, this process can compile (wazero is deterministic),
+	// through the cache the child filled when there is one.
+	if err := compileInChild(ctx, module, cfg); err != nil {
+		return nil, err
+	}
 
-	metered := !cfg.UnsafeNoTimeout && !cfg.wazeroTimeout
-	if metered {
-		if module, err = meter(module); err != nil {
-			return nil, err
-		}
+	p := &Policy{cfg: cfg}
+	p.life, p.stopLife = context.WithCancel(context.WithoutCancel(ctx))
+	if p.rt, p.cache, err = newRuntime(ctx, cfg.MemoryPages, cfg.CacheDir); err != nil {
+		return nil, err
 	}
-	rc := wazero.NewRuntimeConfigCompiler().
-		WithMemoryLimitPages(cfg.MemoryPages).
-		WithCloseOnContextDone(cfg.wazeroTimeout)
-	p := &Policy{cfg: cfg, metered: metered}
-	if cfg.CacheDir != "" {
-		if p.cache, err = wazero.NewCompilationCacheWithDir(cfg.CacheDir); err != nil {
-			return nil, fmt.Errorf("compilation cache: %w", err)
-		}
-		rc = rc.WithCompilationCache(p.cache)
-	}
-	p.rt = wazero.NewRuntimeWithConfig(ctx, rc)
 	defer func() {
 		if err != nil {
+			p.stopLife()
 			_ = p.rt.Close(context.WithoutCancel(ctx))
 			if p.cache != nil {
 				_ = p.cache.Close(context.WithoutCancel(ctx))
 			}
 		}
 	}()
-	if _, err = wasi_snapshot_preview1.Instantiate(ctx, p.rt); err != nil {
-		return nil, fmt.Errorf("wasi: %w", err)
-	}
-	if metered {
-		_, err = p.rt.NewHostModuleBuilder(meterModule).
-			NewFunctionBuilder().WithGoFunction(api.GoFunc(yield), nil, nil).Export(meterYield).
-			Instantiate(ctx)
-		if err != nil {
-			return nil, fmt.Errorf("host module: %w", err)
-		}
-	}
-	if p.compiled, err = p.rt.CompileModule(ctx, module); err != nil {
-		return nil, fmt.Errorf("compile: %w", err)
+	if p.compiled, err = compileBounded(ctx, p.rt, module, cfg.CompileTimeout); err != nil {
+		return nil, err
 	}
 	if err = checkExports(p.compiled); err != nil {
 		return nil, err
@@ -225,7 +233,7 @@ func New(ctx context.Context, module []byte, cfg Config) (_ *Policy, err error) 
 	// initialise in _initialize; a module without it has nothing to run.
 	p.modCfg = wazero.NewModuleConfig().
 		WithName("").
-		WithStartFunctions("_initialize")
+		WithStartFunctions(exportInit)
 
 	p.slots = make(chan *instance, cfg.Instances)
 	for range cfg.Instances {
@@ -240,6 +248,61 @@ func New(ctx context.Context, module []byte, cfg Config) (_ *Policy, err error) 
 	<-p.slots
 	p.slots <- inst
 	return p, nil
+}
+
+// newRuntime is the one runtime configuration of the host (and of the
+// compile child, so that both share compilation cache entries).
+func newRuntime(ctx context.Context, pages uint32, cacheDir string) (wazero.Runtime, wazero.CompilationCache, error) {
+	rc := wazero.NewRuntimeConfigCompiler().
+		WithCoreFeatures(api.CoreFeaturesV2).
+		WithMemoryLimitPages(pages).
+		WithCloseOnContextDone(true)
+	var cache wazero.CompilationCache
+	if cacheDir != "" {
+		var err error
+		if cache, err = wazero.NewCompilationCacheWithDir(cacheDir); err != nil {
+			return nil, nil, fmt.Errorf("compilation cache: %w", err)
+		}
+		rc = rc.WithCompilationCache(cache)
+	}
+	rt := wazero.NewRuntimeWithConfig(ctx, rc)
+	if err := instantiateWASI(ctx, rt); err != nil {
+		_ = rt.Close(ctx)
+		if cache != nil {
+			_ = cache.Close(ctx)
+		}
+		return nil, nil, fmt.Errorf("wasi: %w", err)
+	}
+	return rt, cache, nil
+}
+
+// compileBounded compiles module with the entry-check listener, giving up
+// after limit. A compile given up on goes on in the background until wazero
+// returns (it takes no cancellation); the compile child, which is killed,
+// is the real bound (compile.go).
+func compileBounded(ctx context.Context, rt wazero.Runtime, module []byte, limit time.Duration) (wazero.CompiledModule, error) {
+	type result struct {
+		m   wazero.CompiledModule
+		err error
+	}
+	done := make(chan result, 1)
+	go func() {
+		m, err := rt.CompileModule(withEntryCheck(ctx), module)
+		done <- result{m, err}
+	}()
+	t := time.NewTimer(limit)
+	defer t.Stop()
+	select {
+	case r := <-done:
+		if r.err != nil {
+			return nil, fmt.Errorf("compile: %w", r.err)
+		}
+		return r.m, nil
+	case <-t.C:
+		return nil, fmt.Errorf("%w: compiling took longer than %v", ErrCompile, limit)
+	case <-ctx.Done():
+		return nil, fmt.Errorf("compile: %w", ctx.Err())
+	}
 }
 
 func checkExports(m wazero.CompiledModule) error {
@@ -259,6 +322,9 @@ func checkExports(m wazero.CompiledModule) error {
 			problems = append(problems, name+" has the wrong signature")
 		}
 	}
+	if fn, ok := fns[exportInit]; ok && (len(fn.ParamTypes()) != 0 || len(fn.ResultTypes()) != 0) {
+		problems = append(problems, exportInit+" has the wrong signature")
+	}
 	if _, ok := m.ExportedMemories()[exportMemory]; !ok {
 		problems = append(problems, `missing memory "memory"`)
 	}
@@ -272,31 +338,48 @@ func sameTypes(a, b []api.ValueType) bool { return bytes.Equal(a, b) }
 
 // Decide implements engine.Policy. Errors wrap one of the kinds of package
 // wire (ErrTimeout, ErrTrap, ErrBadOutput, ErrUnavailable, ErrCanceled).
-// ctx bounds only the wait for a free instance (and a new instance's
-// initialisation); the call itself is bounded by Config.Timeout.
+// Config.Timeout bounds the whole decision, waiting for a free instance
+// included; ctx (the caller's) bounds only that wait: a guest already
+// running is not stopped because its caller left.
 func (p *Policy) Decide(ctx context.Context, in engine.QuotaInput) (engine.QuotaDecision, error) {
-	inst, err := p.acquire(ctx)
+	deadline := time.Now().Add(p.cfg.Timeout)
+	inst, err := p.acquire(ctx, deadline)
 	if err != nil {
 		return engine.QuotaDecision{}, err
 	}
-	d, err := inst.call(p, &in)
+	d, err := inst.call(p, &in, deadline)
 	p.release(inst, err == nil)
 	return d, err
 }
 
-func (p *Policy) acquire(ctx context.Context) (*instance, error) {
+func (p *Policy) acquire(ctx context.Context, deadline time.Time) (*instance, error) {
 	if p.closed.Load() {
 		return nil, &wire.CallError{Kind: wire.ErrUnavailable, Err: engine.ErrClosed}
 	}
-	inst := p.idle.Swap(nil)
-	if inst == nil {
+	if inst := p.idle.Swap(nil); inst != nil {
+		return inst, nil
+	}
+	var timer *time.Timer
+	defer func() {
+		if timer != nil {
+			timer.Stop()
+		}
+	}()
+	for {
+		var inst *instance
 		select {
 		case inst = <-p.slots:
 		default:
+			if timer == nil {
+				timer = time.NewTimer(time.Until(deadline))
+			}
 			p.waiting.Add(1)
 			if inst = p.idle.Swap(nil); inst == nil {
 				select {
 				case inst = <-p.slots:
+				case <-timer.C:
+					p.waiting.Add(-1)
+					return nil, &wire.CallError{Kind: wire.ErrTimeout, Err: errors.New("no instance came free within the timeout")}
 				case <-ctx.Done():
 					p.waiting.Add(-1)
 					return nil, &wire.CallError{Kind: wire.ErrCanceled, Err: ctx.Err()}
@@ -304,28 +387,48 @@ func (p *Policy) acquire(ctx context.Context) (*instance, error) {
 			}
 			p.waiting.Add(-1)
 		}
+		if p.closed.Load() {
+			p.slots <- inst
+			return nil, &wire.CallError{Kind: wire.ErrUnavailable, Err: engine.ErrClosed}
+		}
+		if inst != nil {
+			return inst, nil
+		}
+		// A free slot: instantiate into it in the background, bounded by
+		// InitTimeout, and wait for it (or another instance) no longer
+		// than this decision's deadline.
+		go p.refill()
 	}
-	if p.closed.Load() {
-		p.slots <- inst
-		return nil, &wire.CallError{Kind: wire.ErrUnavailable, Err: engine.ErrClosed}
-	}
-	if inst != nil {
-		return inst, nil
-	}
-	inst, err := p.instantiate(ctx)
-	if err != nil {
-		p.slots <- nil
-		return nil, err
-	}
-	return inst, nil
 }
 
-// release returns inst to the pool, or closes it and frees its slot when it
-// failed or the policy is closing.
+// refill instantiates an instance into a slot it owns and hands it on
+// through slots; a nil when instantiation fails (or the policy closed).
+func (p *Policy) refill() {
+	if p.closed.Load() {
+		p.slots <- nil
+		return
+	}
+	inst, err := p.instantiate(p.life)
+	if err != nil {
+		if !p.closed.Load() {
+			p.cfg.Logger.Warn("policy instance could not be created", "policy", p.cfg.Name, "error", err)
+		}
+		p.slots <- nil
+		return
+	}
+	p.slots <- inst
+}
+
+// release returns inst to the pool, or closes it and replaces it in the
+// background when it failed.
 func (p *Policy) release(inst *instance, ok bool) {
 	if !ok || p.closed.Load() {
 		inst.close()
-		p.slots <- nil
+		if p.closed.Load() {
+			p.slots <- nil
+			return
+		}
+		go p.refill()
 		return
 	}
 	if p.waiting.Load() == 0 && p.idle.CompareAndSwap(nil, inst) {
@@ -341,11 +444,13 @@ func (p *Policy) release(inst *instance, ok bool) {
 	p.slots <- inst
 }
 
-// Close implements engine.Policy: it refuses new calls, waits for the calls
-// in flight (or for ctx), and closes every instance and the runtime.
+// Close implements engine.Policy: it refuses new calls, stops the guests
+// still running (they end with ErrUnavailable), waits for the calls in
+// flight (or for ctx), and closes every instance and the runtime.
 func (p *Policy) Close(ctx context.Context) error {
 	p.closeOnce.Do(func() {
 		p.closed.Store(true)
+		p.stopLife()
 		drained := 0
 		for range cap(p.slots) {
 			if inst := p.idle.Swap(nil); inst != nil {
@@ -360,8 +465,6 @@ func (p *Policy) Close(ctx context.Context) error {
 				}
 				drained++
 			case <-ctx.Done():
-				// Calls still running stop at their next yield, which
-				// sees the policy closed, or at their timeout.
 				p.closeErr = ctx.Err()
 			}
 			if p.closeErr != nil {
@@ -374,12 +477,26 @@ func (p *Policy) Close(ctx context.Context) error {
 			p.slots <- nil
 		}
 		bg := context.WithoutCancel(ctx)
-		if err := p.rt.Close(bg); err != nil && p.closeErr == nil {
-			p.closeErr = err
+		closeRuntime := func() {
+			_ = p.rt.Close(bg)
+			if p.cache != nil {
+				_ = p.cache.Close(bg)
+			}
 		}
-		if p.cache != nil {
-			_ = p.cache.Close(bg)
+		if p.closeErr == nil {
+			closeRuntime()
+			return
 		}
+		// Guests still running (stopped, but not yet back) use memory the
+		// runtime would unmap: close it once they are all back.
+		go func() {
+			for range cap(p.slots) - drained {
+				if inst := <-p.slots; inst != nil {
+					inst.close()
+				}
+			}
+			closeRuntime()
+		}()
 	})
 	return p.closeErr
 }
@@ -398,28 +515,26 @@ type instance struct {
 	inPtr  uint32 // the guest buffer from policy_alloc
 	inCap  uint32
 	log    *capWriter
-	fuel   api.MutableGlobal // nil without fuel metering
-	budget *budget           // the timeout state the yield function sees
-	ctx    context.Context   // carries budget to the yield function
+	guard  *guard          // call depth and deadline, seen by the entry check
+	base   context.Context // the policy's life, carrying guard
 }
 
 func (p *Policy) instantiate(ctx context.Context) (_ *instance, err error) {
 	inst := &instance{
-		stack:  make([]uint64, 2),
-		log:    &capWriter{max: p.cfg.MaxLog},
-		budget: &budget{limit: p.cfg.InitTimeout, closed: &p.closed},
+		stack: make([]uint64, 2),
+		log:   &capWriter{max: p.cfg.MaxLog},
 	}
-	inst.ctx = context.WithValue(context.Background(), budgetKey{}, inst.budget)
+	inst.guard = &guard{log: inst.log}
+	inst.base = context.WithValue(p.life, guardKey{}, inst.guard)
 	cfg := p.modCfg.WithStdout(inst.log).WithStderr(inst.log)
-	ictx := context.WithValue(ctx, budgetKey{}, inst.budget)
-	if p.cfg.wazeroTimeout {
-		var cancel context.CancelFunc
-		ictx, cancel = context.WithTimeout(ctx, p.cfg.InitTimeout)
-		defer cancel()
-	}
+	deadline := time.Now().Add(p.cfg.InitTimeout)
+	ictx, cancel := context.WithDeadline(context.WithValue(ctx, guardKey{}, inst.guard), deadline)
+	ictx = experimental.WithMemoryAllocator(ictx, memoryAllocator)
+	defer cancel()
+	inst.guard.start(deadline)
 	mod, err := p.rt.InstantiateModule(ictx, p.compiled, cfg)
 	if err != nil {
-		return nil, callError(ictx, err, inst.log)
+		return nil, p.callError(ictx, err, inst.log)
 	}
 	defer func() {
 		if err != nil {
@@ -430,35 +545,22 @@ func (p *Policy) instantiate(ctx context.Context) (_ *instance, err error) {
 	inst.mem = mod.ExportedMemory(exportMemory)
 	inst.alloc = mod.ExportedFunction(exportAlloc)
 	inst.decide = mod.ExportedFunction(exportDecide)
+	inst.guard.start(deadline)
 	res, err := mod.ExportedFunction(exportVersion).Call(ictx)
 	if err != nil {
-		return nil, callError(ictx, err, inst.log)
+		return nil, p.callError(ictx, err, inst.log)
 	}
 	if v := uint32(res[0]); v != sdk.ABIVersion {
 		return nil, fmt.Errorf("%w: module speaks %d, host speaks %d", ErrABIVersion, v, sdk.ABIVersion)
 	}
-	if p.metered {
-		g, ok := mod.ExportedGlobal(meterFuel).(api.MutableGlobal)
-		if !ok {
-			return nil, fmt.Errorf("%w: the metered module lacks its fuel global", errMeter)
-		}
-		inst.fuel = g
-	}
-	inst.budget.limit = p.cfg.Timeout
 	return inst, nil
 }
 
-func (inst *instance) call(p *Policy, in *engine.QuotaInput) (d engine.QuotaDecision, err error) {
+func (inst *instance) call(p *Policy, in *engine.QuotaInput, deadline time.Time) (d engine.QuotaDecision, err error) {
 	inst.log.reset()
-	ctx := inst.ctx
-	if inst.fuel != nil {
-		inst.fuel.Set(meterSlice)
-		inst.budget.start = time.Time{}
-	} else if p.cfg.wazeroTimeout {
-		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, p.cfg.Timeout)
-		defer cancel()
-	}
+	ctx, cancel := context.WithDeadline(inst.base, deadline)
+	defer cancel()
+	inst.guard.start(deadline)
 	// Encode straight into the guest's input buffer (a view of its memory);
 	// an input that outgrows it lands in a host buffer and gets a bigger one.
 	view, _ := inst.mem.Read(inst.inPtr, inst.inCap)
@@ -469,7 +571,7 @@ func (inst *instance) call(p *Policy, in *engine.QuotaInput) (d engine.QuotaDeci
 		size := max(n, minInputBuffer)
 		inst.stack[0] = uint64(size)
 		if err := inst.alloc.CallWithStack(ctx, inst.stack); err != nil {
-			return d, callError(ctx, err, inst.log)
+			return d, p.callError(ctx, err, inst.log)
 		}
 		ptr := uint32(inst.stack[0])
 		if ptr == 0 {
@@ -483,7 +585,7 @@ func (inst *instance) call(p *Policy, in *engine.QuotaInput) (d engine.QuotaDeci
 	}
 	inst.stack[0], inst.stack[1] = uint64(inst.inPtr), uint64(n)
 	if err := inst.decide.CallWithStack(ctx, inst.stack); err != nil {
-		return d, callError(ctx, err, inst.log)
+		return d, p.callError(ctx, err, inst.log)
 	}
 	ptr, size := uint32(inst.stack[0]>>32), uint32(inst.stack[0])
 	switch {
@@ -505,108 +607,36 @@ func (inst *instance) call(p *Policy, in *engine.QuotaInput) (d engine.QuotaDeci
 
 func (inst *instance) close() { _ = inst.mod.Close(context.Background()) }
 
-// callError classifies a failed guest call.
-func callError(ctx context.Context, err error, log *capWriter) error {
+// callError classifies a failed guest call made under ctx.
+func (p *Policy) callError(ctx context.Context, err error, log *capWriter) error {
 	var exit *sys.ExitError
 	kind := wire.ErrTrap
 	switch {
-	case errors.Is(err, errOverTime):
-		kind = wire.ErrTimeout
-	case errors.Is(err, engine.ErrClosed):
+	case p.closed.Load():
 		kind = wire.ErrUnavailable
-	case errors.As(err, &exit):
-		switch exit.ExitCode() {
-		case sys.ExitCodeDeadlineExceeded:
-			kind = wire.ErrTimeout
-		case sys.ExitCodeContextCanceled:
-			kind = wire.ErrCanceled
-		}
-	case ctx.Err() != nil:
+	case errors.Is(err, errDeadline), errors.Is(ctx.Err(), context.DeadlineExceeded):
 		kind = wire.ErrTimeout
+	case errors.As(err, &exit) && exit.ExitCode() == sys.ExitCodeDeadlineExceeded:
+		kind = wire.ErrTimeout
+	case errors.As(err, &exit) && exit.ExitCode() == sys.ExitCodeContextCanceled, ctx.Err() != nil:
+		kind = wire.ErrCanceled
 	}
-	return &wire.CallError{Kind: kind, Err: err, Output: log.String()}
+	return &wire.CallError{Kind: kind, Err: shortError{err}, Output: log.String()}
 }
 
-// budget is the timeout state of one instance. The yield function, which a
-// metered guest calls each time a slice of fuel runs out, finds it in the
-// call's context: the first yield of a call reads the clock, later ones stop
-// the guest once limit has passed since then (so a guest gets its timeout
-// plus at most one slice), or at once when the policy is closing.
-type budget struct {
-	limit  time.Duration
-	start  time.Time // zero until the call's first yield
-	closed *atomic.Bool
+// maxErrorText bounds the text of a guest's error: wazero's includes the
+// guest's stack trace, which a call depth of MaxCallDepth makes long.
+const maxErrorText = 2048
+
+// shortError is an error whose text is cut at maxErrorText bytes.
+type shortError struct{ err error }
+
+func (e shortError) Error() string {
+	s := e.err.Error()
+	if len(s) > maxErrorText {
+		s = s[:maxErrorText] + fmt.Sprintf("… (%d more bytes)", len(s)-maxErrorText)
+	}
+	return s
 }
 
-type budgetKey struct{}
-
-var errOverTime = fmt.Errorf("the guest ran past its timeout: %w", context.DeadlineExceeded)
-
-// yield is the host function behind the metered guest's licensehost.yield.
-// Its panics end the call: wazero returns them as the call's error, with
-// the guest's stack trace.
-func yield(ctx context.Context, _ []uint64) {
-	b, _ := ctx.Value(budgetKey{}).(*budget)
-	if b == nil {
-		return
-	}
-	if b.closed.Load() {
-		panic(fmt.Errorf("stopped: %w", engine.ErrClosed))
-	}
-	now := time.Now()
-	if b.start.IsZero() {
-		b.start = now
-		return
-	}
-	if now.Sub(b.start) >= b.limit {
-		panic(errOverTime)
-	}
-}
-
-// capWriter keeps the first max bytes written to it since the last reset.
-// used spares reset and Len the lock in the common case of a silent guest.
-type capWriter struct {
-	used    atomic.Bool // written to since the last reset
-	mu      sync.Mutex
-	b       []byte
-	max     int
-	dropped int
-}
-
-func (w *capWriter) Write(p []byte) (int, error) {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	w.used.Store(true)
-	n := min(len(p), w.max-len(w.b))
-	w.b = append(w.b, p[:n]...)
-	w.dropped += len(p) - n
-	return len(p), nil
-}
-
-func (w *capWriter) reset() {
-	if !w.used.Load() {
-		return
-	}
-	w.mu.Lock()
-	w.b, w.dropped = w.b[:0], 0
-	w.used.Store(false)
-	w.mu.Unlock()
-}
-
-func (w *capWriter) Len() int {
-	if !w.used.Load() {
-		return 0
-	}
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return len(w.b)
-}
-
-func (w *capWriter) String() string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	if w.dropped > 0 {
-		return string(w.b) + fmt.Sprintf("… (%d more bytes dropped)", w.dropped)
-	}
-	return string(w.b)
-}
+func (e shortError) Unwrap() error { return e.err }

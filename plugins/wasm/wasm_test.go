@@ -24,6 +24,7 @@ import (
 var cacheDir string
 
 func TestMain(m *testing.M) {
+	wasm.ServeCompile()
 	dir, err := os.MkdirTemp("", "wasmcache")
 	if err != nil {
 		panic(err)
@@ -273,8 +274,9 @@ func TestGuestClockIsFake(t *testing.T) {
 	t.Logf("guest wall clock %v, monotonic step %v", wall.UTC(), time.Duration(*d.Limits.Batch-mono))
 }
 
-// A runaway guest comes back to Go at every slice of fuel, so with a single
-// P the rest of the program still runs while it spins — here a stop of the
+// A runaway guest comes back to Go at every loop head (wazero's
+// WithCloseOnContextDone), so with a single P the rest of the program still
+// runs while it spins — here a stop of the
 // world (runtime.ReadMemStats), which needs the guest's goroutine to stop at
 // a safe point — and the guest can be stopped long before its timeout.
 func TestRunawayGuestLetsGoRun(t *testing.T) {

@@ -1,0 +1,223 @@
+package wasm
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/tetratelabs/wazero"
+	"github.com/tetratelabs/wazero/api"
+	"github.com/tetratelabs/wazero/experimental"
+	"github.com/tetratelabs/wazero/imports/wasi_snapshot_preview1"
+)
+
+// What wazero's WithCloseOnContextDone does not bound, and how this file
+// bounds it (docs/policy-abi.md §3):
+//
+//   - wazero checks for a closed module at loop heads only. A module
+//     without loops can still run for ever through calls: a call tree in
+//     which each function calls the next twice runs 2^n calls with n
+//     functions, and recursion through call_indirect has no loop either.
+//     A listener on every guest function checks at each function entry:
+//     the module closed (its deadline passed, wazero's watchdog closed it)
+//     or, every 256 entries, the deadline read from the clock, in case the
+//     watchdog goroutine has not run yet.
+//   - the same listener bounds the call depth to MaxCallDepth, so deep
+//     recursion traps long before wazero's own stack ceiling (~100 MB of
+//     stack per call).
+//   - WASI fd_write, the one host function a policy uses to write, is
+//     replaced: it refuses other descriptors than stdout and stderr and
+//     more than 1024 iovecs a call (as writev does, EINVAL), keeps at most
+//     maxLog bytes, and stops a call whose deadline has passed.
+
+// MaxCallDepth is the deepest guest call stack allowed; a deeper call traps.
+const MaxCallDepth = 10000
+
+// maxIovecs is the most iovecs one fd_write call may pass (Linux IOV_MAX).
+const maxIovecs = 1024
+
+var (
+	errDeadline = errors.New("the guest ran past its deadline")
+	errTooDeep  = fmt.Errorf("call stack deeper than %d", MaxCallDepth)
+)
+
+// guard is the per-instance state the entry check sees, through the call's
+// context. An instance runs one call at a time, so it needs no lock.
+type guard struct {
+	depth    int
+	entries  uint32
+	deadline time.Time
+	log      *capWriter // the instance's stdout and stderr
+}
+
+type guardKey struct{}
+
+func (g *guard) start(deadline time.Time) { g.depth, g.entries, g.deadline = 0, 0, deadline }
+
+// entryCheck is the function listener of every guest function.
+type entryCheck struct{}
+
+func withEntryCheck(ctx context.Context) context.Context {
+	return experimental.WithFunctionListenerFactory(ctx, entryCheck{})
+}
+
+func (entryCheck) NewFunctionListener(api.FunctionDefinition) experimental.FunctionListener {
+	return entryCheck{}
+}
+
+// Before runs at every guest function entry. Its panic ends the call:
+// wazero returns it as the call's error.
+func (entryCheck) Before(ctx context.Context, mod api.Module, _ api.FunctionDefinition, _ []uint64, _ experimental.StackIterator) {
+	if mod.IsClosed() {
+		panic(errDeadline)
+	}
+	g, _ := ctx.Value(guardKey{}).(*guard)
+	if g == nil {
+		return
+	}
+	g.depth++
+	if g.depth > MaxCallDepth {
+		panic(errTooDeep)
+	}
+	g.entries++
+	if g.entries%256 == 0 && time.Now().After(g.deadline) {
+		panic(errDeadline)
+	}
+}
+
+func (entryCheck) After(ctx context.Context, _ api.Module, _ api.FunctionDefinition, _ []uint64) {
+	if g, _ := ctx.Value(guardKey{}).(*guard); g != nil {
+		g.depth--
+	}
+}
+
+func (entryCheck) Abort(ctx context.Context, _ api.Module, _ api.FunctionDefinition, _ error) {
+	if g, _ := ctx.Value(guardKey{}).(*guard); g != nil {
+		g.depth--
+	}
+}
+
+// instantiateWASI provides wasi_snapshot_preview1 with fd_write replaced.
+func instantiateWASI(ctx context.Context, rt wazero.Runtime) error {
+	b := rt.NewHostModuleBuilder(wasi_snapshot_preview1.ModuleName)
+	wasi_snapshot_preview1.NewFunctionExporter().ExportFunctions(b)
+	b.NewFunctionBuilder().
+		WithGoModuleFunction(api.GoModuleFunc(fdWrite),
+			[]api.ValueType{api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32, api.ValueTypeI32},
+			[]api.ValueType{api.ValueTypeI32}).
+		WithParameterNames("fd", "iovs", "iovs_len", "result.nwritten").
+		Export("fd_write")
+	_, err := b.Instantiate(ctx)
+	return err
+}
+
+// WASI errno values (wasi_snapshot_preview1).
+const (
+	errnoSuccess = 0
+	errnoBadf    = 8
+	errnoFault   = 21
+	errnoInval   = 28
+)
+
+// fdWrite is WASI fd_write for stdout and stderr, both captured by the
+// module's configured writer (a capWriter). It reports every byte written,
+// as a full pipe would, whatever the writer keeps.
+func fdWrite(ctx context.Context, mod api.Module, stack []uint64) {
+	if g, _ := ctx.Value(guardKey{}).(*guard); g != nil && time.Now().After(g.deadline) {
+		panic(errDeadline)
+	}
+	fd, iovs, n, resultPtr := uint32(stack[0]), uint32(stack[1]), uint32(stack[2]), uint32(stack[3])
+	stack[0] = errnoSuccess
+	if fd != 1 && fd != 2 {
+		stack[0] = errnoBadf
+		return
+	}
+	if n > maxIovecs {
+		stack[0] = errnoInval
+		return
+	}
+	mem := mod.Memory()
+	vecs, ok := mem.Read(iovs, n*8)
+	if !ok {
+		stack[0] = errnoFault
+		return
+	}
+	w := writerOf(ctx)
+	var total uint32
+	for i := uint32(0); i < n; i++ {
+		off, l := binary.LittleEndian.Uint32(vecs[i*8:]), binary.LittleEndian.Uint32(vecs[i*8+4:])
+		b, ok := mem.Read(off, l)
+		if !ok {
+			stack[0] = errnoFault
+			return
+		}
+		if w != nil {
+			w.write(b)
+		}
+		total += l
+	}
+	if !mem.WriteUint32Le(resultPtr, total) {
+		stack[0] = errnoFault
+	}
+}
+
+// writerOf finds the capWriter of the instance making the call.
+func writerOf(ctx context.Context) *capWriter {
+	if g, _ := ctx.Value(guardKey{}).(*guard); g != nil {
+		return g.log
+	}
+	return nil
+}
+
+// capWriter keeps the first max bytes written to it since the last reset.
+// used spares reset and Len the lock in the common case of a silent guest.
+type capWriter struct {
+	used    atomic.Bool // written to since the last reset
+	mu      sync.Mutex
+	b       []byte
+	max     int
+	dropped int
+}
+
+func (w *capWriter) Write(p []byte) (int, error) { w.write(p); return len(p), nil }
+
+func (w *capWriter) write(p []byte) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.used.Store(true)
+	n := min(len(p), w.max-len(w.b))
+	w.b = append(w.b, p[:n]...)
+	w.dropped += len(p) - n
+}
+
+func (w *capWriter) reset() {
+	if !w.used.Load() {
+		return
+	}
+	w.mu.Lock()
+	w.b, w.dropped = w.b[:0], 0
+	w.used.Store(false)
+	w.mu.Unlock()
+}
+
+func (w *capWriter) Len() int {
+	if !w.used.Load() {
+		return 0
+	}
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return len(w.b)
+}
+
+func (w *capWriter) String() string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.dropped > 0 {
+		return string(w.b) + fmt.Sprintf("… (%d more bytes dropped)", w.dropped)
+	}
+	return string(w.b)
+}
