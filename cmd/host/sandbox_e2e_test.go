@@ -24,15 +24,19 @@ import (
 // hostile module, through the real daemon:
 //
 //   - every quota check answers the built-in decision within the module's
-//     timeout + 100 ms, measured per request, plus the machine's own
-//     scheduling delay at the time: the slowest /healthz answer of the probe
-//     below (itself bounded by 100 ms). On an idle machine that is 1–10 ms;
-//     on the shared 2-core machine at a load of 16–18 it reached 70 ms, and a
-//     check answered in 212 ms (a 32 MiB memory.fill in flight at the
-//     deadline, and the wake-up of wazero's watchdog goroutine);
+//     timeout + 100 ms, measured per request;
 //   - /healthz, polled all along, answers every time within 100 ms;
 //   - the daemon's peak RSS (VmHWM) stays below the module's memory limit
 //     + 64 MiB.
+//
+// Each wall-clock bound is allowed the machine's own delay at the time:
+// the slowest /healthz answer of a control daemon (no policy) probed in
+// the same way over the same period, capped at 250 ms. On an idle machine
+// that is a few milliseconds; on the shared 2-core development machine at a
+// load of 17–20 (eight engineers' builds and tests) it reached 100–200 ms in
+// some 5-second windows, for the control and the hostile daemon alike —
+// that is the machine, not the guest. Without the fix the hostile classes
+// take seconds or never end, and /healthz stalls for as long.
 //
 // The fixtures are built from plugins/wasm/testdata/*.wat by make policies.
 // Without the fix each of them fails a bound: the module rewriter let
@@ -43,6 +47,7 @@ const (
 	sandboxTimeout = 100 * time.Millisecond // the default, and the manifest's
 	answerMargin   = 100 * time.Millisecond // the bound: timeout + 100 ms
 	healthzBound   = 100 * time.Millisecond
+	maxSlack       = 250 * time.Millisecond // cap of the control's delay
 	rssMargin      = 64 << 20
 	sandboxPages   = 512 // 32 MiB, the default memory limit
 )
@@ -64,11 +69,12 @@ var sandboxClasses = []struct{ file, reason string }{
 }
 
 func TestSandboxHostileModules(t *testing.T) {
+	ctl := startHost(t, t.TempDir())
 	for _, c := range sandboxClasses {
 		t.Run(c.file, func(t *testing.T) {
 			pdir := hostilePolicyDir(t, c.file)
 			h := startHost(t, t.TempDir(), "--policy-dir", pdir)
-			probe := startHealthzProbe(t, h)
+			probe, control := startHealthzProbe(t, h), startHealthzProbe(t, ctl)
 			var took [5]time.Duration
 			for i := range took {
 				start := time.Now()
@@ -83,10 +89,11 @@ func TestSandboxHostileModules(t *testing.T) {
 				took[i] = elapsed
 				t.Logf("check %d: %v in %v", i, q.Policy, elapsed.Round(time.Millisecond))
 			}
-			slack := probe.stopAndCheck(t)
+			slack := control.stop(t)
+			probe.check(t, slack)
 			for i, elapsed := range took {
 				if bound := sandboxTimeout + answerMargin + slack; elapsed > bound {
-					t.Errorf("check %d answered after %v, want ≤ %v (timeout + 100 ms + the slowest /healthz, %v)", i, elapsed, bound, slack)
+					t.Errorf("check %d answered after %v, want ≤ %v (timeout + 100 ms + the control's delay, %v)", i, elapsed, bound, slack)
 				}
 			}
 			checkPeakRSS(t, h, sandboxPages)
@@ -99,11 +106,12 @@ func TestSandboxHostileModules(t *testing.T) {
 // force (the WAT policy) keeps deciding within its timeout and /healthz
 // keeps answering.
 func TestSandboxInitLoops(t *testing.T) {
+	ctl := startHost(t, t.TempDir())
 	for _, file := range []string{"startloop.wasm", "initloop.wasm"} {
 		t.Run(file, func(t *testing.T) {
 			pdir := hostilePolicyDir(t, "wat.wasm")
 			h := startHost(t, t.TempDir(), "--policy-dir", pdir)
-			probe := startHealthzProbe(t, h)
+			probe, control := startHealthzProbe(t, h), startHealthzProbe(t, ctl)
 			writeHostileModule(t, pdir, file)
 			reloaded := make(chan error, 1)
 			start := time.Now()
@@ -131,7 +139,8 @@ func TestSandboxInitLoops(t *testing.T) {
 			if len(took) == 0 {
 				t.Error("no check ran during the reload")
 			}
-			slack := probe.stopAndCheck(t)
+			slack := control.stop(t)
+			probe.check(t, slack)
 			for i, elapsed := range took {
 				if bound := sandboxTimeout + answerMargin + slack; elapsed > bound {
 					t.Errorf("check %d during the reload answered after %v, want ≤ %v", i, elapsed, bound)
@@ -171,7 +180,7 @@ func writeHostileModule(t *testing.T, dir, file string) {
 
 // healthzProbe polls /healthz every 25 ms and keeps the slowest answer.
 type healthzProbe struct {
-	stop  chan struct{}
+	quit  chan struct{}
 	wg    sync.WaitGroup
 	mu    sync.Mutex
 	worst time.Duration
@@ -180,12 +189,12 @@ type healthzProbe struct {
 }
 
 func startHealthzProbe(t *testing.T, h *host) *healthzProbe {
-	p := &healthzProbe{stop: make(chan struct{})}
+	p := &healthzProbe{quit: make(chan struct{})}
 	client := &http.Client{Timeout: 10 * time.Second}
 	p.wg.Go(func() {
 		for {
 			select {
-			case <-p.stop:
+			case <-p.quit:
 				return
 			case <-time.After(25 * time.Millisecond):
 			}
@@ -210,19 +219,32 @@ func startHealthzProbe(t *testing.T, h *host) *healthzProbe {
 	return p
 }
 
-// stopAndCheck stops the probe, checks its answers and returns the slowest.
-func (p *healthzProbe) stopAndCheck(t *testing.T) time.Duration {
+// stop stops the probe and returns its slowest answer, capped at maxSlack:
+// for the control daemon, the machine's own delay.
+func (p *healthzProbe) stop(t *testing.T) time.Duration {
 	t.Helper()
-	close(p.stop)
+	close(p.quit)
 	p.wg.Wait()
 	if p.err != nil {
 		t.Errorf("/healthz: %v", p.err)
 	}
-	if p.worst > healthzBound {
-		t.Errorf("/healthz took up to %v over %d requests, want ≤ %v", p.worst, p.n, healthzBound)
+	t.Logf("/healthz of the control: %d requests, slowest %v", p.n, p.worst.Round(time.Millisecond))
+	return min(p.worst, maxSlack)
+}
+
+// check stops the probe and checks that every answer came within
+// healthzBound plus slack.
+func (p *healthzProbe) check(t *testing.T, slack time.Duration) {
+	t.Helper()
+	close(p.quit)
+	p.wg.Wait()
+	if p.err != nil {
+		t.Errorf("/healthz: %v", p.err)
+	}
+	if bound := healthzBound + slack; p.worst > bound {
+		t.Errorf("/healthz took up to %v over %d requests, want ≤ %v (100 ms + the control's delay, %v)", p.worst, p.n, bound, slack)
 	}
 	t.Logf("/healthz: %d requests, slowest %v", p.n, p.worst.Round(time.Millisecond))
-	return min(p.worst, healthzBound)
 }
 
 // checkPeakRSS reads the daemon's VmHWM.
