@@ -10,6 +10,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/licensehost/licensehost/internal/licapi"
 	"github.com/licensehost/licensehost/internal/mask"
 )
 
@@ -267,9 +268,9 @@ func (e *Engine) Status(ctx context.Context) (StatusView, error) {
 // error return is kept for local failures (bad input, storage).
 type ActionResult struct {
 	Success     bool
-	Evaluation  Evaluation // the status after the operation
-	License     *License   // the license of the answer, when it carried one
-	Message     string     // the server's message, or why the call failed
+	Evaluation  Evaluation      // the status after the operation
+	License     *licapi.License // the license of the answer, when it carried one
+	Message     string          // the server's message, or why the call failed
 	RemoteError *RemoteError
 }
 
@@ -353,13 +354,13 @@ func (e *Engine) applySuccess(rec *Record, key string, res RemoteResult, kind st
 	}
 	if lic := res.License; lic != nil {
 		rec.License = append(json.RawMessage(nil), lic.Raw...)
-		rec.LastLicenseTypeName = lic.LicenseTypeName
+		rec.LastLicenseTypeName = string(lic.LicenseTypeName)
 		if rec.LastLicenseTypeName == "" {
-			rec.LastLicenseTypeName = lic.LicenseTypeDisplayName
+			rec.LastLicenseTypeName = string(lic.LicenseTypeDisplayName)
 		}
-		rec.LimitTotal = ParseLimit(lic.CustomField1)
-		rec.LimitBatch = ParseLimit(lic.CustomField2)
-		rec.ExpiresAt = lic.ExpiresAt
+		rec.LimitTotal = ParseLimit(string(lic.CustomField1))
+		rec.LimitBatch = ParseLimit(string(lic.CustomField2))
+		rec.ExpiresAt = lic.ExpiresAt.Time
 	}
 	if len(e.signals) > 0 {
 		rec.Signals = maps.Clone(e.signals)
@@ -426,7 +427,7 @@ func (e *Engine) Activate(ctx context.Context, key string) (ActionResult, error)
 	defer e.unlockOp()
 
 	res, re, now := e.callRemote("activate", func() (RemoteResult, error) {
-		return e.remote.Verify(ctx, VerifyRequest{LicenseKey: key, MachineID: e.machineID, DeviceInfo: "sponsor-activation:" + e.machineID})
+		return e.remote.Verify(ctx, licapi.VerifyRequest{LicenseKey: key, MachineID: e.machineID, DeviceInfo: licapi.DeviceInfoActivation + e.machineID})
 	})
 	re = judgeAnswer(key, res, re)
 
@@ -504,7 +505,7 @@ func (e *Engine) heartbeat(ctx context.Context) (ActionResult, error) {
 	}
 	key := rec.LicenseKey
 	res, re, now := e.callRemote("heartbeat", func() (RemoteResult, error) {
-		return e.remote.Verify(ctx, VerifyRequest{LicenseKey: key, MachineID: e.machineID, DeviceInfo: "heartbeat:" + e.machineID})
+		return e.remote.Verify(ctx, licapi.VerifyRequest{LicenseKey: key, MachineID: e.machineID, DeviceInfo: licapi.DeviceInfoHeartbeat + e.machineID})
 	})
 	re = judgeAnswer(key, res, re)
 
@@ -563,7 +564,7 @@ func (e *Engine) RequestDeviceSwitch(ctx context.Context, newMachineID, reason s
 	}
 	key := rec.LicenseKey
 	res, re, now := e.callRemote("switch", func() (RemoteResult, error) {
-		return e.remote.SwitchDevice(ctx, SwitchRequest{LicenseKey: key, OldMachineID: oldID, NewMachineID: newMachineID, Reason: reason})
+		return e.remote.SwitchDevice(ctx, licapi.SwitchRequest{LicenseKey: key, OldMachineID: oldID, NewMachineID: newMachineID, Reason: reason})
 	})
 	re = judgeAnswer(key, res, re)
 

@@ -3,6 +3,7 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"github.com/licensehost/licensehost/internal/licapi"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -64,7 +65,7 @@ func TestRunHeartbeatsRetriesAndNeverPanics(t *testing.T) {
 	var calls atomic.Int32
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	remote := &enginetest.Remote{VerifyFunc: func(ctx context.Context, req engine.VerifyRequest) (engine.RemoteResult, error) {
+	remote := &enginetest.Remote{VerifyFunc: func(ctx context.Context, req licapi.VerifyRequest) (engine.RemoteResult, error) {
 		switch calls.Add(1) {
 		case 1: // activation
 			return engine.RemoteResult{Success: true, HTTPStatus: 200}, nil

@@ -4,6 +4,8 @@ import (
 	"context"
 	"encoding/json"
 	"time"
+
+	"github.com/licensehost/licensehost/internal/licapi"
 )
 
 // SchemaVersion is the version of Record this build writes. A store that finds
@@ -163,44 +165,6 @@ type Store interface {
 	Close() error
 }
 
-// VerifyRequest is the body of POST /api/license/verify (SPEC §1).
-type VerifyRequest struct {
-	LicenseKey string `json:"licenseKey"`
-	MachineID  string `json:"machineId"`
-	DeviceInfo string `json:"deviceInfo"`
-}
-
-// SwitchRequest is the body of POST /api/license/switch-device (SPEC §1).
-type SwitchRequest struct {
-	LicenseKey   string `json:"licenseKey"`
-	OldMachineID string `json:"oldMachineId"`
-	NewMachineID string `json:"newMachineId"`
-	Reason       string `json:"reason"`
-}
-
-// License is the leniently parsed remote license object. Numbers may arrive
-// as strings and strings as numbers; missing fields stay zero. Raw keeps the
-// object exactly as received.
-type License struct {
-	LicenseKey             string          `json:"licenseKey,omitempty"`
-	ApplicationName        string          `json:"applicationName,omitempty"`
-	LicenseTypeName        string          `json:"licenseTypeName,omitempty"`
-	LicenseTypeDisplayName string          `json:"licenseTypeDisplayName,omitempty"`
-	Status                 string          `json:"status,omitempty"`
-	MaxUses                *int64          `json:"maxUses,omitempty"`
-	CurrentUses            *int64          `json:"currentUses,omitempty"`
-	MaxDevices             *int64          `json:"maxDevices,omitempty"`
-	CurrentDevices         *int64          `json:"currentDevices,omitempty"`
-	CustomField1           string          `json:"customField1,omitempty"` // total quota
-	CustomField2           string          `json:"customField2,omitempty"` // batch quota
-	CustomField3           string          `json:"customField3,omitempty"`
-	ExpiresAt              time.Time       `json:"expiresAt,omitzero"` // zero when missing or unparseable
-	ActivatedAt            string          `json:"activatedAt,omitempty"`
-	Timezone               string          `json:"timezone,omitempty"`
-	ClientIP               string          `json:"clientIP,omitempty"`
-	Raw                    json.RawMessage `json:"-"`
-}
-
 // RemoteResult is a trustworthy answer of the remote server: either it
 // accepted (Success) or it definitively rejected the request.
 type RemoteResult struct {
@@ -208,7 +172,7 @@ type RemoteResult struct {
 	HTTPStatus int
 	Message    string
 	Details    json.RawMessage // "details" as received, may be nil
-	License    *License        // nil when the answer carried none
+	License    *licapi.License // nil when the answer carried none
 	Token      string
 	Body       json.RawMessage // the whole response body (bounded), for remoteError.data
 	// ServerTime is the server's clock when it answered: the signed time of
@@ -223,8 +187,8 @@ type RemoteResult struct {
 // error (usually *RemoteError with Definitive=false) means no trustworthy
 // answer: network error, timeout, 5xx, unparseable body.
 type RemoteClient interface {
-	Verify(ctx context.Context, req VerifyRequest) (RemoteResult, error)
-	SwitchDevice(ctx context.Context, req SwitchRequest) (RemoteResult, error)
+	Verify(ctx context.Context, req licapi.VerifyRequest) (RemoteResult, error)
+	SwitchDevice(ctx context.Context, req licapi.SwitchRequest) (RemoteResult, error)
 }
 
 // Limits are quota limits; nil means unlimited.

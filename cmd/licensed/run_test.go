@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
+	"github.com/licensehost/licensehost/internal/licapi"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -159,8 +160,8 @@ func TestServeAndAdminThroughAPI(t *testing.T) {
 	pub, _ := signing.ParsePublicKey(pubOut)
 	v, _ := signing.NewVerifier(signing.VerifierConfig{PublicKeys: []ed25519.PublicKey{pub}})
 	n, _ := v.NewNonce()
-	body, _ := json.Marshal(licserver.VerifyRequest{LicenseKey: key, MachineID: "server_0123456789abcdef", DeviceInfo: "sponsor-activation:server_0123456789abcdef"})
-	req, _ := http.NewRequest(http.MethodPost, base+licserver.PathVerify, bytes.NewReader(body))
+	body, _ := json.Marshal(licapi.VerifyRequest{LicenseKey: key, MachineID: "server_0123456789abcdef", DeviceInfo: "sponsor-activation:server_0123456789abcdef"})
+	req, _ := http.NewRequest(http.MethodPost, base+licapi.PathVerify, bytes.NewReader(body))
 	req.Header.Set(signing.HeaderNonce, n)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -172,7 +173,7 @@ func TestServeAndAdminThroughAPI(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Fatalf("verify: %d %s", resp.StatusCode, rb.String())
 	}
-	if err := v.Verify(licserver.PathVerify, "server_0123456789abcdef", n, resp.Header, rb.Bytes()); err != nil {
+	if err := v.Verify(licapi.PathVerify, "server_0123456789abcdef", n, resp.Header, rb.Bytes()); err != nil {
 		t.Fatalf("signature: %v", err)
 	}
 

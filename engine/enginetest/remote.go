@@ -5,6 +5,7 @@ import (
 	"errors"
 
 	"github.com/licensehost/licensehost/engine"
+	"github.com/licensehost/licensehost/internal/licapi"
 )
 
 var _ engine.RemoteClient = (*Remote)(nil)
@@ -14,12 +15,12 @@ var _ engine.RemoteClient = (*Remote)(nil)
 // particular error value). Tests of the real client and of the engine's
 // flows use internal/remotetest instead.
 type Remote struct {
-	VerifyFunc func(context.Context, engine.VerifyRequest) (engine.RemoteResult, error)
-	SwitchFunc func(context.Context, engine.SwitchRequest) (engine.RemoteResult, error)
+	VerifyFunc func(context.Context, licapi.VerifyRequest) (engine.RemoteResult, error)
+	SwitchFunc func(context.Context, licapi.SwitchRequest) (engine.RemoteResult, error)
 }
 
 // Verify calls VerifyFunc, or fails when it is nil.
-func (r *Remote) Verify(ctx context.Context, req engine.VerifyRequest) (engine.RemoteResult, error) {
+func (r *Remote) Verify(ctx context.Context, req licapi.VerifyRequest) (engine.RemoteResult, error) {
 	if r.VerifyFunc == nil {
 		return engine.RemoteResult{}, errors.New("enginetest.Remote: VerifyFunc not set")
 	}
@@ -27,7 +28,7 @@ func (r *Remote) Verify(ctx context.Context, req engine.VerifyRequest) (engine.R
 }
 
 // SwitchDevice calls SwitchFunc, or fails when it is nil.
-func (r *Remote) SwitchDevice(ctx context.Context, req engine.SwitchRequest) (engine.RemoteResult, error) {
+func (r *Remote) SwitchDevice(ctx context.Context, req licapi.SwitchRequest) (engine.RemoteResult, error) {
 	if r.SwitchFunc == nil {
 		return engine.RemoteResult{}, errors.New("enginetest.Remote: SwitchFunc not set")
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/licensehost/licensehost/internal/licapi"
 	"strconv"
 	"strings"
 	"time"
@@ -89,7 +90,7 @@ func (a *adminOps) IssueKey(ctx context.Context, req IssueRequest) (store.Licens
 		return store.License{}, fmt.Errorf("%w: negative limit", ErrInvalid)
 	}
 	for _, f := range []*string{req.CustomField1, req.CustomField2, req.CustomField3, &req.Note} {
-		if f != nil && (len(*f) > MaxFieldLen || !checkField(*f)) {
+		if f != nil && (!licapi.ValidField(*f)) {
 			return store.License{}, fmt.Errorf("%w: field too long or holds control characters", ErrInvalid)
 		}
 	}
@@ -255,7 +256,7 @@ func (a *adminOps) AddType(ctx context.Context, t store.LicenseType) (store.Lice
 		return t, fmt.Errorf("%w: negative limit or validity", ErrInvalid)
 	}
 	for _, f := range []string{t.DisplayName, t.CustomField1, t.CustomField2, t.CustomField3} {
-		if !checkField(f) {
+		if !licapi.ValidField(f) {
 			return t, fmt.Errorf("%w: field too long or holds control characters", ErrInvalid)
 		}
 	}

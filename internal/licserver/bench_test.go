@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"github.com/licensehost/licensehost/internal/licapi"
 	"io"
 	"net/http"
 	"sync/atomic"
@@ -43,9 +44,9 @@ func benchVerify(b *testing.B, clients int, known bool) {
 		if !known {
 			key, _ = lickey.New(nil) // valid checksum, never issued
 		}
-		bodies[i], _ = json.Marshal(VerifyRequest{LicenseKey: key, MachineID: m, DeviceInfo: DeviceInfoHeartbeat + m})
+		bodies[i], _ = json.Marshal(licapi.VerifyRequest{LicenseKey: key, MachineID: m, DeviceInfo: licapi.DeviceInfoHeartbeat + m})
 		if known {
-			want(b, e.post(PathVerify, json.RawMessage(bodies[i]), ""), 200, true, MsgVerifyOK)
+			want(b, e.post(licapi.PathVerify, json.RawMessage(bodies[i]), ""), 200, true, licapi.MsgVerifyOK)
 		}
 	}
 	tr := &http.Transport{MaxIdleConnsPerHost: clients * 2}
@@ -59,7 +60,7 @@ func benchVerify(b *testing.B, clients int, known bool) {
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
 			i := next.Add(1) % keys
-			req, _ := http.NewRequest(http.MethodPost, e.srv.URL+PathVerify, bytes.NewReader(bodies[i]))
+			req, _ := http.NewRequest(http.MethodPost, e.srv.URL+licapi.PathVerify, bytes.NewReader(bodies[i]))
 			req.Header.Set(signing.HeaderNonce, "bench-nonce")
 			resp, err := hc.Do(req)
 			if err != nil {

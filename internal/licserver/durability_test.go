@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/licensehost/licensehost/internal/licapi"
 	"os"
 	"os/exec"
 	"strings"
@@ -108,7 +109,7 @@ func crashChild(dir string) {
 		fmt.Fprintln(os.Stderr, "child:", err)
 		os.Exit(1)
 	}
-	if a := svc.Verify(ctx, VerifyRequest{LicenseKey: l.Key, MachineID: "server_cccccccccccccccc"}, "127.0.0.1"); !a.Success {
+	if a := svc.Verify(ctx, licapi.VerifyRequest{LicenseKey: l.Key, MachineID: "server_cccccccccccccccc"}, "127.0.0.1"); !a.Success.V {
 		fmt.Fprintln(os.Stderr, "child: verify:", a.Message)
 		os.Exit(1)
 	}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
+	"github.com/licensehost/licensehost/internal/licapi"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -141,14 +142,14 @@ func (e *env) post(path string, body any, nonce string) reply {
 func (e *env) verify(key, machine, info string) reply {
 	e.t.Helper()
 	if info == "" {
-		info = DeviceInfoActivation + machine
+		info = licapi.DeviceInfoActivation + machine
 	}
-	return e.post(PathVerify, VerifyRequest{LicenseKey: key, MachineID: machine, DeviceInfo: info}, "")
+	return e.post(licapi.PathVerify, licapi.VerifyRequest{LicenseKey: key, MachineID: machine, DeviceInfo: info}, "")
 }
 
 func (e *env) switchDevice(key, from, to string) reply {
 	e.t.Helper()
-	return e.post(PathSwitchDevice, SwitchRequest{LicenseKey: key, OldMachineID: from, NewMachineID: to, Reason: "new server"}, "")
+	return e.post(licapi.PathSwitchDevice, licapi.SwitchRequest{LicenseKey: key, OldMachineID: from, NewMachineID: to, Reason: "new server"}, "")
 }
 
 // want checks an answer's status, success and message.

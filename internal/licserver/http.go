@@ -8,6 +8,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"github.com/licensehost/licensehost/internal/licapi"
 	"log/slog"
 	"net"
 	"net/http"
@@ -62,8 +63,8 @@ func Handler(cfg HandlerConfig) http.Handler {
 	h.token = sha256.Sum256([]byte(cfg.AdminToken))
 	h.ops = cfg.Service.AdminAs("admin-api")
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST "+PathVerify, h.verify)
-	mux.HandleFunc("POST "+PathSwitchDevice, h.switchDevice)
+	mux.HandleFunc("POST "+licapi.PathVerify, h.verify)
+	mux.HandleFunc("POST "+licapi.PathSwitchDevice, h.switchDevice)
 	mux.HandleFunc("GET "+PathHealthz, func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
 		w.Write([]byte(`{"ok":true}` + "\n"))
@@ -99,7 +100,7 @@ func decodeClient(w http.ResponseWriter, r *http.Request, v any) (Answer, bool) 
 	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
 	dec := json.NewDecoder(r.Body)
 	if err := dec.Decode(v); err != nil {
-		return fail(400, MsgBadRequest, "invalid_json"), false
+		return fail(400, licapi.MsgBadRequest, "invalid_json"), false
 	}
 	return Answer{}, true
 }
@@ -114,11 +115,11 @@ func nonce(r *http.Request) (string, bool) {
 }
 
 func (h *handler) verify(w http.ResponseWriter, r *http.Request) {
-	serveClient(h, w, r, PathVerify, h.svc.Verify, func(req VerifyRequest) string { return req.MachineID })
+	serveClient(h, w, r, licapi.PathVerify, h.svc.Verify, func(req licapi.VerifyRequest) string { return req.MachineID })
 }
 
 func (h *handler) switchDevice(w http.ResponseWriter, r *http.Request) {
-	serveClient(h, w, r, PathSwitchDevice, h.svc.SwitchDevice, func(req SwitchRequest) string { return req.OldMachineID })
+	serveClient(h, w, r, licapi.PathSwitchDevice, h.svc.SwitchDevice, func(req licapi.SwitchRequest) string { return req.OldMachineID })
 }
 
 // serveClient answers one client contract call: check the nonce, decode the
@@ -130,7 +131,7 @@ func serveClient[Req any](h *handler, w http.ResponseWriter, r *http.Request, pa
 	var ans Answer
 	switch {
 	case !ok:
-		ans = fail(400, MsgBadRequest, "invalid_nonce")
+		ans = fail(400, licapi.MsgBadRequest, "invalid_nonce")
 	default:
 		if ans, ok = decodeClient(w, r, &req); ok {
 			ans = call(r.Context(), req, clientIP(r))
@@ -146,7 +147,7 @@ func (h *handler) writeSigned(w http.ResponseWriter, path, machineID, nonce stri
 	enc.SetEscapeHTML(false)
 	if err := enc.Encode(ans); err != nil {
 		h.log.Error("encode answer", "err", err)
-		ans = fail(500, MsgInternal, "internal_error")
+		ans = fail(500, licapi.MsgInternal, "internal_error")
 		buf.Reset()
 		enc.Encode(ans)
 	}

@@ -4,12 +4,12 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"github.com/licensehost/licensehost/internal/licapi"
 	"io"
 	"net/http"
 	"strings"
 	"testing"
 
-	"github.com/licensehost/licensehost/engine"
 	"github.com/licensehost/licensehost/internal/remote"
 	"github.com/licensehost/licensehost/internal/signing"
 )
@@ -29,16 +29,16 @@ func TestWithRemoteClient(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	res, err := c.Verify(ctx, engine.VerifyRequest{LicenseKey: l.Key, MachineID: m1, DeviceInfo: DeviceInfoActivation + m1})
+	res, err := c.Verify(ctx, licapi.VerifyRequest{LicenseKey: l.Key, MachineID: m1, DeviceInfo: licapi.DeviceInfoActivation + m1})
 	if err != nil || !res.Success || res.License == nil || res.License.CustomField1 != "500" {
 		t.Fatalf("verify: %+v %v", res, err)
 	}
-	res, err = c.Verify(ctx, engine.VerifyRequest{LicenseKey: l.Key, MachineID: m2, DeviceInfo: DeviceInfoActivation + m2})
-	if err != nil || res.Success || res.HTTPStatus != 403 || res.Message != MsgDeviceLimit {
+	res, err = c.Verify(ctx, licapi.VerifyRequest{LicenseKey: l.Key, MachineID: m2, DeviceInfo: licapi.DeviceInfoActivation + m2})
+	if err != nil || res.Success || res.HTTPStatus != 403 || res.Message != licapi.MsgDeviceLimit {
 		t.Fatalf("definitive rejection: %+v %v", res, err)
 	}
-	res, err = c.SwitchDevice(ctx, engine.SwitchRequest{LicenseKey: l.Key, OldMachineID: m1, NewMachineID: m2, Reason: "r"})
-	if err != nil || !res.Success || res.Message != MsgSwitchOK {
+	res, err = c.SwitchDevice(ctx, licapi.SwitchRequest{LicenseKey: l.Key, OldMachineID: m1, NewMachineID: m2, Reason: "r"})
+	if err != nil || !res.Success || res.Message != licapi.MsgSwitchOK {
 		t.Fatalf("switch: %+v %v", res, err)
 	}
 
@@ -48,7 +48,7 @@ func TestWithRemoteClient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err = ct.Verify(ctx, engine.VerifyRequest{LicenseKey: l.Key, MachineID: m2, DeviceInfo: DeviceInfoHeartbeat + m2})
+	res, err = ct.Verify(ctx, licapi.VerifyRequest{LicenseKey: l.Key, MachineID: m2, DeviceInfo: licapi.DeviceInfoHeartbeat + m2})
 	if err == nil {
 		t.Fatalf("tampered answer trusted: %+v", res)
 	}

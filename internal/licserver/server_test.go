@@ -5,6 +5,7 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"github.com/licensehost/licensehost/internal/licapi"
 	"net/http"
 	"slices"
 	"strings"
@@ -24,7 +25,7 @@ func TestContractShapes(t *testing.T) {
 	l := e.issue(IssueRequest{ExpiresAt: ptr(time.Date(2027, 3, 1, 0, 0, 0, 0, time.UTC))})
 
 	r := e.verify(l.Key, m1, "")
-	want(t, r, 200, true, MsgVerifyOK)
+	want(t, r, 200, true, licapi.MsgVerifyOK)
 	if got := sortedKeys(r.m); !slices.Equal(got, []string{"license", "message", "success"}) {
 		t.Fatalf("answer fields %v", got)
 	}
@@ -63,7 +64,7 @@ func TestContractShapes(t *testing.T) {
 	// A rejection: success false, message, details, no license.
 	unknown, _ := lickey.New(nil)
 	r = e.verify(unknown, m1, "")
-	want(t, r, 404, false, MsgNotFound)
+	want(t, r, 404, false, licapi.MsgNotFound)
 	if got := sortedKeys(r.m); !slices.Equal(got, []string{"details", "message", "success"}) {
 		t.Fatalf("rejection fields %v", got)
 	}
@@ -89,24 +90,24 @@ func TestStatusCodes(t *testing.T) {
 		status     int
 		msg        string
 	}{
-		{"garbage body", PathVerify, "{not json", 400, MsgBadRequest},
-		{"wrong type", PathVerify, `{"licenseKey":5}`, 400, MsgBadRequest},
-		{"no key", PathVerify, VerifyRequest{MachineID: m1}, 400, MsgNoKey},
-		{"no machine", PathVerify, VerifyRequest{LicenseKey: l.Key}, 400, MsgNoMachine},
-		{"control char", PathVerify, VerifyRequest{LicenseKey: l.Key, MachineID: "a\nb"}, 400, MsgBadRequest},
-		{"too long", PathVerify, VerifyRequest{LicenseKey: l.Key, MachineID: strings.Repeat("m", 513)}, 400, MsgBadRequest},
-		{"mistyped key", PathVerify, VerifyRequest{LicenseKey: string(typo), MachineID: m1}, 404, MsgNotFound},
-		{"other format", PathVerify, VerifyRequest{LicenseKey: "my-key", MachineID: m1}, 404, MsgNotFound},
-		{"switch garbage", PathSwitchDevice, "[]", 400, MsgBadRequest},
-		{"switch same", PathSwitchDevice, SwitchRequest{LicenseKey: l.Key, OldMachineID: m1, NewMachineID: m1}, 400, MsgSameMachine},
-		{"switch missing", PathSwitchDevice, SwitchRequest{LicenseKey: l.Key, OldMachineID: m1}, 400, MsgNoMachine},
+		{"garbage body", licapi.PathVerify, "{not json", 400, licapi.MsgBadRequest},
+		{"wrong type", licapi.PathVerify, `{"licenseKey":5}`, 400, licapi.MsgBadRequest},
+		{"no key", licapi.PathVerify, licapi.VerifyRequest{MachineID: m1}, 400, licapi.MsgNoKey},
+		{"no machine", licapi.PathVerify, licapi.VerifyRequest{LicenseKey: l.Key}, 400, licapi.MsgNoMachine},
+		{"control char", licapi.PathVerify, licapi.VerifyRequest{LicenseKey: l.Key, MachineID: "a\nb"}, 400, licapi.MsgBadRequest},
+		{"too long", licapi.PathVerify, licapi.VerifyRequest{LicenseKey: l.Key, MachineID: strings.Repeat("m", 513)}, 400, licapi.MsgBadRequest},
+		{"mistyped key", licapi.PathVerify, licapi.VerifyRequest{LicenseKey: string(typo), MachineID: m1}, 404, licapi.MsgNotFound},
+		{"other format", licapi.PathVerify, licapi.VerifyRequest{LicenseKey: "my-key", MachineID: m1}, 404, licapi.MsgNotFound},
+		{"switch garbage", licapi.PathSwitchDevice, "[]", 400, licapi.MsgBadRequest},
+		{"switch same", licapi.PathSwitchDevice, licapi.SwitchRequest{LicenseKey: l.Key, OldMachineID: m1, NewMachineID: m1}, 400, licapi.MsgSameMachine},
+		{"switch missing", licapi.PathSwitchDevice, licapi.SwitchRequest{LicenseKey: l.Key, OldMachineID: m1}, 400, licapi.MsgNoMachine},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			want(t, e.post(tc.path, tc.body, ""), tc.status, false, tc.msg)
 		})
 	}
-	resp, err := http.Get(e.srv.URL + PathVerify)
+	resp, err := http.Get(e.srv.URL + licapi.PathVerify)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -119,17 +120,17 @@ func TestStatusCodes(t *testing.T) {
 func TestDeviceLimit(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	l := e.issue(IssueRequest{MaxDevices: ptr(int64(2))})
-	want(t, e.verify(l.Key, m1, ""), 200, true, MsgVerifyOK)
-	r := e.verify(l.Key, m2, DeviceInfoHeartbeat+m2) // a heartbeat may bind (pending activations retry that way)
-	want(t, r, 200, true, MsgVerifyOK)
+	want(t, e.verify(l.Key, m1, ""), 200, true, licapi.MsgVerifyOK)
+	r := e.verify(l.Key, m2, licapi.DeviceInfoHeartbeat+m2) // a heartbeat may bind (pending activations retry that way)
+	want(t, r, 200, true, licapi.MsgVerifyOK)
 	if r.license()["currentDevices"] != 2.0 {
 		t.Fatalf("currentDevices %v", r.license()["currentDevices"])
 	}
-	want(t, e.verify(l.Key, m3, ""), 403, false, MsgDeviceLimit)
+	want(t, e.verify(l.Key, m3, ""), 403, false, licapi.MsgDeviceLimit)
 	// Bound machines keep working, activation or heartbeat.
-	want(t, e.verify(l.Key, m1, ""), 200, true, MsgVerifyOK)
-	r = e.verify(l.Key, m2, DeviceInfoHeartbeat+m2)
-	want(t, r, 200, true, MsgVerifyOK)
+	want(t, e.verify(l.Key, m1, ""), 200, true, licapi.MsgVerifyOK)
+	r = e.verify(l.Key, m2, licapi.DeviceInfoHeartbeat+m2)
+	want(t, r, 200, true, licapi.MsgVerifyOK)
 	if r.license()["currentUses"] != 2.0 {
 		t.Fatalf("currentUses %v, want 2 (one per binding)", r.license()["currentUses"])
 	}
@@ -137,47 +138,47 @@ func TestDeviceLimit(t *testing.T) {
 	if _, err := e.admin.UnbindDevice(context.Background(), l.Key, m1); err != nil {
 		t.Fatal(err)
 	}
-	want(t, e.verify(l.Key, m3, ""), 200, true, MsgVerifyOK)
+	want(t, e.verify(l.Key, m3, ""), 200, true, licapi.MsgVerifyOK)
 }
 
 func TestMaxUses(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	l := e.issue(IssueRequest{MaxDevices: ptr(int64(0)), MaxUses: ptr(int64(2))})
-	want(t, e.verify(l.Key, m1, ""), 200, true, MsgVerifyOK)
-	want(t, e.verify(l.Key, m2, ""), 200, true, MsgVerifyOK)
-	want(t, e.verify(l.Key, m3, ""), 403, false, MsgUseLimit)
-	want(t, e.verify(l.Key, m1, ""), 200, true, MsgVerifyOK)
+	want(t, e.verify(l.Key, m1, ""), 200, true, licapi.MsgVerifyOK)
+	want(t, e.verify(l.Key, m2, ""), 200, true, licapi.MsgVerifyOK)
+	want(t, e.verify(l.Key, m3, ""), 403, false, licapi.MsgUseLimit)
+	want(t, e.verify(l.Key, m1, ""), 200, true, licapi.MsgVerifyOK)
 }
 
 func TestSuspendResumeRevokeExpire(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	ctx := context.Background()
 	l := e.issue(IssueRequest{ExpiresAt: ptr(e.clock.Now().Add(48 * time.Hour))})
-	want(t, e.verify(l.Key, m1, ""), 200, true, MsgVerifyOK)
+	want(t, e.verify(l.Key, m1, ""), 200, true, licapi.MsgVerifyOK)
 
 	if _, err := e.admin.SetKeyStatus(ctx, l.Key, ActionSuspend); err != nil {
 		t.Fatal(err)
 	}
-	r := e.verify(l.Key, m1, DeviceInfoHeartbeat+m1)
-	want(t, r, 403, false, MsgSuspended)
+	r := e.verify(l.Key, m1, licapi.DeviceInfoHeartbeat+m1)
+	want(t, r, 403, false, licapi.MsgSuspended)
 	if r.m["details"] != "license_suspended" {
 		t.Fatalf("details %v", r.m["details"])
 	}
-	want(t, e.switchDevice(l.Key, m1, m2), 403, false, MsgSuspended)
+	want(t, e.switchDevice(l.Key, m1, m2), 403, false, licapi.MsgSuspended)
 
 	if _, err := e.admin.SetKeyStatus(ctx, l.Key, ActionResume); err != nil {
 		t.Fatal(err)
 	}
-	want(t, e.verify(l.Key, m1, ""), 200, true, MsgVerifyOK)
+	want(t, e.verify(l.Key, m1, ""), 200, true, licapi.MsgVerifyOK)
 
 	e.clock.Add(48 * time.Hour)
-	want(t, e.verify(l.Key, m1, ""), 403, false, MsgExpired)
+	want(t, e.verify(l.Key, m1, ""), 403, false, licapi.MsgExpired)
 	e.clock.Add(-time.Hour)
 
 	if _, err := e.admin.SetKeyStatus(ctx, l.Key, ActionRevoke); err != nil {
 		t.Fatal(err)
 	}
-	want(t, e.verify(l.Key, m1, ""), 403, false, MsgRevoked)
+	want(t, e.verify(l.Key, m1, ""), 403, false, licapi.MsgRevoked)
 	if _, err := e.admin.SetKeyStatus(ctx, l.Key, ActionResume); !errors.Is(err, ErrRevokedFinal) {
 		t.Fatalf("resume after revoke: %v", err)
 	}
@@ -190,62 +191,62 @@ func TestSuspendResumeRevokeExpire(t *testing.T) {
 func TestSwitchDevice(t *testing.T) {
 	e := newEnv(t, envOpts{})
 	l := e.issue(IssueRequest{}) // maxDevices 1
-	want(t, e.verify(l.Key, m1, ""), 200, true, MsgVerifyOK)
+	want(t, e.verify(l.Key, m1, ""), 200, true, licapi.MsgVerifyOK)
 	e.clock.Add(time.Hour)
 
 	r := e.switchDevice(l.Key, m1, m2)
-	want(t, r, 200, true, MsgSwitchOK)
+	want(t, r, 200, true, licapi.MsgSwitchOK)
 	if r.license()["activatedAt"] != "2026-03-01 09:00:00" || r.license()["currentDevices"] != 1.0 {
 		t.Fatalf("license after switch: %v", r.license())
 	}
-	want(t, e.verify(l.Key, m2, DeviceInfoHeartbeat+m2), 200, true, MsgVerifyOK)
+	want(t, e.verify(l.Key, m2, licapi.DeviceInfoHeartbeat+m2), 200, true, licapi.MsgVerifyOK)
 	// The old machine is restricted: its heartbeat is refused...
-	want(t, e.verify(l.Key, m1, DeviceInfoHeartbeat+m1), 403, false, MsgDeviceSwitched)
+	want(t, e.verify(l.Key, m1, licapi.DeviceInfoHeartbeat+m1), 403, false, licapi.MsgDeviceSwitched)
 	// ...and an explicit re-activation hits the device limit.
-	want(t, e.verify(l.Key, m1, ""), 403, false, MsgDeviceLimit)
+	want(t, e.verify(l.Key, m1, ""), 403, false, licapi.MsgDeviceLimit)
 	// A retried switch (lost answer) succeeds again.
-	want(t, e.switchDevice(l.Key, m1, m2), 200, true, MsgSwitchOK)
+	want(t, e.switchDevice(l.Key, m1, m2), 200, true, licapi.MsgSwitchOK)
 	// Switching from a machine that is not bound is refused.
-	want(t, e.switchDevice(l.Key, m3, "server_4444444444444444"), 403, false, MsgOldNotBound)
+	want(t, e.switchDevice(l.Key, m3, "server_4444444444444444"), 403, false, licapi.MsgOldNotBound)
 	unknown, _ := lickey.New(nil)
-	want(t, e.switchDevice(unknown, m2, m3), 404, false, MsgNotFound)
+	want(t, e.switchDevice(unknown, m2, m3), 404, false, licapi.MsgNotFound)
 	// And back.
-	want(t, e.switchDevice(l.Key, m2, m1), 200, true, MsgSwitchOK)
-	want(t, e.verify(l.Key, m1, DeviceInfoHeartbeat+m1), 200, true, MsgVerifyOK)
-	want(t, e.verify(l.Key, m2, DeviceInfoHeartbeat+m2), 403, false, MsgDeviceSwitched)
+	want(t, e.switchDevice(l.Key, m2, m1), 200, true, licapi.MsgSwitchOK)
+	want(t, e.verify(l.Key, m1, licapi.DeviceInfoHeartbeat+m1), 200, true, licapi.MsgVerifyOK)
+	want(t, e.verify(l.Key, m2, licapi.DeviceInfoHeartbeat+m2), 403, false, licapi.MsgDeviceSwitched)
 }
 
 func TestRateLimits(t *testing.T) {
 	t.Run("churn", func(t *testing.T) {
 		e := newEnv(t, envOpts{churn: Rate{Burst: 2, Every: time.Hour}})
 		l := e.issue(IssueRequest{MaxDevices: ptr(int64(0))})
-		want(t, e.verify(l.Key, m1, ""), 200, true, MsgVerifyOK)
-		want(t, e.verify(l.Key, m2, ""), 200, true, MsgVerifyOK)
+		want(t, e.verify(l.Key, m1, ""), 200, true, licapi.MsgVerifyOK)
+		want(t, e.verify(l.Key, m2, ""), 200, true, licapi.MsgVerifyOK)
 		r := e.verify(l.Key, m3, "")
-		want(t, r, 429, false, MsgRateLimited)
+		want(t, r, 429, false, licapi.MsgRateLimited)
 		if r.header.Get("Retry-After") != "3600" {
 			t.Fatalf("Retry-After %q", r.header.Get("Retry-After"))
 		}
 		// Bound machines are not churn.
-		want(t, e.verify(l.Key, m1, DeviceInfoHeartbeat+m1), 200, true, MsgVerifyOK)
+		want(t, e.verify(l.Key, m1, licapi.DeviceInfoHeartbeat+m1), 200, true, licapi.MsgVerifyOK)
 		// A switch is churn too.
-		want(t, e.switchDevice(l.Key, m1, m3), 429, false, MsgRateLimited)
+		want(t, e.switchDevice(l.Key, m1, m3), 429, false, licapi.MsgRateLimited)
 		// Another key has its own bucket.
 		l2 := e.issue(IssueRequest{})
-		want(t, e.verify(l2.Key, m3, ""), 200, true, MsgVerifyOK)
+		want(t, e.verify(l2.Key, m3, ""), 200, true, licapi.MsgVerifyOK)
 		e.clock.Add(time.Hour)
-		want(t, e.verify(l.Key, m3, ""), 200, true, MsgVerifyOK)
-		want(t, e.switchDevice(l.Key, m1, "server_4444444444444444"), 429, false, MsgRateLimited)
+		want(t, e.verify(l.Key, m3, ""), 200, true, licapi.MsgVerifyOK)
+		want(t, e.switchDevice(l.Key, m1, "server_4444444444444444"), 429, false, licapi.MsgRateLimited)
 	})
 	t.Run("requests", func(t *testing.T) {
 		e := newEnv(t, envOpts{reqs: Rate{Burst: 3, Every: time.Minute}})
 		l := e.issue(IssueRequest{})
 		for range 3 {
-			want(t, e.verify(l.Key, m1, ""), 200, true, MsgVerifyOK)
+			want(t, e.verify(l.Key, m1, ""), 200, true, licapi.MsgVerifyOK)
 		}
-		want(t, e.verify(l.Key, m1, ""), 429, false, MsgRateLimited)
+		want(t, e.verify(l.Key, m1, ""), 429, false, licapi.MsgRateLimited)
 		e.clock.Add(time.Minute)
-		want(t, e.verify(l.Key, m1, ""), 200, true, MsgVerifyOK)
+		want(t, e.verify(l.Key, m1, ""), 200, true, licapi.MsgVerifyOK)
 	})
 }
 
@@ -309,33 +310,33 @@ func TestSignedAnswers(t *testing.T) {
 		return e.post(path, body, n), n
 	}
 
-	r, n := send(PathVerify, VerifyRequest{LicenseKey: l.Key, MachineID: m1, DeviceInfo: DeviceInfoActivation + m1}, m1)
-	want(t, r, 200, true, MsgVerifyOK)
-	if err := v.Verify(PathVerify, m1, n, r.header, r.body); err != nil {
+	r, n := send(licapi.PathVerify, licapi.VerifyRequest{LicenseKey: l.Key, MachineID: m1, DeviceInfo: licapi.DeviceInfoActivation + m1}, m1)
+	want(t, r, 200, true, licapi.MsgVerifyOK)
+	if err := v.Verify(licapi.PathVerify, m1, n, r.header, r.body); err != nil {
 		t.Fatalf("verify answer: %v", err)
 	}
 	// Replaying the same answer is refused.
-	if err := v.Verify(PathVerify, m1, n, r.header, r.body); !errors.Is(err, signing.ErrReplayed) {
+	if err := v.Verify(licapi.PathVerify, m1, n, r.header, r.body); !errors.Is(err, signing.ErrReplayed) {
 		t.Fatalf("replay: %v", err)
 	}
 	// Replaying an old answer for a new request fails the signature.
 	n2, _ := v.NewNonce()
-	if err := v.Verify(PathVerify, m1, n2, r.header, r.body); !errors.Is(err, signing.ErrBadSignature) {
+	if err := v.Verify(licapi.PathVerify, m1, n2, r.header, r.body); !errors.Is(err, signing.ErrBadSignature) {
 		t.Fatalf("old answer for a new nonce: %v", err)
 	}
 
 	// Rejections are signed too; a tampered body is refused.
-	r, n = send(PathVerify, VerifyRequest{LicenseKey: l.Key, MachineID: m2}, m2)
-	want(t, r, 403, false, MsgDeviceLimit)
+	r, n = send(licapi.PathVerify, licapi.VerifyRequest{LicenseKey: l.Key, MachineID: m2}, m2)
+	want(t, r, 403, false, licapi.MsgDeviceLimit)
 	forged := []byte(strings.Replace(string(r.body), `"success":false`, `"success":true `, 1))
-	if err := v.Verify(PathVerify, m2, n, r.header, forged); !errors.Is(err, signing.ErrBadSignature) {
+	if err := v.Verify(licapi.PathVerify, m2, n, r.header, forged); !errors.Is(err, signing.ErrBadSignature) {
 		t.Fatalf("tampered: %v", err)
 	}
 
 	// switch-device answers are signed over oldMachineId, the caller.
-	r, n = send(PathSwitchDevice, SwitchRequest{LicenseKey: l.Key, OldMachineID: m1, NewMachineID: m2}, m1)
-	want(t, r, 200, true, MsgSwitchOK)
-	if err := v.Verify(PathSwitchDevice, m1, n, r.header, r.body); err != nil {
+	r, n = send(licapi.PathSwitchDevice, licapi.SwitchRequest{LicenseKey: l.Key, OldMachineID: m1, NewMachineID: m2}, m1)
+	want(t, r, 200, true, licapi.MsgSwitchOK)
+	if err := v.Verify(licapi.PathSwitchDevice, m1, n, r.header, r.body); err != nil {
 		t.Fatalf("switch answer: %v", err)
 	}
 
@@ -343,22 +344,22 @@ func TestSignedAnswers(t *testing.T) {
 	otherPub, _, _ := signing.GenerateKey(nil)
 	vo, _ := signing.NewVerifier(signing.VerifierConfig{PublicKeys: []ed25519.PublicKey{otherPub}, Clock: vclock})
 	no, _ := vo.NewNonce()
-	r = e.post(PathVerify, VerifyRequest{LicenseKey: l.Key, MachineID: m2}, no)
-	if err := vo.Verify(PathVerify, m2, no, r.header, r.body); !errors.Is(err, signing.ErrBadSignature) {
+	r = e.post(licapi.PathVerify, licapi.VerifyRequest{LicenseKey: l.Key, MachineID: m2}, no)
+	if err := vo.Verify(licapi.PathVerify, m2, no, r.header, r.body); !errors.Is(err, signing.ErrBadSignature) {
 		t.Fatalf("wrong key: %v", err)
 	}
 
 	// A server clock far from the client's: stale.
 	e.clock.Add(10 * time.Minute)
-	r, n = send(PathVerify, VerifyRequest{LicenseKey: l.Key, MachineID: m2}, m2)
-	if err := v.Verify(PathVerify, m2, n, r.header, r.body); !errors.Is(err, signing.ErrStale) {
+	r, n = send(licapi.PathVerify, licapi.VerifyRequest{LicenseKey: l.Key, MachineID: m2}, m2)
+	if err := v.Verify(licapi.PathVerify, m2, n, r.header, r.body); !errors.Is(err, signing.ErrStale) {
 		t.Fatalf("stale: %v", err)
 	}
 
 	// A client that sends no nonce still gets a plain contract answer.
-	want(t, e.verify(l.Key, m2, ""), 200, true, MsgVerifyOK)
+	want(t, e.verify(l.Key, m2, ""), 200, true, licapi.MsgVerifyOK)
 	// A nonce with control characters is refused.
-	want(t, e.post(PathVerify, VerifyRequest{LicenseKey: l.Key, MachineID: m2}, "a\tb"), 400, false, MsgBadRequest)
+	want(t, e.post(licapi.PathVerify, licapi.VerifyRequest{LicenseKey: l.Key, MachineID: m2}, "a\tb"), 400, false, licapi.MsgBadRequest)
 }
 
 func TestAdminAPIAuth(t *testing.T) {
@@ -420,8 +421,8 @@ func TestAuditLog(t *testing.T) {
 		got = append(got, a.Action+":"+a.Outcome)
 	}
 	slices.Reverse(got)
-	wantLog := []string{"init:ok", "type.add:ok", "key.issue:ok", "verify:ok", "verify:" + MsgDeviceLimit,
-		"switch-device:ok", "key.suspend:ok", "verify:" + MsgNotFound}
+	wantLog := []string{"init:ok", "type.add:ok", "key.issue:ok", "verify:ok", "verify:" + licapi.MsgDeviceLimit,
+		"switch-device:ok", "key.suspend:ok", "verify:" + licapi.MsgNotFound}
 	if !slices.Equal(got, wantLog) {
 		t.Fatalf("audit log\n got %v\nwant %v", got, wantLog)
 	}

@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/licensehost/licensehost/internal/licapi"
 	"hash/fnv"
 	"log/slog"
 	"strings"
@@ -16,7 +17,6 @@ import (
 
 	"github.com/licensehost/licensehost/internal/lickey"
 	"github.com/licensehost/licensehost/internal/licserver/store"
-	"github.com/licensehost/licensehost/internal/signing"
 )
 
 // Clock is the service's source of time.
@@ -31,8 +31,6 @@ func (SystemClock) Now() time.Time { return time.Now() }
 // Defaults of Config.
 const (
 	DefaultAppName = "licensehost"
-	// MaxFieldLen bounds licenseKey, machineId, deviceInfo and reason.
-	MaxFieldLen = 512
 	// maxReleased bounds how many switched-away machines a license remembers.
 	maxReleased = 32
 )
@@ -112,195 +110,150 @@ func (s *Service) lock(key string) func() {
 }
 
 func fail(status int, msg, details string) Answer {
-	return Answer{Status: status, Message: msg, Details: details}
+	return Answer{Answer: licapi.Fail(msg, details), Status: status}
 }
 
-// checkField validates one client field.
-func checkField(v string) bool {
-	return len(v) <= MaxFieldLen && signing.ValidField(v)
+func success(msg string, lic *licapi.License) Answer {
+	return Answer{Answer: licapi.OK(msg, lic), Status: 200}
 }
 
-// Verify answers POST /api/license/verify.
-func (s *Service) Verify(ctx context.Context, req VerifyRequest, clientIP string) Answer {
+// outcome is what a client request decided: the answer, the license to
+// write (nil when unchanged) and the audit entry's detail.
+type outcome struct {
+	ans    Answer
+	put    *store.License
+	detail string
+}
+
+// serve runs one client request: the contract's validation (inv), the key's
+// parse, its lock and request rate, then decide on a snapshot of the usable
+// license, and a durable write of the outcome through the store's group
+// commit. The key's lock is held until the write is durable. machineID is
+// the machine the audit entry names, detail its detail when the license is
+// not usable.
+func (s *Service) serve(action, rawKey, machineID, clientIP, detail string, inv *licapi.Invalid,
+	decide func(l store.License, t store.LicenseType, now time.Time) outcome) Answer {
 	now := s.clock.Now()
-	switch {
-	case strings.TrimSpace(req.LicenseKey) == "":
-		return s.reject(now, "verify", "", req.MachineID, clientIP, fail(400, MsgNoKey, "missing_license_key"))
-	case strings.TrimSpace(req.MachineID) == "":
-		return s.reject(now, "verify", "", "", clientIP, fail(400, MsgNoMachine, "missing_machine_id"))
-	case !checkField(req.LicenseKey) || !checkField(req.MachineID) || !checkField(req.DeviceInfo):
-		return s.reject(now, "verify", "", "", clientIP, fail(400, MsgBadRequest, "invalid_field"))
+	if !licapi.ValidField(machineID) {
+		machineID = ""
 	}
-	key, err := lickey.Parse(req.LicenseKey)
+	if inv != nil {
+		return s.reject(now, action, "", machineID, clientIP, fail(400, inv.Message, inv.Details))
+	}
+	key, err := lickey.Parse(rawKey)
 	if err != nil {
-		return s.reject(now, "verify", "", req.MachineID, clientIP, fail(404, MsgNotFound, "license_not_found"))
+		return s.reject(now, action, "", machineID, clientIP, fail(404, licapi.MsgNotFound, "license_not_found"))
 	}
 	unlock := s.lock(key)
 	defer unlock()
 	if ok, wait := s.reqs.allow(key, now); !ok {
-		a := fail(429, MsgRateLimited, "rate_limited")
-		a.RetryAfter = retrySeconds(wait)
-		return s.reject(now, "verify", key, req.MachineID, clientIP, a)
+		return s.reject(now, action, key, machineID, clientIP, s.rateLimited(wait))
 	}
-	var ans Answer
-	var put *store.License
-	var entry store.AuditEntry
-	// Decide on a snapshot under the key's lock, then write through the
-	// store's group commit; the lock is held until the write is durable.
+	var out outcome
 	err = s.st.View(func(tx *store.Tx) error {
 		l, t, a, ok, err := s.loadUsable(tx, key, now)
-		if err != nil {
+		switch {
+		case err != nil:
 			return err
+		case !ok:
+			out = outcome{ans: a, detail: detail}
+		default:
+			out = decide(l, t, now)
 		}
-		if !ok {
-			ans = a
-			entry = s.entry(now, "verify", key, req.MachineID, clientIP, ans, req.DeviceInfo)
-			return nil
-		}
-		activation := strings.HasPrefix(req.DeviceInfo, DeviceInfoActivation)
-		i := l.Device(req.MachineID)
-		if i < 0 {
-			if r := l.ReleasedIndex(req.MachineID); r >= 0 && !activation {
-				ans = fail(403, MsgDeviceSwitched, "device_switched")
-				entry = s.entry(now, "verify", key, req.MachineID, clientIP, ans, "moved to "+l.Released[r].MovedTo)
-				return nil
-			}
-			if l.MaxDevices > 0 && int64(len(l.Devices)) >= l.MaxDevices {
-				ans = fail(403, MsgDeviceLimit, "device_limit_reached")
-				entry = s.entry(now, "verify", key, req.MachineID, clientIP, ans, req.DeviceInfo)
-				return nil
-			}
-			if l.MaxUses > 0 && l.CurrentUses >= l.MaxUses {
-				ans = fail(403, MsgUseLimit, "use_limit_reached")
-				entry = s.entry(now, "verify", key, req.MachineID, clientIP, ans, req.DeviceInfo)
-				return nil
-			}
-			if ok, wait := s.churn.allow(key, now); !ok {
-				ans = fail(429, MsgRateLimited, "rate_limited")
-				ans.RetryAfter = retrySeconds(wait)
-				entry = s.entry(now, "verify", key, req.MachineID, clientIP, ans, "activation churn")
-				return nil
-			}
-			if r := l.ReleasedIndex(req.MachineID); r >= 0 {
-				l.Released = append(l.Released[:r], l.Released[r+1:]...)
-			}
-			l.Devices = append(l.Devices, store.Device{MachineID: req.MachineID, ActivatedAt: now})
-			l.CurrentUses++
-			i = len(l.Devices) - 1
-		}
-		d := &l.Devices[i]
-		d.DeviceInfo, d.LastSeenAt, d.LastIP = req.DeviceInfo, now, clientIP
-		l.UpdatedAt = now
-		put = &l
-		ans = Answer{Status: 200, Success: true, Message: MsgVerifyOK, License: s.wire(l, t, *d, clientIP)}
-		entry = s.entry(now, "verify", key, req.MachineID, clientIP, ans, req.DeviceInfo)
 		return nil
 	})
 	if err == nil {
-		err = s.commit(put, entry)
+		err = s.commit(out.put, s.entry(now, action, key, machineID, clientIP, out.ans, out.detail))
 	}
 	if err != nil {
-		return s.internal("verify", key, err)
+		return s.internal(action, key, err)
 	}
-	s.logAnswer("verify", key, req.MachineID, ans)
-	return ans
+	s.logAnswer(action, key, machineID, out.ans)
+	return out.ans
+}
+
+func (s *Service) rateLimited(wait time.Duration) Answer {
+	a := fail(429, licapi.MsgRateLimited, "rate_limited")
+	a.RetryAfter = retrySeconds(wait)
+	return a
+}
+
+// Verify answers POST /api/license/verify.
+func (s *Service) Verify(ctx context.Context, req licapi.VerifyRequest, clientIP string) Answer {
+	return s.serve("verify", req.LicenseKey, req.MachineID, clientIP, req.DeviceInfo, req.Validate(),
+		func(l store.License, t store.LicenseType, now time.Time) outcome {
+			refuse := func(a Answer, detail string) outcome { return outcome{ans: a, detail: detail} }
+			activation := strings.HasPrefix(req.DeviceInfo, licapi.DeviceInfoActivation)
+			i := l.Device(req.MachineID)
+			if i < 0 {
+				if r := l.ReleasedIndex(req.MachineID); r >= 0 && !activation {
+					return refuse(fail(403, licapi.MsgDeviceSwitched, "device_switched"), "moved to "+l.Released[r].MovedTo)
+				}
+				if l.MaxDevices > 0 && int64(len(l.Devices)) >= l.MaxDevices {
+					return refuse(fail(403, licapi.MsgDeviceLimit, "device_limit_reached"), req.DeviceInfo)
+				}
+				if l.MaxUses > 0 && l.CurrentUses >= l.MaxUses {
+					return refuse(fail(403, licapi.MsgUseLimit, "use_limit_reached"), req.DeviceInfo)
+				}
+				if ok, wait := s.churn.allow(l.Key, now); !ok {
+					return refuse(s.rateLimited(wait), "activation churn")
+				}
+				if r := l.ReleasedIndex(req.MachineID); r >= 0 {
+					l.Released = append(l.Released[:r], l.Released[r+1:]...)
+				}
+				l.Devices = append(l.Devices, store.Device{MachineID: req.MachineID, ActivatedAt: now})
+				l.CurrentUses++
+				i = len(l.Devices) - 1
+			}
+			d := &l.Devices[i]
+			d.DeviceInfo, d.LastSeenAt, d.LastIP = req.DeviceInfo, now, clientIP
+			l.UpdatedAt = now
+			return outcome{ans: success(licapi.MsgVerifyOK, s.wire(l, t, *d, clientIP)), put: &l, detail: req.DeviceInfo}
+		})
 }
 
 // SwitchDevice answers POST /api/license/switch-device: the binding of
 // oldMachineId moves to newMachineId. Repeating a switch that already
 // happened answers success again (a client may retry after a lost answer).
-func (s *Service) SwitchDevice(ctx context.Context, req SwitchRequest, clientIP string) Answer {
-	now := s.clock.Now()
-	switch {
-	case strings.TrimSpace(req.LicenseKey) == "":
-		return s.reject(now, "switch-device", "", req.NewMachineID, clientIP, fail(400, MsgNoKey, "missing_license_key"))
-	case strings.TrimSpace(req.OldMachineID) == "" || strings.TrimSpace(req.NewMachineID) == "":
-		return s.reject(now, "switch-device", "", "", clientIP, fail(400, MsgNoMachine, "missing_machine_id"))
-	case !checkField(req.LicenseKey) || !checkField(req.OldMachineID) || !checkField(req.NewMachineID) || !checkField(req.Reason):
-		return s.reject(now, "switch-device", "", "", clientIP, fail(400, MsgBadRequest, "invalid_field"))
-	case req.OldMachineID == req.NewMachineID:
-		return s.reject(now, "switch-device", "", req.NewMachineID, clientIP, fail(400, MsgSameMachine, "same_machine_id"))
-	}
-	key, err := lickey.Parse(req.LicenseKey)
-	if err != nil {
-		return s.reject(now, "switch-device", "", req.NewMachineID, clientIP, fail(404, MsgNotFound, "license_not_found"))
-	}
-	unlock := s.lock(key)
-	defer unlock()
-	if ok, wait := s.reqs.allow(key, now); !ok {
-		a := fail(429, MsgRateLimited, "rate_limited")
-		a.RetryAfter = retrySeconds(wait)
-		return s.reject(now, "switch-device", key, req.NewMachineID, clientIP, a)
-	}
+func (s *Service) SwitchDevice(ctx context.Context, req licapi.SwitchRequest, clientIP string) Answer {
 	detail := req.OldMachineID + " -> " + req.NewMachineID
 	if req.Reason != "" {
 		detail += " (" + req.Reason + ")"
 	}
-	var ans Answer
-	var put *store.License
-	var entry store.AuditEntry
-	// Decide on a snapshot under the key's lock, then write through the
-	// store's group commit; the lock is held until the write is durable.
-	err = s.st.View(func(tx *store.Tx) error {
-		l, t, a, ok, err := s.loadUsable(tx, key, now)
-		if err != nil {
-			return err
-		}
-		if !ok {
-			ans = a
-			entry = s.entry(now, "switch-device", key, req.NewMachineID, clientIP, ans, detail)
-			return nil
-		}
-		io, in := l.Device(req.OldMachineID), l.Device(req.NewMachineID)
-		if io < 0 {
-			if r := l.ReleasedIndex(req.OldMachineID); r >= 0 && l.Released[r].MovedTo == req.NewMachineID && in >= 0 {
-				ans = Answer{Status: 200, Success: true, Message: MsgSwitchOK, License: s.wire(l, t, l.Devices[in], clientIP)}
-				entry = s.entry(now, "switch-device", key, req.NewMachineID, clientIP, ans, detail+" (repeated)")
-				return nil
+	return s.serve("switch-device", req.LicenseKey, req.NewMachineID, clientIP, detail, req.Validate(),
+		func(l store.License, t store.LicenseType, now time.Time) outcome {
+			io, in := l.Device(req.OldMachineID), l.Device(req.NewMachineID)
+			if io < 0 {
+				if r := l.ReleasedIndex(req.OldMachineID); r >= 0 && l.Released[r].MovedTo == req.NewMachineID && in >= 0 {
+					return outcome{ans: success(licapi.MsgSwitchOK, s.wire(l, t, l.Devices[in], clientIP)), detail: detail + " (repeated)"}
+				}
+				return outcome{ans: fail(403, licapi.MsgOldNotBound, "old_device_not_bound"), detail: detail}
 			}
-			ans = fail(403, MsgOldNotBound, "old_device_not_bound")
-			entry = s.entry(now, "switch-device", key, req.NewMachineID, clientIP, ans, detail)
-			return nil
-		}
-		if ok, wait := s.churn.allow(key, now); !ok {
-			ans = fail(429, MsgRateLimited, "rate_limited")
-			ans.RetryAfter = retrySeconds(wait)
-			entry = s.entry(now, "switch-device", key, req.NewMachineID, clientIP, ans, detail)
-			return nil
-		}
-		if in >= 0 {
-			// The new machine is bound already: the old binding just goes.
-			l.Devices = append(l.Devices[:io], l.Devices[io+1:]...)
-		} else {
-			l.Devices[io] = store.Device{MachineID: req.NewMachineID, DeviceInfo: "switch-device:" + req.OldMachineID, ActivatedAt: now}
-		}
-		in = l.Device(req.NewMachineID)
-		d := &l.Devices[in]
-		d.LastSeenAt, d.LastIP = now, clientIP
-		if r := l.ReleasedIndex(req.NewMachineID); r >= 0 {
-			l.Released = append(l.Released[:r], l.Released[r+1:]...)
-		}
-		if r := l.ReleasedIndex(req.OldMachineID); r >= 0 {
-			l.Released = append(l.Released[:r], l.Released[r+1:]...)
-		}
-		l.Released = append(l.Released, store.Released{MachineID: req.OldMachineID, MovedTo: req.NewMachineID, At: now})
-		if len(l.Released) > maxReleased {
-			l.Released = l.Released[len(l.Released)-maxReleased:]
-		}
-		l.UpdatedAt = now
-		put = &l
-		ans = Answer{Status: 200, Success: true, Message: MsgSwitchOK, License: s.wire(l, t, *d, clientIP)}
-		entry = s.entry(now, "switch-device", key, req.NewMachineID, clientIP, ans, detail)
-		return nil
-	})
-	if err == nil {
-		err = s.commit(put, entry)
-	}
-	if err != nil {
-		return s.internal("switch-device", key, err)
-	}
-	s.logAnswer("switch-device", key, req.NewMachineID, ans)
-	return ans
+			if ok, wait := s.churn.allow(l.Key, now); !ok {
+				return outcome{ans: s.rateLimited(wait), detail: detail}
+			}
+			if in >= 0 {
+				// The new machine is bound already: the old binding just goes.
+				l.Devices = append(l.Devices[:io], l.Devices[io+1:]...)
+			} else {
+				l.Devices[io] = store.Device{MachineID: req.NewMachineID, DeviceInfo: "switch-device:" + req.OldMachineID, ActivatedAt: now}
+			}
+			in = l.Device(req.NewMachineID)
+			d := &l.Devices[in]
+			d.LastSeenAt, d.LastIP = now, clientIP
+			if r := l.ReleasedIndex(req.NewMachineID); r >= 0 {
+				l.Released = append(l.Released[:r], l.Released[r+1:]...)
+			}
+			if r := l.ReleasedIndex(req.OldMachineID); r >= 0 {
+				l.Released = append(l.Released[:r], l.Released[r+1:]...)
+			}
+			l.Released = append(l.Released, store.Released{MachineID: req.OldMachineID, MovedTo: req.NewMachineID, At: now})
+			if len(l.Released) > maxReleased {
+				l.Released = l.Released[len(l.Released)-maxReleased:]
+			}
+			l.UpdatedAt = now
+			return outcome{ans: success(licapi.MsgSwitchOK, s.wire(l, t, *d, clientIP)), put: &l, detail: detail}
+		})
 }
 
 // loadUsable loads key and checks that it may be used at now. ok=false
@@ -308,20 +261,20 @@ func (s *Service) SwitchDevice(ctx context.Context, req SwitchRequest, clientIP 
 func (s *Service) loadUsable(tx *store.Tx, key string, now time.Time) (store.License, store.LicenseType, Answer, bool, error) {
 	l, err := tx.License(key)
 	if errors.Is(err, store.ErrNotFound) {
-		return l, store.LicenseType{}, fail(404, MsgNotFound, "license_not_found"), false, nil
+		return l, store.LicenseType{}, fail(404, licapi.MsgNotFound, "license_not_found"), false, nil
 	}
 	if err != nil {
 		return l, store.LicenseType{}, Answer{}, false, err
 	}
 	switch {
 	case l.Status == store.StatusRevoked:
-		return l, store.LicenseType{}, fail(403, MsgRevoked, "license_revoked"), false, nil
+		return l, store.LicenseType{}, fail(403, licapi.MsgRevoked, "license_revoked"), false, nil
 	case l.Status == store.StatusSuspended:
-		return l, store.LicenseType{}, fail(403, MsgSuspended, "license_suspended"), false, nil
+		return l, store.LicenseType{}, fail(403, licapi.MsgSuspended, "license_suspended"), false, nil
 	case l.Status != store.StatusActive:
-		return l, store.LicenseType{}, fail(403, MsgSuspended, "license_not_active"), false, nil
+		return l, store.LicenseType{}, fail(403, licapi.MsgSuspended, "license_not_active"), false, nil
 	case !l.ExpiresAt.IsZero() && !now.Before(l.ExpiresAt):
-		return l, store.LicenseType{}, fail(403, MsgExpired, "license_expired"), false, nil
+		return l, store.LicenseType{}, fail(403, licapi.MsgExpired, "license_expired"), false, nil
 	}
 	t, err := tx.Type(l.Type)
 	if errors.Is(err, store.ErrNotFound) {
@@ -332,30 +285,27 @@ func (s *Service) loadUsable(tx *store.Tx, key string, now time.Time) (store.Lic
 	return l, t, Answer{}, true, nil
 }
 
-func (s *Service) wire(l store.License, t store.LicenseType, d store.Device, clientIP string) *WireLicense {
-	w := &WireLicense{
-		LicenseKey:             l.Key,
-		ApplicationName:        s.appName,
-		LicenseTypeName:        l.Type,
-		LicenseTypeDisplayName: t.DisplayName,
-		Status:                 string(l.Status),
-		MaxUses:                l.MaxUses,
-		CurrentUses:            l.CurrentUses,
-		MaxDevices:             l.MaxDevices,
-		CurrentDevices:         int64(len(l.Devices)),
-		CustomField1:           l.CustomField1,
-		CustomField2:           l.CustomField2,
-		CustomField3:           l.CustomField3,
-		ActivatedAt:            d.ActivatedAt.UTC().Format(ActivatedAtLayout),
+func (s *Service) wire(l store.License, t store.LicenseType, d store.Device, clientIP string) *licapi.License {
+	w := &licapi.License{
+		LicenseKey:             licapi.FlexString(l.Key),
+		ApplicationName:        licapi.FlexString(s.appName),
+		LicenseTypeName:        licapi.FlexString(l.Type),
+		LicenseTypeDisplayName: licapi.FlexString(t.DisplayName),
+		Status:                 licapi.FlexString(l.Status),
+		MaxUses:                licapi.Int(l.MaxUses),
+		CurrentUses:            licapi.Int(l.CurrentUses),
+		MaxDevices:             licapi.Int(l.MaxDevices),
+		CurrentDevices:         licapi.Int(int64(len(l.Devices))),
+		CustomField1:           licapi.FlexString(l.CustomField1),
+		CustomField2:           licapi.FlexString(l.CustomField2),
+		CustomField3:           licapi.FlexString(l.CustomField3),
+		ExpiresAt:              licapi.FlexTime{Time: l.ExpiresAt},
+		ActivatedAt:            licapi.FlexString(d.ActivatedAt.UTC().Format(licapi.ActivatedAtLayout)),
 		Timezone:               "UTC",
-		ClientIP:               clientIP,
+		ClientIP:               licapi.FlexString(clientIP),
 	}
 	if w.LicenseTypeDisplayName == "" {
-		w.LicenseTypeDisplayName = l.Type
-	}
-	if !l.ExpiresAt.IsZero() {
-		e := l.ExpiresAt.UTC().Format(time.RFC3339)
-		w.ExpiresAt = &e
+		w.LicenseTypeDisplayName = w.LicenseTypeName
 	}
 	return w
 }
@@ -363,8 +313,8 @@ func (s *Service) wire(l store.License, t store.LicenseType, d store.Device, cli
 // entry is the audit entry of a client request.
 func (s *Service) entry(now time.Time, action, key, machineID, ip string, a Answer, detail string) store.AuditEntry {
 	outcome := "ok"
-	if !a.Success {
-		outcome = a.Message
+	if !a.Success.V {
+		outcome = string(a.Message)
 	}
 	return store.AuditEntry{
 		At: now, Actor: "client " + ip, Action: action, Key: key, MachineID: machineID,
@@ -388,7 +338,7 @@ func (s *Service) commit(put *store.License, e store.AuditEntry) error {
 
 // reject records a rejection that needs no license lookup and returns it.
 func (s *Service) reject(now time.Time, action, key, machineID, ip string, a Answer) Answer {
-	if err := s.commit(nil, s.entry(now, action, key, machineID, ip, a, a.Details)); err != nil {
+	if err := s.commit(nil, s.entry(now, action, key, machineID, ip, a, a.DetailsCode())); err != nil {
 		s.log.Error("audit failed", "action", action, "err", err)
 	}
 	s.logAnswer(action, key, machineID, a)
@@ -397,12 +347,12 @@ func (s *Service) reject(now time.Time, action, key, machineID, ip string, a Ans
 
 func (s *Service) internal(action, key string, err error) Answer {
 	s.log.Error("request failed", "action", action, "key", lickey.Mask(key), "err", err)
-	return fail(500, MsgInternal, "internal_error")
+	return fail(500, licapi.MsgInternal, "internal_error")
 }
 
 func (s *Service) logAnswer(action, key, machineID string, a Answer) {
 	s.log.Info("client request", "action", action, "key", lickey.Mask(key), "machine", machineID,
-		"http", a.Status, "success", a.Success, "details", a.Details)
+		"http", a.Status, "success", a.Success.V, "details", a.DetailsCode())
 }
 
 func retrySeconds(d time.Duration) int {

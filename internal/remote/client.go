@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/licensehost/licensehost/engine"
+	"github.com/licensehost/licensehost/internal/licapi"
 	"github.com/licensehost/licensehost/internal/mask"
 )
 
@@ -35,12 +36,6 @@ const (
 	DefaultTotalTimeout     = 15 * time.Second
 	DefaultMaxResponseBytes = 1 << 20 // 1 MiB
 	DefaultUserAgent        = "licensehost"
-)
-
-// The contract's paths, relative to the base URL.
-const (
-	VerifyPath       = "/api/license/verify"
-	SwitchDevicePath = "/api/license/switch-device"
 )
 
 // NonceHeader carries ResponseVerifier.NewNonce's nonce on every request when
@@ -191,14 +186,14 @@ func checkRedirect(req *http.Request, via []*http.Request) error {
 func (c *Client) BaseURL() string { return c.base }
 
 // Verify calls POST {base}/api/license/verify.
-func (c *Client) Verify(ctx context.Context, req engine.VerifyRequest) (engine.RemoteResult, error) {
-	return c.call(ctx, "verify", VerifyPath, req.LicenseKey, req.MachineID, req,
+func (c *Client) Verify(ctx context.Context, req licapi.VerifyRequest) (engine.RemoteResult, error) {
+	return c.call(ctx, "verify", licapi.PathVerify, req.LicenseKey, req.MachineID, req,
 		slog.String("machineId", req.MachineID), slog.String("deviceInfo", req.DeviceInfo))
 }
 
 // SwitchDevice calls POST {base}/api/license/switch-device.
-func (c *Client) SwitchDevice(ctx context.Context, req engine.SwitchRequest) (engine.RemoteResult, error) {
-	return c.call(ctx, "switch-device", SwitchDevicePath, req.LicenseKey, req.OldMachineID, req,
+func (c *Client) SwitchDevice(ctx context.Context, req licapi.SwitchRequest) (engine.RemoteResult, error) {
+	return c.call(ctx, "switch-device", licapi.PathSwitchDevice, req.LicenseKey, req.OldMachineID, req,
 		slog.String("oldMachineId", req.OldMachineID), slog.String("newMachineId", req.NewMachineID))
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"github.com/licensehost/licensehost/internal/licapi"
 	"io"
 	"log"
 	"log/slog"
@@ -71,8 +72,8 @@ func newClient(t *testing.T, base string, mod ...func(*remote.Config)) (*remote.
 	return c, logs
 }
 
-func verifyReq() engine.VerifyRequest {
-	return engine.VerifyRequest{LicenseKey: testKey, MachineID: machine, DeviceInfo: "sponsor-activation:" + machine}
+func verifyReq() licapi.VerifyRequest {
+	return licapi.VerifyRequest{LicenseKey: testKey, MachineID: machine, DeviceInfo: "sponsor-activation:" + machine}
 }
 
 func TestVerifySuccessLenient(t *testing.T) {
@@ -94,8 +95,8 @@ func TestVerifySuccessLenient(t *testing.T) {
 	}
 	l := res.License
 	if l == nil || l.CustomField1 != "500" || l.CustomField2 != "" || l.CustomField3 != "" || l.Timezone != "" ||
-		l.MaxUses == nil || *l.MaxUses != 999999 || l.CurrentDevices == nil || *l.CurrentDevices != 1 ||
-		l.LicenseKey != testKey || l.ExpiresAt.Year() != 2125 || len(l.Raw) == 0 {
+		l.MaxUses != licapi.Int(999999) || l.CurrentDevices != licapi.Int(1) ||
+		string(l.LicenseKey) != testKey || l.ExpiresAt.Year() != 2125 || len(l.Raw) == 0 {
 		t.Fatalf("license %+v", l)
 	}
 	if got := srv.Devices(testKey); !slices.Equal(got, []string{machine}) {
@@ -119,7 +120,7 @@ func TestWireFormat(t *testing.T) {
 	if _, err := c.Verify(context.Background(), verifyReq()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := c.SwitchDevice(context.Background(), engine.SwitchRequest{
+	if _, err := c.SwitchDevice(context.Background(), licapi.SwitchRequest{
 		LicenseKey: testKey, OldMachineID: machine, NewMachineID: other, // Reason empty: still sent
 	}); err != nil {
 		t.Fatal(err)
@@ -129,10 +130,10 @@ func TestWireFormat(t *testing.T) {
 		t.Fatalf("%d requests", len(reqs))
 	}
 	v, s := reqs[0], reqs[1]
-	if remote.VerifyPath != "/api/license/verify" || remote.SwitchDevicePath != "/api/license/switch-device" {
+	if licapi.PathVerify != "/api/license/verify" || licapi.PathSwitchDevice != "/api/license/switch-device" {
 		t.Fatal("the contract's paths changed")
 	}
-	if v.Path != remote.VerifyPath {
+	if v.Path != licapi.PathVerify {
 		t.Errorf("verify path %q", v.Path)
 	}
 	if got := keys(v.Fields); !slices.Equal(got, []string{"deviceInfo", "licenseKey", "machineId"}) {
@@ -141,7 +142,7 @@ func TestWireFormat(t *testing.T) {
 	if v.Fields["licenseKey"] != testKey || v.Fields["machineId"] != machine || v.Fields["deviceInfo"] != "sponsor-activation:"+machine {
 		t.Errorf("verify values %v", v.Fields)
 	}
-	if s.Path != remote.SwitchDevicePath {
+	if s.Path != licapi.PathSwitchDevice {
 		t.Errorf("switch path %q", s.Path)
 	}
 	if got := keys(s.Fields); !slices.Equal(got, []string{"licenseKey", "newMachineId", "oldMachineId", "reason"}) {
@@ -181,7 +182,7 @@ func TestDefinitiveRejections(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
 		setup   func(*remotetest.Server)
-		req     engine.VerifyRequest
+		req     licapi.VerifyRequest
 		status  int
 		message string
 	}{
@@ -376,7 +377,7 @@ func TestVerifierHook(t *testing.T) {
 	if r, _ := srv.LastRequest(); r.Header.Get(remote.NonceHeader) != "nonce-1" {
 		t.Fatalf("nonce header %q", r.Header.Get(remote.NonceHeader))
 	}
-	want := remote.VerifyPath + "|" + machine + "|nonce-1|application/json; charset=utf-8|{"
+	want := licapi.PathVerify + "|" + machine + "|nonce-1|application/json; charset=utf-8|{"
 	if len(fv.calls) != 1 || fv.calls[0] != want {
 		t.Fatalf("verifier calls %q, want [%q]", fv.calls, want)
 	}
@@ -387,14 +388,14 @@ func TestVerifierHook(t *testing.T) {
 		if fault != nil {
 			srv.SetFault(*fault)
 		}
-		res, err := c.SwitchDevice(ctx, engine.SwitchRequest{LicenseKey: testKey, OldMachineID: machine, NewMachineID: other})
+		res, err := c.SwitchDevice(ctx, licapi.SwitchRequest{LicenseKey: testKey, OldMachineID: machine, NewMachineID: other})
 		re, ok := engine.AsRemoteError(err)
 		if !ok || re.Definitive || re.Message != "license server answer failed signature check: bad signature" ||
 			!errors.Is(err, fv.err) || re.Data == nil || res.Success {
 			t.Fatalf("fault %v: err = %v, result %+v", fault, err, res)
 		}
 	}
-	if last := fv.calls[len(fv.calls)-1]; !strings.HasPrefix(last, remote.SwitchDevicePath+"|"+machine+"|") {
+	if last := fv.calls[len(fv.calls)-1]; !strings.HasPrefix(last, licapi.PathSwitchDevice+"|"+machine+"|") {
 		t.Fatalf("switch verified with %q", last)
 	}
 
@@ -424,7 +425,7 @@ func TestLogsMaskSecrets(t *testing.T) {
 	srv.SetFault(remotetest.Reject4xx(403, "key "+testKey+" suspended"))
 	_, _ = c.Verify(ctx, verifyReq())
 	srv.SetFault(remotetest.Raw(500, "application/json", []byte(`{"success":false,"message":"`+testKey+`"}`)))
-	_, _ = c.SwitchDevice(ctx, engine.SwitchRequest{LicenseKey: testKey, OldMachineID: machine, NewMachineID: other})
+	_, _ = c.SwitchDevice(ctx, licapi.SwitchRequest{LicenseKey: testKey, OldMachineID: machine, NewMachineID: other})
 	srv.SetDown(true)
 	_, _ = c.Verify(ctx, verifyReq())
 

@@ -3,6 +3,7 @@ package remote
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/licensehost/licensehost/internal/licapi"
 	"strings"
 	"testing"
 	"time"
@@ -35,8 +36,6 @@ const seedSuccess = `{
   "token": "optional-jwt-or-session"
 }`
 
-func i64(n int64) *int64 { return &n }
-
 func TestParseSeedSuccess(t *testing.T) {
 	res, err := ParseResponse(200, []byte(seedSuccess))
 	if err != nil {
@@ -46,18 +45,18 @@ func TestParseSeedSuccess(t *testing.T) {
 		t.Fatalf("result: %+v", res)
 	}
 	l := res.License
-	want := engine.License{
+	want := licapi.License{
 		LicenseKey: "my-license-key-0001", ApplicationName: "密钥管理系统", LicenseTypeName: "终生赞助版",
-		LicenseTypeDisplayName: "终生赞助版", Status: "active", MaxUses: i64(999999), CurrentUses: i64(8),
-		MaxDevices: i64(1), CurrentDevices: i64(2), CustomField1: "500", CustomField2: "100", CustomField3: "10",
-		ExpiresAt: time.Date(2125, 7, 16, 8, 29, 19, 0, time.UTC), ActivatedAt: "2025-08-09 08:29:19",
+		LicenseTypeDisplayName: "终生赞助版", Status: "active", MaxUses: licapi.Int(999999), CurrentUses: licapi.Int(8),
+		MaxDevices: licapi.Int(1), CurrentDevices: licapi.Int(2), CustomField1: "500", CustomField2: "100", CustomField3: "10",
+		ExpiresAt: licapi.FlexTime{Time: time.Date(2125, 7, 16, 8, 29, 19, 0, time.UTC)}, ActivatedAt: "2025-08-09 08:29:19",
 		Timezone: "UTC", ClientIP: "1.2.3.4",
 	}
 	got := *l
 	got.Raw = nil
 	gj, _ := json.Marshal(got)
 	wj, _ := json.Marshal(want)
-	if !bytes.Equal(gj, wj) || !got.ExpiresAt.Equal(want.ExpiresAt) {
+	if !bytes.Equal(gj, wj) || !got.ExpiresAt.Equal(want.ExpiresAt.Time) {
 		t.Fatalf("license:\n got %s\nwant %s", gj, wj)
 	}
 	var raw map[string]any
@@ -84,13 +83,13 @@ func TestParseLenientLicense(t *testing.T) {
 		{"message", res.Message, `{"zh":"好"}`},
 		{"details", string(res.Details), `[1,"x"]`},
 		{"token", res.Token, "12"},
-		{"customField1", l.CustomField1, "500"},
-		{"customField2", l.CustomField2, "500"},
-		{"customField3", l.CustomField3, "1.5"},
-		{"licenseKey", l.LicenseKey, ""},
-		{"status", l.Status, "true"},
-		{"applicationName", l.ApplicationName, ""},
-		{"timezone", l.Timezone, ""},
+		{"customField1", string(l.CustomField1), "500"},
+		{"customField2", string(l.CustomField2), "500"},
+		{"customField3", string(l.CustomField3), "1.5"},
+		{"licenseKey", string(l.LicenseKey), ""},
+		{"status", string(l.Status), "true"},
+		{"applicationName", string(l.ApplicationName), ""},
+		{"timezone", string(l.Timezone), ""},
 	}
 	for _, c := range checks {
 		if c.got != c.want {
@@ -100,10 +99,10 @@ func TestParseLenientLicense(t *testing.T) {
 	if !res.Success {
 		t.Error(`success "true" not accepted`)
 	}
-	if l.MaxUses == nil || *l.MaxUses != 42 || l.CurrentUses == nil || *l.CurrentUses != 42 {
+	if l.MaxUses != licapi.Int(42) || l.CurrentUses != licapi.Int(42) {
 		t.Errorf("maxUses/currentUses: %v %v", l.MaxUses, l.CurrentUses)
 	}
-	if l.MaxDevices != nil || l.CurrentDevices != nil {
+	if l.MaxDevices.Valid || l.CurrentDevices.Valid {
 		t.Errorf("bad numbers should be nil: %v %v", l.MaxDevices, l.CurrentDevices)
 	}
 	if !l.ExpiresAt.IsZero() {
@@ -120,7 +119,7 @@ func TestParseNumbersWithoutExponent(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := res.License.CustomField1; got != want {
+		if got := string(res.License.CustomField1); got != want {
 			t.Errorf("customField1 %s = %q, want %q", in, got, want)
 		}
 	}

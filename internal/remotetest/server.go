@@ -28,13 +28,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/licensehost/licensehost/engine"
-)
-
-// The contract's paths.
-const (
-	VerifyPath       = "/api/license/verify"
-	SwitchDevicePath = "/api/license/switch-device"
+	"github.com/licensehost/licensehost/internal/licapi"
 )
 
 // Messages of the server's answers.
@@ -63,8 +57,8 @@ type Request struct {
 	Body   []byte         // as received
 	Fields map[string]any // the decoded JSON object (numbers as json.Number); nil when not an object
 	// Verify or Switch is the body decoded as the contract's request, by Path.
-	Verify *engine.VerifyRequest
-	Switch *engine.SwitchRequest
+	Verify *licapi.VerifyRequest
+	Switch *licapi.SwitchRequest
 	Fault  string // the fault that answered, "" for a normal answer
 	At     time.Time
 }
@@ -411,13 +405,13 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 		req.Fields = fields
 	}
 	switch req.Path {
-	case VerifyPath:
-		var v engine.VerifyRequest
+	case licapi.PathVerify:
+		var v licapi.VerifyRequest
 		if json.Unmarshal(body, &v) == nil {
 			req.Verify = &v
 		}
-	case SwitchDevicePath:
-		var sw engine.SwitchRequest
+	case licapi.PathSwitchDevice:
+		var sw licapi.SwitchRequest
 		if json.Unmarshal(body, &sw) == nil {
 			req.Switch = &sw
 		}
@@ -439,9 +433,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.Method != http.MethodPost:
 		writeJSON(w, http.StatusMethodNotAllowed, map[string]any{"success": false, "message": "method not allowed"})
-	case req.Path == VerifyPath:
+	case req.Path == licapi.PathVerify:
 		s.verify(w, r, req)
-	case req.Path == SwitchDevicePath:
+	case req.Path == licapi.PathSwitchDevice:
 		s.switchDevice(w, r, req)
 	default:
 		http.NotFound(w, r) // plain text, like a real front proxy

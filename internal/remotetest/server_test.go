@@ -2,6 +2,7 @@ package remotetest_test
 
 import (
 	"encoding/json"
+	"github.com/licensehost/licensehost/internal/licapi"
 	"io"
 	"net/http"
 	"strings"
@@ -27,8 +28,8 @@ func TestVerifyBindingAndSwitch(t *testing.T) {
 	srv := remotetest.New(t)
 	const key = "KEY-0001-ABCD-EFGH"
 	srv.AddLicense(key, 1, map[string]any{"customField1": 500, "customField3": remotetest.Missing})
-	verify := srv.URL() + remotetest.VerifyPath
-	sw := srv.URL() + remotetest.SwitchDevicePath
+	verify := srv.URL() + licapi.PathVerify
+	sw := srv.URL() + licapi.PathSwitchDevice
 
 	st, m := post(t, verify, `{"licenseKey":"`+key+`","machineId":"server_a","deviceInfo":"x"}`)
 	if st != 200 || m["success"] != true {
@@ -60,7 +61,7 @@ func TestVerifyBindingAndSwitch(t *testing.T) {
 	if st, m = post(t, verify, `{"licenseKey":"`+key+`","machineId":"server_b","deviceInfo":"x"}`); st != 403 || m["message"] != remotetest.MsgSuspended {
 		t.Fatalf("suspended: %d %v", st, m)
 	}
-	if n := srv.Count(remotetest.VerifyPath); n != 4 {
+	if n := srv.Count(licapi.PathVerify); n != 4 {
 		t.Errorf("verify count = %d, want 4", n)
 	}
 	if n := srv.Count(""); n != 6 {
@@ -76,10 +77,10 @@ func TestFailNextAndDown(t *testing.T) {
 	srv.AddLicense("KEY-0002-ABCD-EFGH", 0, nil)
 	body := `{"licenseKey":"KEY-0002-ABCD-EFGH","machineId":"m","deviceInfo":"x"}`
 	srv.FailNext(1, remotetest.Status5xx(503))
-	if st, _ := post(t, srv.URL()+remotetest.VerifyPath, body); st != 503 {
+	if st, _ := post(t, srv.URL()+licapi.PathVerify, body); st != 503 {
 		t.Fatalf("faulted status = %d", st)
 	}
-	if st, _ := post(t, srv.URL()+remotetest.VerifyPath, body); st != 200 {
+	if st, _ := post(t, srv.URL()+licapi.PathVerify, body); st != 200 {
 		t.Fatalf("after FailNext status = %d", st)
 	}
 	if r := srv.Requests(); r[0].Fault != "Status5xx(503)" || r[1].Fault != "" {
@@ -87,11 +88,11 @@ func TestFailNextAndDown(t *testing.T) {
 	}
 
 	srv.SetDown(true)
-	if _, err := http.Post(srv.URL()+remotetest.VerifyPath, "application/json", strings.NewReader(body)); err == nil {
+	if _, err := http.Post(srv.URL()+licapi.PathVerify, "application/json", strings.NewReader(body)); err == nil {
 		t.Fatal("request to a down server succeeded")
 	}
 	srv.SetDown(false)
-	if st, _ := post(t, srv.URL()+remotetest.VerifyPath, body); st != 200 {
+	if st, _ := post(t, srv.URL()+licapi.PathVerify, body); st != 200 {
 		t.Fatalf("after SetDown(false) status = %d", st)
 	}
 }
