@@ -311,13 +311,13 @@ func (e *Engine) callRemote(kind string, call func() (RemoteResult, error)) (Rem
 // key for another valid one gets a genuinely signed answer for that key).
 // Such an answer is no trustworthy answer for this key: a transient failure.
 func judgeAnswer(key string, res RemoteResult, re *RemoteError) *RemoteError {
-	if re != nil || res.License == nil || res.License.LicenseKey == "" || SameLicenseKey(res.License.LicenseKey, key) {
+	if re != nil || res.License == nil || res.License.LicenseKey == "" || SameLicenseKey(string(res.License.LicenseKey), key) {
 		return re
 	}
 	return &RemoteError{
 		HTTPStatus: res.HTTPStatus,
 		Data:       json.RawMessage("null"),
-		Message:    fmt.Sprintf("the license server's answer is about another license key (%s, not %s); ignored", mask.Key(res.License.LicenseKey), mask.Key(key)),
+		Message:    fmt.Sprintf("the license server's answer is about another license key (%s, not %s); ignored", mask.Key(string(res.License.LicenseKey)), mask.Key(key)),
 	}
 }
 

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/licensehost/licensehost/api"
+	"github.com/licensehost/licensehost/api/apitest"
 	"github.com/licensehost/licensehost/hostclient"
 	"github.com/licensehost/licensehost/internal/remotetest"
 )
@@ -141,7 +142,8 @@ func startHostBin(t testing.TB, bin string, env []string, dataDir string, args .
 		t.Fatalf("token file: %v", err)
 	}
 	h.token = tok
-	h.client, err = hostclient.New(h.url, tok)
+	// Every answer the tests get is checked against api/openapi.json.
+	h.client, err = hostclient.New(h.url, tok, hostclient.WithHTTPClient(&http.Client{Transport: apitest.Transport(t, nil)}))
 	if err != nil {
 		t.Fatal(err)
 	}

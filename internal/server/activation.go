@@ -204,69 +204,6 @@ func toAPI(i activation.Info) api.Activation {
 	return out
 }
 
-// activationPaths adds the offline-activation routes to the OpenAPI paths.
-func activationPaths(paths map[string]any, resp func(string, map[string]any) map[string]any, std func(map[string]any) map[string]any,
-	ref func(string) map[string]any, jsonBody func(map[string]any) map[string]any, obj func(map[string]any, ...string) map[string]any) {
-	str := map[string]any{"type": "string"}
-	fileAnswer := obj(map[string]any{"success": map[string]any{"type": "boolean"}, "serial": str, "machineId": str, "installationKey": str, "file": str})
-	serialBody := jsonBody(obj(map[string]any{"serial": str}, "serial"))
-	refusals := func(extra map[string]any) map[string]any {
-		m := map[string]any{"400": resp("bad input, or a bad file (too_large, not_armored, damaged, bad_base64, bad_json, unknown_version)", ref("Error")),
-			"403": resp("refused: untrusted_key, wrong_machine, already_uninstalled, expired, issued_in_future; or the app token is read-only", ref("Error"))}
-		for k, v := range extra {
-			m[k] = v
-		}
-		return std(m)
-	}
-	paths[api.PathActivationRequest] = map[string]any{"post": map[string]any{
-		"summary":     "Write a request file for offline activation (signed by the installation key)",
-		"requestBody": jsonBody(obj(map[string]any{"licenseKey": str})),
-		"responses":   refusals(map[string]any{"200": resp("the request file", fileAnswer)})}}
-	paths[api.PathActivationInstall] = map[string]any{"post": map[string]any{
-		"summary":     "Install an activation file; the body is the file itself (at most 64 KiB)",
-		"requestBody": map[string]any{"content": map[string]any{"text/plain": map[string]any{"schema": str}}},
-		"responses": refusals(map[string]any{"200": resp("installed (already: it was before)", obj(map[string]any{
-			"success": map[string]any{"type": "boolean"}, "already": map[string]any{"type": "boolean"}, "activation": ref("Activation")}))})}}
-	paths[api.PathActivationUninstall] = map[string]any{"post": map[string]any{
-		"summary": "Uninstall a formal, uninstallable license in force; answers the uninstall receipt", "requestBody": serialBody,
-		"responses": refusals(map[string]any{"200": resp("the receipt", fileAnswer), "404": resp("not installed", ref("Error")),
-			"409": resp("not uninstallable, or expired (delete it)", ref("Error"))})}}
-	paths[api.PathActivationReceipt] = map[string]any{"post": map[string]any{
-		"summary": "The uninstall receipt of a serial uninstalled here, again", "requestBody": serialBody,
-		"responses": refusals(map[string]any{"200": resp("the receipt", fileAnswer), "404": resp("never uninstalled here", ref("Error"))})}}
-	paths[api.PathActivationDelete] = map[string]any{"post": map[string]any{
-		"summary": "Delete an expired or untrusted activation file", "requestBody": serialBody,
-		"responses": refusals(map[string]any{"200": resp("deleted", obj(map[string]any{"success": map[string]any{"type": "boolean"}, "serial": str, "deleted": map[string]any{"type": "boolean"}})),
-			"404": resp("not installed", ref("Error")), "409": resp("in force: uninstall it instead", ref("Error"))})}}
-	paths[api.PathBackup] = map[string]any{"get": map[string]any{
-		"summary": "A consistent backup of the whole local state (docs/backup.md); restore it with licensehost restore",
-		"responses": std(map[string]any{"200": map[string]any{"description": "the backup (gzip'd tar)",
-			"content": map[string]any{"application/gzip": map[string]any{"schema": map[string]any{"type": "string", "format": "binary"}}}},
-			"403": resp("the app token is read-only", ref("Error"))})}}
-	paths[api.PathActivations] = map[string]any{"get": map[string]any{
-		"summary": "Installed activation files, the installation key and the trusted kids",
-		"responses": std(map[string]any{"200": resp("installed files", obj(map[string]any{"machineId": str, "installationKey": str,
-			"trustedKids": map[string]any{"type": "array", "items": str},
-			"activations": map[string]any{"type": "array", "items": ref("Activation")}}))})}}
-}
-
-// activationSchema is the Activation schema of the OpenAPI document.
-func activationSchema(obj func(map[string]any, ...string) map[string]any) map[string]any {
-	str := map[string]any{"type": "string"}
-	date := map[string]any{"type": "string", "format": "date-time"}
-	nullableDate := map[string]any{"type": "string", "format": "date-time", "nullable": true}
-	boolean := map[string]any{"type": "boolean"}
-	return obj(map[string]any{
-		"serial": str, "state": map[string]any{"type": "string", "enum": []any{"in_force", "expired", "untrusted", "wrong_machine", "damaged"}},
-		"reason": str, "kind": map[string]any{"type": "string", "enum": []any{"temporary", "formal"}}, "product": str,
-		"licenseType": str, "licenseTypeDisplayName": str, "licenseKeyHint": str,
-		"features":  map[string]any{"type": "array", "items": obj(map[string]any{"name": str, "expiresAt": nullableDate})},
-		"expiresAt": nullableDate, "daysLeft": map[string]any{"type": "number"},
-		"customField1": str, "customField2": str, "customField3": str, "uninstallable": boolean, "migratable": boolean,
-		"kid": str, "machineId": str, "issuedAt": date, "installedAt": date,
-	})
-}
-
 // backupRoute serves GET /api/backup when the daemon gave a Backup
 // function (docs/backup.md).
 func (s *Server) backupRoute() []route {

@@ -56,7 +56,7 @@ func callAs(t *testing.T, ts *httptest.Server, token, method, path, body string,
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := validating(t).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -94,7 +94,7 @@ type Server struct {
 	app    [32]byte
 	hasApp bool
 	routes map[string]map[string]route // path → method → route
-	doc    map[string]any              // the OpenAPI document
+	doc    []byte                      // the OpenAPI document served
 	// sessions are the web page's signed-in browsers (session.go).
 	sessions *sessionStore
 }
@@ -112,8 +112,10 @@ func New(eng Engine, opt Options) (*Server, error) {
 		s.app, s.hasApp = sha256.Sum256([]byte(opt.AppToken)), true
 	}
 	s.sessions = newSessionStore(opt.SessionTTL)
-	s.doc = openAPIDoc(opt.Metrics != nil)
-	addFeatureDoc(s.doc)
+	var err error
+	if s.doc, err = openAPIDoc(opt.Metrics != nil); err != nil {
+		return nil, err
+	}
 	s.routes = map[string]map[string]route{}
 	for _, rt := range s.table() {
 		if s.routes[rt.path] == nil {

@@ -42,7 +42,7 @@ func call(t *testing.T, ts *httptest.Server, method, path, body string) (int, ma
 	t.Helper()
 	req, _ := http.NewRequestWithContext(context.Background(), method, ts.URL+path, strings.NewReader(body))
 	req.Header.Set("Authorization", "Bearer "+adminToken)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := validating(t).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -122,7 +122,7 @@ func TestMetrics(t *testing.T) {
 	call(t, ts, "POST", api.PathQuotaCheck, `{"batch":50}`)
 	req, _ := http.NewRequest("GET", ts.URL+api.PathMetrics, nil)
 	req.Header.Set("Authorization", "Bearer "+adminToken)
-	resp, err := http.DefaultClient.Do(req)
+	resp, err := validating(t).Do(req)
 	if err != nil {
 		t.Fatal(err)
 	}

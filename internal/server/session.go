@@ -261,21 +261,3 @@ func (s *Server) pageServes(path string) bool {
 func isPagePath(p string) bool {
 	return !strings.HasPrefix(p, "/api/") && p != api.PathHealthz && p != api.PathMetrics && p != api.PathOpenAPI
 }
-
-func sessionOpenAPI(resp func(string, map[string]any) map[string]any, errResp map[string]any) map[string]any {
-	str := map[string]any{"type": "string"}
-	sess := map[string]any{"type": "object", "properties": map[string]any{
-		"signedIn": map[string]any{"type": "boolean"}, "role": str, "csrfToken": str, "expiresAt": str,
-	}}
-	cookie := "Sets the HttpOnly, SameSite=Strict " + api.SessionCookie + " cookie (Secure over TLS). docs/web.md"
-	return map[string]any{
-		"post": map[string]any{"summary": "Sign a browser in with the admin or app token. " + cookie, "security": []any{},
-			"requestBody": map[string]any{"required": true, "content": map[string]any{"application/json": map[string]any{"schema": map[string]any{
-				"type": "object", "required": []string{"token"}, "properties": map[string]any{"token": str}}}}},
-			"responses": map[string]any{"200": resp("signed in", sess), "400": errResp, "401": errResp, "413": errResp, "415": errResp}},
-		"get": map[string]any{"summary": "The cookie's session and its CSRF token, or signedIn false", "security": []any{},
-			"responses": map[string]any{"200": resp("session", sess)}},
-		"delete": map[string]any{"summary": "Sign out (needs X-CSRF-Token with a live session)", "security": []any{},
-			"responses": map[string]any{"200": resp("signed out", sess), "403": errResp}},
-	}
-}

@@ -1,0 +1,130 @@
+// Package apitest checks answers of the local API against its OpenAPI
+// document (api.OpenAPI) with kin-openapi's validator. The server's tests and
+// the end-to-end tests send every request through Transport, so an answer
+// whose status, content type or body drifts from the document fails the test
+// that provoked it.
+package apitest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"sync"
+	"testing"
+
+	"github.com/getkin/kin-openapi/openapi3"
+	"github.com/getkin/kin-openapi/openapi3filter"
+	"github.com/getkin/kin-openapi/routers"
+	"github.com/getkin/kin-openapi/routers/legacy"
+
+	"github.com/licensehost/licensehost/api"
+)
+
+// Validator checks answers against the document.
+type Validator struct {
+	router routers.Router
+}
+
+var (
+	loadOnce sync.Once
+	loaded   *Validator
+	loadErr  error
+)
+
+// New returns a validator of api.OpenAPI. The document itself must be a
+// valid OpenAPI 3 document; its servers are ignored, so any host matches.
+func New() (*Validator, error) {
+	loadOnce.Do(func() {
+		// GET /api/backup answers a gzip'd tar: a file, not a document.
+		openapi3filter.RegisterBodyDecoder("application/gzip", openapi3filter.FileBodyDecoder)
+		doc, err := openapi3.NewLoader().LoadFromData(api.OpenAPI())
+		if err != nil {
+			loadErr = fmt.Errorf("apitest: load api/openapi.json: %w", err)
+			return
+		}
+		doc.Servers = nil
+		r, err := legacy.NewRouter(doc)
+		if err != nil {
+			loadErr = fmt.Errorf("apitest: api/openapi.json: %w", err)
+			return
+		}
+		loaded = &Validator{router: r}
+	})
+	return loaded, loadErr
+}
+
+// ErrUndocumented is wrapped by Check's error for a path or method the
+// document does not have.
+var ErrUndocumented = errors.New("route not in api/openapi.json")
+
+// Check validates one answer (status, header, body) to req against the
+// document: the status must be declared (or covered by "default"), the
+// content type declared for it, and the body must match its schema.
+func (v *Validator) Check(req *http.Request, status int, header http.Header, body []byte) error {
+	route, params, err := v.router.FindRoute(req)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w (%v)", req.Method, req.URL.Path, ErrUndocumented, err)
+	}
+	in := &openapi3filter.ResponseValidationInput{
+		RequestValidationInput: &openapi3filter.RequestValidationInput{
+			Request: req, PathParams: params, Route: route,
+			Options: &openapi3filter.Options{AuthenticationFunc: openapi3filter.NoopAuthenticationFunc},
+		},
+		Status:  status,
+		Header:  header,
+		Body:    io.NopCloser(bytes.NewReader(body)),
+		Options: &openapi3filter.Options{IncludeResponseStatus: true, MultiError: true,
+			// Name the failing field and value, not the whole schema.
+			SchemaValidationOptions: []openapi3.SchemaValidationOption{openapi3.DisableSchemaErrorDetails()}},
+	}
+	if err := openapi3filter.ValidateResponse(context.Background(), in); err != nil {
+		return fmt.Errorf("%s %s answered %d, which api/openapi.json does not allow: %w\nbody: %.2000s", req.Method, req.URL.Path, status, err, body)
+	}
+	return nil
+}
+
+// Transport returns a RoundTripper (over base, or http.DefaultTransport when
+// nil) that checks every answer of a documented route and reports a
+// mismatch with t.Errorf. Answers to HEAD requests and to routes the
+// document does not have (a test probing /nope, or a wrong method) are not
+// checked: TestOpenAPIMatchesRoutes in internal/server keeps the route list
+// and the document in step.
+func Transport(t testing.TB, base http.RoundTripper) http.RoundTripper {
+	v, err := New()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if base == nil {
+		base = http.DefaultTransport
+	}
+	return &transport{t: t, v: v, base: base}
+}
+
+type transport struct {
+	t    testing.TB
+	v    *Validator
+	base http.RoundTripper
+}
+
+func (tr *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	resp, err := tr.base.RoundTrip(req)
+	if err != nil || req.Method == http.MethodHead {
+		return resp, err
+	}
+	if _, _, ferr := tr.v.router.FindRoute(req); ferr != nil {
+		return resp, nil
+	}
+	body, rerr := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	if rerr != nil {
+		return resp, nil // the caller sees a short body; nothing to validate
+	}
+	if err := tr.v.Check(req, resp.StatusCode, resp.Header, body); err != nil {
+		tr.t.Errorf("apitest: %v", err)
+	}
+	return resp, nil
+}
