@@ -163,24 +163,11 @@ func (a *actOps) IssueActivation(ctx context.Context, request []byte, licenseKey
 			return err
 		}
 		if l.Device(req.MachineID) < 0 {
-			if l.MaxDevices > 0 && int64(len(l.Devices)) >= l.MaxDevices {
-				deny = refused(fail(403, MsgDeviceLimit, "device_limit_reached"))
+			if ans, ok := a.s.admit(l, now); !ok {
+				deny = refused(ans)
 				return nil
 			}
-			if l.MaxUses > 0 && l.CurrentUses >= l.MaxUses {
-				deny = refused(fail(403, MsgUseLimit, "use_limit_reached"))
-				return nil
-			}
-			if ok, _ := a.s.churn.allow(key, now); !ok {
-				deny = refused(fail(429, MsgRateLimited, "rate_limited"))
-				return nil
-			}
-			if r := l.ReleasedIndex(req.MachineID); r >= 0 {
-				l.Released = slices.Delete(l.Released, r, r+1)
-			}
-			l.Devices = append(l.Devices, store.Device{MachineID: req.MachineID, DeviceInfo: "activation-file:" + serial,
-				ActivatedAt: now, LastSeenAt: now})
-			l.CurrentUses++
+			bind(&l, req.MachineID, "activation-file:"+serial, now)
 		}
 		l.UpdatedAt = now
 		put = &l

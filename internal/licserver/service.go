@@ -11,6 +11,7 @@ import (
 	"github.com/licensehost/licensehost/internal/licapi"
 	"hash/fnv"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -172,6 +173,33 @@ func (s *Service) serve(action, rawKey, machineID, clientIP, detail string, inv 
 	return out.ans
 }
 
+// admit checks that one more machine may be bound to l at now: the device
+// limit, the use limit and the churn rate (a token is taken). ok=false comes
+// with the rejection to send.
+func (s *Service) admit(l store.License, now time.Time) (Answer, bool) {
+	switch {
+	case l.MaxDevices > 0 && int64(len(l.Devices)) >= l.MaxDevices:
+		return fail(403, licapi.MsgDeviceLimit, "device_limit_reached"), false
+	case l.MaxUses > 0 && l.CurrentUses >= l.MaxUses:
+		return fail(403, licapi.MsgUseLimit, "use_limit_reached"), false
+	}
+	if ok, wait := s.churn.allow(l.Key, now); !ok {
+		return s.rateLimited(wait), false
+	}
+	return Answer{}, true
+}
+
+// bind binds a machine admit let in: it is no longer a released one, and
+// counts as a use. It returns the device's index.
+func bind(l *store.License, machineID, deviceInfo string, now time.Time) int {
+	if r := l.ReleasedIndex(machineID); r >= 0 {
+		l.Released = slices.Delete(l.Released, r, r+1)
+	}
+	l.Devices = append(l.Devices, store.Device{MachineID: machineID, DeviceInfo: deviceInfo, ActivatedAt: now, LastSeenAt: now})
+	l.CurrentUses++
+	return len(l.Devices) - 1
+}
+
 func (s *Service) rateLimited(wait time.Duration) Answer {
 	a := fail(429, licapi.MsgRateLimited, "rate_limited")
 	a.RetryAfter = retrySeconds(wait)
@@ -189,21 +217,10 @@ func (s *Service) Verify(ctx context.Context, req licapi.VerifyRequest, clientIP
 				if r := l.ReleasedIndex(req.MachineID); r >= 0 && !activation {
 					return refuse(fail(403, licapi.MsgDeviceSwitched, "device_switched"), "moved to "+l.Released[r].MovedTo)
 				}
-				if l.MaxDevices > 0 && int64(len(l.Devices)) >= l.MaxDevices {
-					return refuse(fail(403, licapi.MsgDeviceLimit, "device_limit_reached"), req.DeviceInfo)
+				if a, ok := s.admit(l, now); !ok {
+					return refuse(a, req.DeviceInfo)
 				}
-				if l.MaxUses > 0 && l.CurrentUses >= l.MaxUses {
-					return refuse(fail(403, licapi.MsgUseLimit, "use_limit_reached"), req.DeviceInfo)
-				}
-				if ok, wait := s.churn.allow(l.Key, now); !ok {
-					return refuse(s.rateLimited(wait), "activation churn")
-				}
-				if r := l.ReleasedIndex(req.MachineID); r >= 0 {
-					l.Released = append(l.Released[:r], l.Released[r+1:]...)
-				}
-				l.Devices = append(l.Devices, store.Device{MachineID: req.MachineID, ActivatedAt: now})
-				l.CurrentUses++
-				i = len(l.Devices) - 1
+				i = bind(&l, req.MachineID, req.DeviceInfo, now)
 			}
 			d := &l.Devices[i]
 			d.DeviceInfo, d.LastSeenAt, d.LastIP = req.DeviceInfo, now, clientIP
