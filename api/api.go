@@ -1,12 +1,15 @@
 // Package api holds the wire types of the host's local HTTP API (SPEC §6,
 // seed 002 §7 and §15). The daemon encodes them, the CLI, the tray and any Go
 // caller decode them; other languages read docs/api.md or /openapi.json.
-// Stdlib only.
+// Besides the standard library it imports only engine, for the domain types
+// the API carries (Limits) and nothing heavy.
 package api
 
 import (
 	"encoding/json"
 	"time"
+
+	"github.com/licensehost/licensehost/engine"
 )
 
 // Defaults shared by the daemon and its clients.
@@ -50,11 +53,9 @@ const (
 	CSRFHeader = "X-CSRF-Token"
 )
 
-// Limits are quota limits; nil means unlimited.
-type Limits struct {
-	Total *int64 `json:"total"`
-	Batch *int64 `json:"batch"`
-}
+// Limits are quota limits (engine.Limits: one declaration for the engine,
+// this API and the policies' input); nil means unlimited.
+type Limits = engine.Limits
 
 // Usage is the host-kept usage counter.
 type Usage struct {

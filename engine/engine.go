@@ -541,7 +541,7 @@ func (e *Engine) RequestDeviceSwitch(ctx context.Context, newMachineID, reason s
 	if !ValidMachineID(newMachineID) {
 		return ActionResult{}, ErrInvalidMachineID
 	}
-	if err := validateReason(reason); err != nil {
+	if err := ValidateReason(reason); err != nil {
 		return ActionResult{}, err
 	}
 	if err := e.lockOp(ctx); err != nil {

@@ -81,8 +81,10 @@ func validateToken(field, s string, max int) error {
 	return nil
 }
 
-// validateReason checks a device switch reason.
-func validateReason(s string) error {
+// ValidateReason checks a device switch reason: valid UTF-8 of at most
+// MaxReasonBytes without control characters but newlines and tabs. The
+// tray checks its form with it before it sends anything.
+func ValidateReason(s string) error {
 	if len(s) > MaxReasonBytes || !utf8.ValidString(s) {
 		return fmt.Errorf("%w: reason must be valid text of at most %d bytes", ErrInvalidRequest, MaxReasonBytes)
 	}

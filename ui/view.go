@@ -4,11 +4,9 @@ import (
 	"context"
 	"errors"
 	"net/url"
-	"regexp"
 	"strings"
 	"sync"
 	"sync/atomic"
-	"unicode/utf8"
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/container"
@@ -19,17 +17,12 @@ import (
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/licensehost/licensehost/api"
+	"github.com/licensehost/licensehost/engine"
 	"github.com/licensehost/licensehost/hostclient"
 )
 
 // DefaultLicenseURL is where "Get a license" leads.
 const DefaultLicenseURL = "https://license.zhoujie218.top/"
-
-// machineIDPattern is a machine code (SPEC §2).
-var machineIDPattern = regexp.MustCompile(`^server_[0-9a-f]{16}$`)
-
-// maxReasonBytes bounds a device switch reason, as the host does.
-const maxReasonBytes = 1024
 
 // Tab names a tab of the status window.
 type Tab int
@@ -470,7 +463,7 @@ func (v *View) clear() {
 
 func (v *View) validateNewMachineID(s string) error {
 	s = strings.TrimSpace(s)
-	if !machineIDPattern.MatchString(s) {
+	if !engine.ValidMachineID(s) {
 		return errors.New(lang.L("A machine code is server_ followed by 16 lowercase hex characters."))
 	}
 	if s == v.MachineID() {
@@ -479,9 +472,13 @@ func (v *View) validateNewMachineID(s string) error {
 	return nil
 }
 
+// validateReason checks the reason as the host will (engine.ValidateReason).
 func validateReason(s string) error {
-	if len(s) > maxReasonBytes || !utf8.ValidString(s) {
+	switch {
+	case len(s) > engine.MaxReasonBytes:
 		return errors.New(lang.L("The reason is too long."))
+	case engine.ValidateReason(s) != nil:
+		return errors.New(lang.L("The reason holds characters that are not allowed."))
 	}
 	return nil
 }

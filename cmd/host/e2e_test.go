@@ -143,11 +143,16 @@ func startHostBin(t testing.TB, bin string, env []string, dataDir string, args .
 	}
 	h.token = tok
 	// Every answer the tests get is checked against api/openapi.json.
-	h.client, err = hostclient.New(h.url, tok, hostclient.WithHTTPClient(&http.Client{Transport: apitest.Transport(t, nil)}))
+	h.client, err = hostclient.New(h.url, tok, validated(t))
 	if err != nil {
 		t.Fatal(err)
 	}
 	return h
+}
+
+// validated makes a client check every answer against api/openapi.json.
+func validated(t testing.TB) hostclient.Option {
+	return hostclient.WithHTTPClient(&http.Client{Transport: apitest.Transport(t, nil)})
 }
 
 func (h *host) stop() {

@@ -119,7 +119,7 @@ func TestFeaturesEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	app, _ := hostclient.New(h.url, appTok)
+	app, _ := hostclient.New(h.url, appTok, validated(t))
 
 	fr := h.features()
 	if fr.Product != "E2E Platform" || len(fr.Features) != 3 || fr.Preauth == nil || fr.Preauth.Superseded || fr.Preauth.DaysLeft < 179.9 {
@@ -165,7 +165,7 @@ func TestFeaturesEndToEnd(t *testing.T) {
 	if res, err := h.activate(key); err != nil || res.Status != "active" {
 		t.Fatalf("activate: %+v %v", res, err)
 	}
-	app, _ = hostclient.New(h.url, appTok)
+	app, _ = hostclient.New(h.url, appTok, validated(t))
 	r := checkFeature(t, app, "data.cdc", true, "formal", "online", "")
 	if r.ExpiresAt == nil || r.ExpiresAt.Before(time.Now().Add(29*24*time.Hour)) {
 		t.Fatalf("data.cdc expires %v, want the license's 30 days", r.ExpiresAt)
@@ -183,7 +183,7 @@ func TestFeaturesEndToEnd(t *testing.T) {
 	checkFeature(t, app, "data.source", false, "preauth", "preauth", api.FeaturePreauthOver)
 	h.stop()
 	h = startHost(t, dir, args...)
-	app, _ = hostclient.New(h.url, appTok)
+	app, _ = hostclient.New(h.url, appTok, validated(t))
 	checkFeature(t, app, "data.source", false, "preauth", "preauth", api.FeaturePreauthOver)
 	checkFeature(t, app, "data.cdc", false, "", "", api.FeatureNotLicensed)
 	if fr := h.features(); !fr.Preauth.Superseded || !fr.Preauth.StartedAt.Equal(started) {

@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/licensehost/licensehost/internal/licapi"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -259,7 +260,7 @@ func TestInvisibleOrInvalidKeyCharactersRefused(t *testing.T) {
 			t.Errorf("%s: HTTP %d %s, want 400", name, code, b)
 		}
 	}
-	if n := srv.Count(remotetest.VerifyPath); n != 0 {
+	if n := srv.Count(licapi.PathVerify); n != 0 {
 		t.Fatalf("%d verify calls for refused keys", n)
 	}
 	if st := h.status(); st.Status != "community" || st.LicenseKey != "" {
