@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"github.com/licensehost/licensehost/internal/licapi"
 	"strings"
 	"testing"
 	"time"
@@ -168,7 +169,7 @@ func TestBrowserAdminFlow(t *testing.T) {
 	tb.click("#confirm-ok")
 	tb.waitText(`#switch [data-f="result"]`, "The license moves to "+newMachine+". Status here: Switching device.")
 	tb.waitText("#status .badge", "Switching device")
-	if n := srv.Count(remotetest.SwitchDevicePath); n != 1 {
+	if n := srv.Count(licapi.PathSwitchDevice); n != 1 {
 		t.Errorf("switch requests at the license server: %d", n)
 	}
 
@@ -256,7 +257,7 @@ func TestBrowserCSRFRefused(t *testing.T) {
 	tb.open(h.url + "/")
 	tb.signIn(h.admin)
 	tb.waitText("#status .badge", "Active")
-	verifies := srv.Count(remotetest.VerifyPath)
+	verifies := srv.Count(licapi.PathVerify)
 	for name, hdr := range map[string]map[string]string{
 		"no header":    {"Content-Type": "application/json"},
 		"wrong token":  {"Content-Type": "application/json", api.CSRFHeader: "x" + tb.csrf()},
@@ -275,7 +276,7 @@ func TestBrowserCSRFRefused(t *testing.T) {
 	if st, err := h.client.Status(context.Background()); err != nil || st.Status != "active" || st.LicenseKey == "" {
 		t.Fatalf("a refused request changed the license: %+v %v", st, err)
 	}
-	if n := srv.Count(remotetest.VerifyPath); n != verifies {
+	if n := srv.Count(licapi.PathVerify); n != verifies {
 		t.Fatalf("a refused refresh reached the license server (%d → %d)", verifies, n)
 	}
 	// With the token it works; reads need none.
