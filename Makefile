@@ -187,6 +187,8 @@ install: build licensed
 		{ [ -e $(DESTDIR)$(SYSCONFDIR)/default/$$u ] || install -D -m 0644 packaging/default/$$u $(DESTDIR)$(SYSCONFDIR)/default/$$u; } || exit 1; \
 	done
 	install -d -m 0755 $(DESTDIR)$(SYSCONFDIR)/licensehost/policies
+	[ -e $(DESTDIR)$(SYSCONFDIR)/licensehost/policies/policies.json ] || \
+		install -m 0644 packaging/policies/policies.json $(DESTDIR)$(SYSCONFDIR)/licensehost/policies/policies.json
 	@echo "installed; now: systemd-sysusers && systemctl daemon-reload && systemctl enable --now licensehost (docs/install.md)"
 
 install-tray: tray

@@ -878,3 +878,139 @@ func desktopEntry(t *testing.T, path string) map[string]string {
 	}
 	return m
 }
+
+// TestVersionScript checks packaging/version.sh on a scratch repository:
+// each form of docs/install.md "Versions", and that dpkg orders them as
+// history does.
+func TestVersionScript(t *testing.T) {
+	need(t, "git", "dpkg")
+	repo := t.TempDir()
+	script, err := os.ReadFile("version.sh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(repo, "packaging"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(repo, "packaging", "version.sh"), script, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	git := func(args ...string) string {
+		t.Helper()
+		cmd := exec.Command("git", args...)
+		cmd.Dir = repo
+		cmd.Env = append(os.Environ(), "GIT_AUTHOR_NAME=t", "GIT_AUTHOR_EMAIL=t@example.invalid",
+			"GIT_COMMITTER_NAME=t", "GIT_COMMITTER_EMAIL=t@example.invalid", "GIT_CONFIG_GLOBAL=/dev/null")
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("git %v: %v\n%s", args, err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	n := 0
+	commit := func() {
+		t.Helper()
+		n++
+		if err := os.WriteFile(filepath.Join(repo, "f"), []byte(strconv.Itoa(n)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		git("add", "-A")
+		git("commit", "-q", "-m", strconv.Itoa(n))
+	}
+	version := func() string {
+		t.Helper()
+		out, err := exec.Command(filepath.Join(repo, "packaging", "version.sh")).CombinedOutput()
+		if err != nil {
+			t.Fatalf("version.sh: %v\n%s", err, out)
+		}
+		return strings.TrimSpace(string(out))
+	}
+	git("init", "-q")
+	commit()
+	var seen []string
+	check := func(want string) {
+		t.Helper()
+		if got := version(); got != want {
+			t.Errorf("version.sh = %q, want %q", got, want)
+		}
+		seen = append(seen, want)
+	}
+	check("0.0.0+1.g" + git("rev-parse", "--short=7", "HEAD"))
+	commit()
+	check("0.0.0+2.g" + git("rev-parse", "--short=7", "HEAD"))
+	git("tag", "v1.2.3")
+	check("1.2.3")
+	commit()
+	commit()
+	check("1.2.3+2.g" + git("rev-parse", "--short", "HEAD"))
+	if err := os.WriteFile(filepath.Join(repo, "f"), []byte("changed"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	check("1.2.3+2.g" + git("rev-parse", "--short", "HEAD") + ".dirty")
+	git("checkout", "-q", "--", "f")
+	git("tag", "-a", "-m", "rc", "v1.3.0-rc1")
+	check("1.3.0~rc1")
+	commit()
+	git("tag", "v1.3.0")
+	check("1.3.0")
+	for i := 1; i < len(seen); i++ {
+		for _, rel := range []string{"-1", ""} {
+			if err := exec.Command("dpkg", "--compare-versions", seen[i-1]+rel, "lt", seen[i]+rel).Run(); err != nil {
+				t.Errorf("dpkg orders %s%s not before %s%s", seen[i-1], rel, seen[i], rel)
+			}
+		}
+	}
+}
+
+// TestMakeInstall runs make install into a staging DESTDIR and checks what
+// lands where, and that the rewritten units still verify.
+func TestMakeInstall(t *testing.T) {
+	packageDir(t)
+	need(t, "make", "systemd-analyze")
+	dest, bin := t.TempDir(), t.TempDir()
+	cmd := exec.Command("make", "-C", repoRoot, "install", "DESTDIR="+dest, "PREFIX=/usr/local", "BIN="+bin)
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("make install: %v\n%s", err, out)
+	}
+	for p, mode := range map[string]os.FileMode{
+		"usr/local/bin/licensehost":                        0o755,
+		"usr/local/bin/licensed":                           0o755,
+		"usr/local/lib/systemd/system/licensehost.service": 0o644,
+		"usr/local/lib/systemd/system/licensed.service":    0o644,
+		"usr/local/lib/sysusers.d/licensehost.conf":        0o644,
+		"usr/local/lib/sysusers.d/licensed.conf":           0o644,
+		"etc/default/licensehost":                          0o644,
+		"etc/default/licensed":                             0o644,
+		"etc/licensehost/policies/policies.json":           0o644,
+	} {
+		if got := fileMode(t, filepath.Join(dest, p)); got != mode {
+			t.Errorf("%s: mode %04o, want %04o", p, got, mode)
+		}
+	}
+	for _, name := range []string{"licensehost", "licensed"} {
+		path := filepath.Join(dest, "usr/local/lib/systemd/system", name+".service")
+		u := parseUnit(t, path)
+		if got := u.one(t, "ExecStart"); got != "/usr/local/bin/"+name+" serve" {
+			t.Errorf("%s: ExecStart=%s", name, got)
+		}
+		b, _ := os.ReadFile(path)
+		mapped := filepath.Join(t.TempDir(), name+".service")
+		if err := os.WriteFile(mapped, bytes.ReplaceAll(b, []byte("/usr/local/bin/"), []byte(filepath.Join(dest, "usr/local/bin")+"/")), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if out, err := exec.Command("systemd-analyze", "verify", "--man=no", mapped).CombinedOutput(); err != nil || len(bytes.TrimSpace(out)) > 0 {
+			t.Errorf("systemd-analyze verify %s: %v\n%s", name, err, out)
+		}
+	}
+	// A second install keeps the operator's settings.
+	def := filepath.Join(dest, "etc/default/licensehost")
+	if err := os.WriteFile(def, []byte("LICENSEHOST_LOG_LEVEL=debug\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command("make", "-C", repoRoot, "install", "DESTDIR="+dest, "PREFIX=/usr/local", "BIN="+bin).CombinedOutput(); err != nil {
+		t.Fatalf("make install again: %v\n%s", err, out)
+	}
+	if b, _ := os.ReadFile(def); string(b) != "LICENSEHOST_LOG_LEVEL=debug\n" {
+		t.Errorf("make install overwrote /etc/default/licensehost: %q", b)
+	}
+}
