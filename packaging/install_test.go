@@ -383,13 +383,23 @@ func checkScripts(t *testing.T, deb, name, dataMode string) {
 		"useradd --system --gid " + name + " --home-dir /var/lib/" + name + " --no-create-home --shell " + nologin + " --comment " + map[string]string{"licensehost": "licensehost daemon", "licensed": "licensed license server"}[name] + " " + name,
 		"install -d -o " + name + " -g " + name + " -m " + dataMode + " /var/lib/" + name,
 	}
-	for _, args := range [][]string{{"configure", ""}, {"configure", "0.0.1-1"}, {"1"}, {"2"}} {
-		if got := scriptRun(t, postinst, false, args...); !slices.Equal(got, fresh) {
-			t.Errorf("postinst %q (no user yet): calls\n%s\nwant\n%s", args, strings.Join(got, "\n"), strings.Join(fresh, "\n"))
+	enable := "systemctl enable " + name + ".service"
+	for _, c := range []struct {
+		args  []string
+		first bool
+	}{{[]string{"configure", ""}, true}, {[]string{"configure"}, true}, {[]string{"1"}, true},
+		{[]string{"configure", "0.0.1-1"}, false}, {[]string{"2"}, false}} {
+		want, wantExists := fresh, fresh[2:]
+		if c.first {
+			// A first install enables the service (offline: no running systemd here).
+			want, wantExists = append(slices.Clone(fresh), enable), append(slices.Clone(fresh[2:]), enable)
 		}
-		// The user exists: only the data directory.
-		if got := scriptRun(t, postinst, true, args...); !slices.Equal(got, fresh[2:]) {
-			t.Errorf("postinst %q (user exists): calls %q", args, got)
+		if got := scriptRun(t, postinst, false, c.args...); !slices.Equal(got, want) {
+			t.Errorf("postinst %q (no user yet): calls\n%s\nwant\n%s", c.args, strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+		// The user exists: no useradd.
+		if got := scriptRun(t, postinst, true, c.args...); !slices.Equal(got, wantExists) {
+			t.Errorf("postinst %q (user exists): calls %q, want %q", c.args, got, wantExists)
 		}
 	}
 	for _, args := range [][]string{{"abort-upgrade", "1"}, {"triggered"}} {
@@ -398,11 +408,11 @@ func checkScripts(t *testing.T, deb, name, dataMode string) {
 		}
 	}
 	postrm := controlFile(t, deb, "postrm")
-	purge := "rm -rf /var/lib/" + name
+	purge := []string{"rm -rf /var/lib/" + name, "rm -f /etc/systemd/system/multi-user.target.wants/" + name + ".service"}
 	if name == "licensehost" {
-		purge += " /etc/licensehost"
+		purge[0] += " /etc/licensehost"
 	}
-	if got := scriptRun(t, postrm, true, "purge"); !slices.Equal(got, []string{purge}) {
+	if got := scriptRun(t, postrm, true, "purge"); !slices.Equal(got, purge) {
 		t.Errorf("postrm purge: calls %q, want %q", got, purge)
 	}
 	for _, args := range [][]string{{"remove"}, {"upgrade", "1"}, {"0"}, {"1"}} {
@@ -410,18 +420,21 @@ func checkScripts(t *testing.T, deb, name, dataMode string) {
 			t.Errorf("postrm %q: calls %q, want none: data and user stay", args, got)
 		}
 	}
+	// deb "remove" keeps the enable link (a reinstall restores the service
+	// as it was); rpm erase ("0") disables. Stopping needs a running systemd.
 	prerm := controlFile(t, deb, "prerm")
-	for _, args := range [][]string{{"remove"}, {"upgrade", "1"}, {"0"}, {"1"}} {
-		if got := scriptRun(t, prerm, true, args...); len(got) != 0 {
-			t.Errorf("prerm %q without systemd: calls %q, want none", args, got)
+	for _, c := range []struct {
+		args []string
+		want []string
+	}{{[]string{"remove"}, nil}, {[]string{"upgrade", "1"}, nil}, {[]string{"0"}, []string{"systemctl disable " + name + ".service"}}, {[]string{"1"}, nil}} {
+		if got := scriptRun(t, prerm, true, c.args...); !slices.Equal(got, c.want) {
+			t.Errorf("prerm %q without systemd: calls %q, want %q", c.args, got, c.want)
 		}
 	}
-	for _, s := range []string{"systemctl stop " + name + ".service", "systemctl disable " + name + ".service"} {
-		if !strings.Contains(prerm, s) {
-			t.Errorf("prerm lacks %q", s)
-		}
+	if !strings.Contains(prerm, "systemctl stop "+name+".service") {
+		t.Errorf("prerm does not stop the service")
 	}
-	for _, s := range []string{"systemctl enable \"$NAME.service\"", "systemctl start \"$NAME.service\"", "systemctl try-restart \"$NAME.service\""} {
+	for _, s := range []string{"systemctl start \"$NAME.service\"", "systemctl try-restart \"$NAME.service\""} {
 		if !strings.Contains(postinst, s) {
 			t.Errorf("postinst lacks %q", s)
 		}
