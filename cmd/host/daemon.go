@@ -48,11 +48,16 @@ func newLogger(w io.Writer, format, level string) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
-// ensureToken reads the token file at path, creating it on first start.
-func ensureToken(path string, log *slog.Logger) (token string, created bool, err error) {
-	tok, created, insecure, err := hostdir.EnsureToken(path)
+// ensureToken reads the token file at path, creating it on first start;
+// groupRead: a file its group may read (0640; --app-token-group-read).
+func ensureToken(path string, groupRead bool, log *slog.Logger) (token string, created bool, err error) {
+	ensure, fix := hostdir.EnsureToken, "chmod 600"
+	if groupRead {
+		ensure, fix = hostdir.EnsureGroupToken, "chmod 640"
+	}
+	tok, created, insecure, err := ensure(path)
 	if insecure {
-		log.Warn("token file is readable by other users; run chmod 600 on it", "file", path)
+		log.Warn("token file is readable by other users; run "+fix+" on it", "file", path)
 	}
 	return tok, created, err
 }
@@ -144,13 +149,13 @@ func startDaemon(cfg daemonConfig, stdout io.Writer, log *slog.Logger) (*daemon,
 		return nil, err
 	}
 
-	admin, created, err := ensureToken(cfg.TokenFile, log)
+	admin, created, err := ensureToken(cfg.TokenFile, false, log)
 	if err != nil {
 		return nil, fmt.Errorf("admin token %s: %w", cfg.TokenFile, err)
 	}
 	var app string
 	if cfg.AppTokenFile != "" {
-		if app, _, err = ensureToken(cfg.AppTokenFile, log); err != nil {
+		if app, _, err = ensureToken(cfg.AppTokenFile, cfg.AppTokenGroupRead, log); err != nil {
 			return nil, fmt.Errorf("app token %s: %w", cfg.AppTokenFile, err)
 		}
 	}

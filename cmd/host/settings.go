@@ -42,6 +42,10 @@ type daemonConfig struct {
 	LogLevel        string
 	NoWeb           bool   // --no-web: no admin page at / (docs/web.md)
 	LicenseURL      string // the admin page's "Get a license" link
+
+	// AppTokenGroupRead: create the app token file 0640, for its group
+	// (--app-token-group-read; docs/install.md).
+	AppTokenGroupRead bool
 }
 
 // daemonSettings declares every setting of the daemon once: flag, environment
@@ -68,6 +72,8 @@ func daemonSettings(fs *pflag.FlagSet, c *daemonConfig) *cli.Settings {
 			Help:       "admin token file, created with 32 random bytes, mode 0600"},
 		cli.Setting{Name: "app-token-file", Env: "LICENSEHOST_APP_TOKEN_FILE", Value: cli.String(&c.AppTokenFile, ""),
 			Help: "optional read-only token file: status, machine-id and quota only"},
+		cli.Setting{Name: "app-token-group-read", Env: "LICENSEHOST_APP_TOKEN_GROUP_READ", Value: cli.Switch(&c.AppTokenGroupRead),
+			Help: "create the app token file with mode 0640, readable by its group (the packaged service, docs/install.md)"},
 		cli.Setting{Name: "license-server", Env: "LICENSEHOST_LICENSE_SERVER", Value: cli.String(&c.LicenseServer, remote.DefaultBaseURL),
 			Help: "license server base URL"},
 		cli.Setting{Name: "server-public-key", Env: "LICENSEHOST_SERVER_PUBLIC_KEY", Value: cli.String(&c.ServerPublicKey, ""),

@@ -88,12 +88,33 @@ func ReadToken(path string) (string, error) {
 // reports a file readable by group or others: the token is still returned,
 // the caller should warn.
 func EnsureToken(path string) (token string, created, insecure bool, err error) {
+	return ensureToken(path, 0o600)
+}
+
+// EnsureGroupToken is EnsureToken for a token the file's group may read (the
+// packaged app token, docs/install.md): a new file gets mode 0640 whatever
+// the umask, an existing one without group read gets it (0600 → 0640, as a
+// restored backup has it), and insecure reports only more than 0640 (others
+// may read, or the group may write).
+func EnsureGroupToken(path string) (token string, created, insecure bool, err error) {
+	return ensureToken(path, 0o640)
+}
+
+func ensureToken(path string, perm os.FileMode) (token string, created, insecure bool, err error) {
 	tok, err := ReadToken(path)
 	switch {
 	case err == nil:
+		if perm&0o040 != 0 {
+			if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o040 == 0 {
+				if err := os.Chmod(path, fi.Mode().Perm()|0o040); err != nil {
+					return "", false, false, fmt.Errorf("token file mode: %w", err)
+				}
+			}
+		}
 		return tok, false, false, nil
 	case errors.Is(err, ErrTokenFileInsecure):
-		return tok, false, true, nil
+		fi, serr := os.Stat(path)
+		return tok, false, serr != nil || fi.Mode().Perm()&^perm != 0, nil
 	case !errors.Is(err, fs.ErrNotExist):
 		return "", false, false, err
 	}
@@ -105,9 +126,16 @@ func EnsureToken(path string) (token string, created, insecure bool, err error) 
 		return "", false, false, err
 	}
 	tok = hex.EncodeToString(b[:])
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o600)
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
 	if err != nil {
 		return "", false, false, fmt.Errorf("create token file: %w", err)
+	}
+	if perm != 0o600 {
+		// The umask may have taken the group bit away.
+		if err := f.Chmod(perm); err != nil {
+			f.Close()
+			return "", false, false, fmt.Errorf("token file mode: %w", err)
+		}
 	}
 	if _, err := f.WriteString(tok + "\n"); err != nil {
 		f.Close()

@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/licensehost/licensehost/internal/hostdir"
@@ -79,6 +80,44 @@ func TestEnsureToken(t *testing.T) {
 	}
 	if b, _ := os.ReadFile(p); string(b) != "two words" {
 		t.Fatalf("token file rewritten: %q", b)
+	}
+}
+
+// TestEnsureGroupToken: the group-readable token is created 0640 even under
+// a umask that takes the group bit away, and only more than 0640 is
+// insecure. (The umask is process-wide: this test is not parallel.)
+func TestEnsureGroupToken(t *testing.T) {
+	old := syscall.Umask(0o077)
+	defer syscall.Umask(old)
+	p := filepath.Join(t.TempDir(), "app.token")
+	tok, created, insecure, err := hostdir.EnsureGroupToken(p)
+	if err != nil || !created || insecure || len(tok) != 64 {
+		t.Fatalf("create: %q %v %v %v", tok, created, insecure, err)
+	}
+	if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != 0o640 {
+		t.Fatalf("mode %v %v, want 0640", fi.Mode(), err)
+	}
+	for _, c := range []struct {
+		mode, after os.FileMode
+		insecure    bool
+	}{{0o640, 0o640, false}, {0o600, 0o640, false}, {0o400, 0o440, false}, {0o644, 0o644, true}, {0o660, 0o660, true}, {0o604, 0o604, true}} {
+		if err := os.Chmod(p, c.mode); err != nil {
+			t.Fatal(err)
+		}
+		got, created, insecure, err := hostdir.EnsureGroupToken(p)
+		if err != nil || created || got != tok || insecure != c.insecure {
+			t.Errorf("mode %04o: %q created=%v insecure=%v %v, want insecure=%v", c.mode, got, created, insecure, err, c.insecure)
+		}
+		if fi, err := os.Stat(p); err != nil || fi.Mode().Perm() != c.after {
+			t.Errorf("mode %04o: afterwards %v %v, want %04o", c.mode, fi.Mode(), err, c.after)
+		}
+		if err := os.Chmod(p, c.mode); err != nil {
+			t.Fatal(err)
+		}
+		// The admin token's rule stays: any group or other bit is insecure.
+		if _, _, insecure, _ := hostdir.EnsureToken(p); insecure != (c.mode&0o077 != 0) {
+			t.Errorf("EnsureToken, mode %04o: insecure=%v", c.mode, insecure)
+		}
 	}
 }
 
