@@ -689,6 +689,41 @@ func TestHostPackage(t *testing.T) {
 		if strings.Contains(d.output(), "readable by other users") {
 			t.Errorf("the daemon warns about its own group-readable app token:\n%s", d.output())
 		}
+
+		// docs/install.md "Backup": licensehost backup through the running
+		// daemon, restore into an empty directory, start on it: the same
+		// tokens, and app.token group-readable again.
+		cli := func(args ...string) string {
+			t.Helper()
+			cmd := exec.Command(bin, args...)
+			cmd.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + data, "LICENSEHOST_DATA_DIR=" + data, "LICENSEHOST_URL=" + base}
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("licensehost %v: %v\n%s", args, err, out)
+			}
+			return string(out)
+		}
+		backup := filepath.Join(t.TempDir(), "backup.tar.gz")
+		cli("backup", backup)
+		d.stop(t, 30*time.Second)
+		restored := filepath.Join(root, "var/lib/restored")
+		cli("restore", backup, "--data-dir", restored)
+		// As restore writes it, or an operator's chmod leaves it.
+		if err := os.Chmod(filepath.Join(restored, "app.token"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		renv := append(slices.Clone(env), "LICENSEHOST_DATA_DIR="+restored, "LICENSEHOST_APP_TOKEN_FILE="+filepath.Join(restored, "app.token"))
+		d = start(t, renv, bin, args...)
+		base = d.waitFor(t, `listening on (http://127\.0\.0\.1:\d+)`)[1]
+		if m := fileMode(t, filepath.Join(restored, "app.token")); m != 0o640 {
+			t.Errorf("restored app.token mode %04o after start, want 0640", m)
+		}
+		if code, body := httpGet(t, base+"/api/sponsor/status", app); code != http.StatusOK {
+			t.Errorf("the app token after a restore: %d %s", code, body)
+		}
+		if code, body := httpGet(t, base+"/api/sponsor/status", admin); code != http.StatusOK {
+			t.Errorf("the admin token after a restore: %d %s", code, body)
+		}
 		d.stop(t, 30*time.Second)
 	})
 }
