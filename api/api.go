@@ -77,9 +77,11 @@ type Status struct {
 	MachineID      string          `json:"machineId"`
 	Edition        string          `json:"edition"`    // last_license_type_name, or "community"
 	LicenseKey     string          `json:"licenseKey"` // masked: first 4 and last 4 characters, "" when none
-	Status         string          `json:"status"`     // community|pending|active|grace|grace_limited|expired|switching
+	Status         string          `json:"status"`     // community|pending|active|grace|grace_limited|expired|switching|tampered
 	IsSponsored    bool            `json:"isSponsored"`
 	Reason         string          `json:"reason,omitempty"`        // why not active, when it is not
+	Message        string          `json:"message,omitempty"`       // the reason in words, when it needs them (tampered: what disagrees)
+	Notes          []string        `json:"notes,omitempty"`         // warnings about the setup: plain http:// license server, no pinned server key
 	GraceDaysLeft  *float64        `json:"graceDaysLeft,omitempty"` // present while in grace
 	GraceEndsAt    *time.Time      `json:"graceEndsAt,omitempty"`
 	TrustEndsAt    *time.Time      `json:"trustEndsAt,omitempty"`

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -8,6 +9,7 @@ import (
 	"log/slog"
 	"maps"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/licensehost/licensehost/internal/licapi"
@@ -36,6 +38,16 @@ type Options struct {
 	// OpWait bounds how long a remote-backed operation waits for the one
 	// running before it (ErrBusy after); 0 means DefaultOpWait.
 	OpWait time.Duration
+	// SealKey is the installation secret the record is sealed with (an
+	// HMAC key, docs/reliability.md); nil: records are not sealed.
+	SealKey []byte
+	// SealKeyNew tells that SealKey was created at this start: a record
+	// without a seal is then one of an earlier version, sealed by
+	// CheckIntegrity, rather than a tampered one.
+	SealKeyNew bool
+	// Proofs, with a pinned server key, re-checks the signed answers kept
+	// in the record; nil: none are checked.
+	Proofs ProofChecker
 }
 
 // DefaultOpWait is Options.OpWait's default: two default remote timeouts.
@@ -72,6 +84,12 @@ type Engine struct {
 	hwMu     sync.Mutex
 	seenHigh time.Time     // latest clock reading this process has seen
 	offline  OfflineSource // activation files' licenses; nil: none (SetOffline)
+
+	sealKey    []byte
+	sealLegacy atomic.Bool // an unsealed record is an earlier version's (until CheckIntegrity)
+	proofs     ProofChecker
+	proofMu    sync.Mutex
+	proofCache map[string]ProvenAnswer
 }
 
 // New checks the options and returns an Engine.
@@ -101,12 +119,15 @@ func New(o Options) (*Engine, error) {
 	if o.OpWait <= 0 {
 		o.OpWait = DefaultOpWait
 	}
-	return &Engine{
+	e := &Engine{
 		store: o.Store, remote: o.Remote, clock: o.Clock, policy: o.Policy, cfg: o.Config,
 		machineID: o.MachineID, signals: maps.Clone(o.Signals), log: o.Logger, obs: o.Observer,
 		product: o.Product, featStore: o.Features,
 		opSem: make(chan struct{}, 1), opWait: o.OpWait,
-	}, nil
+		sealKey: bytes.Clone(o.SealKey), proofs: o.Proofs, proofCache: map[string]ProvenAnswer{},
+	}
+	e.sealLegacy.Store(o.SealKeyNew)
+	return e, nil
 }
 
 // lockOp waits for the operation slot at most Options.OpWait, or until ctx
@@ -200,9 +221,35 @@ func (e *Engine) current(ctx context.Context) (Record, time.Time, error) {
 	return rec, now, err
 }
 
-// update is the engine's only way to write the record.
+// update is the engine's only way to write the record. A record found to
+// disagree with its seal or proofs is flagged tampered before fn sees it
+// (with a record_tampered event), and every record written is sealed.
 func (e *Engine) update(ctx context.Context, fn func(*Record) ([]Event, error)) error {
-	return e.store.Update(ctx, fn)
+	var found string
+	err := e.store.Update(ctx, func(r *Record) ([]Event, error) {
+		found = ""
+		var evs []Event
+		if r.Tampered == "" {
+			if why := e.integrity(*r); why != "" {
+				found, r.Tampered = why, why
+				evs = append(evs, Event{At: e.effectiveNow(*r, e.now()), Kind: EventTampered,
+					Message: "license record tampered with: " + why + "; community limits until a successful verification or a clear"})
+			}
+		}
+		more, err := fn(r)
+		if err != nil {
+			return nil, err
+		}
+		r.SchemaVersion = SchemaVersion
+		if e.sealKey != nil {
+			r.Seal = e.sealOf(*r)
+		}
+		return append(evs, more...), nil
+	})
+	if err == nil && found != "" {
+		e.log.Error("the license record was tampered with; running as community until a successful verification or a clear", "why", found)
+	}
+	return err
 }
 
 // effectiveNow is the time computed with for rec: the clock, or the
@@ -226,6 +273,9 @@ func (e *Engine) load(ctx context.Context) (Record, error) {
 	rec, err := e.store.Load(ctx)
 	if errors.Is(err, ErrNotFound) {
 		return Record{SchemaVersion: SchemaVersion}, nil
+	}
+	if err == nil {
+		rec.Tampered = e.integrity(rec)
 	}
 	return rec, err
 }
@@ -334,7 +384,9 @@ func (e *Engine) settle(ctx context.Context, op, key string, re *RemoteError, ou
 // applySuccess writes a successful verification into rec.
 func (e *Engine) applySuccess(rec *Record, key string, res RemoteResult, kind string, now time.Time) {
 	at := e.verifiedAt(*rec, now, res)
-	sameKey := rec.LicenseKey == key && !rec.RemoteVerifiedAt.IsZero()
+	sameKey := rec.LicenseKey == key && !rec.RemoteVerifiedAt.IsZero() && rec.Tampered == ""
+	keepProofs(rec, res, sameKey)
+	rec.Tampered = ""
 	rec.SchemaVersion = SchemaVersion
 	rec.LicenseKey = key
 	rec.MachineID = e.machineID
@@ -439,7 +491,7 @@ func (e *Engine) Activate(ctx context.Context, key string) (ActionResult, error)
 			return []Event{{At: now, Kind: EventActivated, Message: fmt.Sprintf("license %s activated (%s)", mask.Key(key), rec.LastLicenseTypeName)}}, nil
 		}
 		out = ActionResult{Message: re.Message, RemoteError: re, License: res.License}
-		stands := rec.HasLicense() && !rec.RemoteVerifiedAt.IsZero()
+		stands := rec.HasLicense() && !rec.RemoteVerifiedAt.IsZero() && rec.Tampered == ""
 		if !stands && !re.Definitive {
 			// No license stands: keep the key as pending; the heartbeat retries it.
 			hw := rec.ClockHighWater
@@ -578,6 +630,9 @@ func (e *Engine) RequestDeviceSwitch(ctx context.Context, newMachineID, reason s
 		out = ActionResult{Success: true, License: res.License, Message: res.Message}
 		if newMachineID == e.machineID {
 			e.applySuccess(rec, key, res, "switch", now)
+			// A switch answer is signed for the old machine: it cannot
+			// vouch for this one. The next start verifies afresh.
+			rec.LicenseProof, rec.VerifyProof = nil, nil
 			rec.OldMachineID = oldID
 			rec.DeviceSwitchRequestedAt = now
 		} else {
@@ -674,7 +729,10 @@ func (e *Engine) NeedsStartupVerify(ctx context.Context) (bool, error) {
 	if err != nil || !rec.HasLicense() || rec.SwitchedToMachineID != "" {
 		return false, err
 	}
-	if rec.RemoteVerifiedAt.IsZero() || !e.cfg.AllowOfflineTrust {
+	if rec.RemoteVerifiedAt.IsZero() || !e.cfg.AllowOfflineTrust || rec.Tampered != "" || (e.proofs != nil && rec.LicenseProof == nil) {
+		// Also: a tampered record, and — with a pinned server key — a
+		// license without its signed answer (verified before the key was
+		// pinned, or moved here by a device switch).
 		return true, nil
 	}
 	return !e.evaluate(rec, now).Now.Before(rec.RemoteVerifiedAt.Add(e.cfg.Trust)), nil

@@ -80,6 +80,9 @@ func Evaluate(rec Record, cfg Config, machineID string, now time.Time) Evaluatio
 		return ev
 	}
 
+	if rec.Tampered != "" {
+		return community(StatusTampered, ReasonTampered)
+	}
 	if !rec.HasLicense() {
 		return community(StatusCommunity, ReasonNoLicense)
 	}

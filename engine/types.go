@@ -24,6 +24,9 @@ const (
 	StatusGraceLimited Status = "grace_limited"
 	StatusExpired      Status = "expired"
 	StatusSwitching    Status = "switching"
+	// StatusTampered: the stored record disagrees with its seal or with the
+	// signed answer it was derived from (docs/reliability.md).
+	StatusTampered Status = "tampered"
 )
 
 // Sponsored reports whether the status grants the licensed edition.
@@ -80,6 +83,45 @@ type Record struct {
 	Signals map[string]string `json:"signals,omitempty"`
 
 	LastRefresh Refresh `json:"lastRefresh,omitzero"`
+
+	// LicenseProof is the signed answer the license fields come from, kept
+	// verbatim when a server key is pinned; VerifyProof is the latest
+	// successful verification's signed answer when that one carried no
+	// license object (nil otherwise). At every load the engine re-derives
+	// the license fields and the verification time from them
+	// (docs/reliability.md).
+	LicenseProof *Proof `json:"licenseProof,omitempty"`
+	VerifyProof  *Proof `json:"verifyProof,omitempty"`
+	// Tampered says why this record was found to disagree with its seal or
+	// its proofs. It stays until a successful verification or a clear.
+	Tampered string `json:"tampered,omitempty"`
+	// Seal is the record's MAC under the installation secret (hex
+	// HMAC-SHA256 over the record's JSON without Seal); "" without one.
+	Seal string `json:"seal,omitempty"`
+}
+
+// Proof is a signed license server answer, verbatim: what it answered
+// (HTTP status and body bytes) and everything its signature covers.
+type Proof struct {
+	Path       string `json:"path"`
+	MachineID  string `json:"machineId"`
+	Nonce      string `json:"nonce"`
+	Signature  string `json:"signature"` // the X-Licensehost-Signature header's value
+	HTTPStatus int    `json:"httpStatus"`
+	Body       []byte `json:"body"`
+}
+
+// ProvenAnswer is what a Proof says: its signed time and the answer parsed
+// from its body.
+type ProvenAnswer struct {
+	SignedAt time.Time
+	Result   RemoteResult
+}
+
+// ProofChecker re-checks a stored Proof against the pinned server keys
+// (internal/remote implements it).
+type ProofChecker interface {
+	CheckProof(p Proof) (ProvenAnswer, error)
 }
 
 // HasLicense reports whether a license key is stored.
@@ -109,6 +151,7 @@ const (
 	EventSwitched       EventKind = "device_switched"
 	EventSwitchFailed   EventKind = "device_switch_failed"
 	EventClockBack      EventKind = "clock_turned_back"
+	EventTampered       EventKind = "record_tampered"
 )
 
 // Event is one entry of the append-only event log.
@@ -180,6 +223,9 @@ type RemoteResult struct {
 	// The engine uses it only to tell a clock turned back from a high-water
 	// mark left by a clock once set ahead (docs/engine.md).
 	ServerTime time.Time
+	// Proof is the signed answer verbatim, set when the client checked a
+	// signature (a pinned server key); nil otherwise.
+	Proof *Proof
 }
 
 // RemoteClient talks to the license server over the fixed contract. A nil

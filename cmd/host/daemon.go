@@ -102,6 +102,7 @@ func startDaemon(cfg daemonConfig, stdout io.Writer, log *slog.Logger) (*daemon,
 	}()
 
 	rcfg := remote.Config{BaseURL: cfg.LicenseServer, TotalTimeout: cfg.RemoteTimeout, Logger: log, UserAgent: "licensehost/" + version}
+	var proofs engine.ProofChecker
 	if cfg.ServerPublicKey != "" {
 		pub, err := signing.ParsePublicKey(cfg.ServerPublicKey)
 		if err != nil {
@@ -112,6 +113,7 @@ func startDaemon(cfg daemonConfig, stdout io.Writer, log *slog.Logger) (*daemon,
 			return nil, err
 		}
 		rcfg.Verifier = v
+		proofs = remote.ProofChecker{Keys: []ed25519Key{pub}}
 		log.Info("license server answers must be signed", "key", signing.Fingerprint(pub))
 	}
 	rc, err := remote.New(rcfg)
@@ -128,14 +130,26 @@ func startDaemon(cfg daemonConfig, stdout io.Writer, log *slog.Logger) (*daemon,
 	if cfg.Product != nil {
 		prod = cfg.Product.Product
 	}
+	notes := trustNotes(cfg.LicenseServer, cfg.ServerPublicKey)
+	for _, n := range notes {
+		log.Warn(n)
+	}
+	sealKey, sealNew, err := loadSealKey(cfg.DataDir, log)
+	if err != nil {
+		return nil, err
+	}
 	d.eng, err = engine.New(engine.Options{
 		Store: store, Remote: rc, Clock: daemonClock, Policy: d.pol.policy(), Config: cfg.Engine,
 		MachineID: report.Code, Signals: report.SignalMap(), Logger: log, Observer: d.metrics,
 		Product: prod,
 		OpWait:  opWait(cfg.RemoteTimeout),
+		SealKey: sealKey, SealKeyNew: sealNew, Proofs: proofs,
 	})
 	if err != nil {
 		return nil, err
+	}
+	if _, err := d.eng.CheckIntegrity(context.Background()); err != nil {
+		return nil, fmt.Errorf("checking the license record: %w", err)
 	}
 	// The pre-authorization starts at the first start with the product.
 	if err := d.eng.StartFeatures(context.Background()); err != nil {
@@ -167,7 +181,7 @@ func startDaemon(cfg daemonConfig, stdout io.Writer, log *slog.Logger) (*daemon,
 	}
 	api, err := server.New(d.eng, server.Options{
 		AdminToken: admin, AppToken: app, Logger: log, Metrics: d.metrics, Activations: d.act, Backup: d.backup,
-		Policies: d.pol.info(), Ready: d.ready.Load, Page: page,
+		Policies: d.pol.info(), Ready: d.ready.Load, Page: page, Notes: notes,
 	})
 	if err != nil {
 		return nil, err

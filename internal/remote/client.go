@@ -27,6 +27,7 @@ import (
 	"github.com/licensehost/licensehost/engine"
 	"github.com/licensehost/licensehost/internal/licapi"
 	"github.com/licensehost/licensehost/internal/mask"
+	"github.com/licensehost/licensehost/internal/signing"
 )
 
 // Defaults applied by New to zero Config fields.
@@ -275,7 +276,10 @@ func (c *Client) roundTrip(parent context.Context, path, machineID string, paylo
 	if err != nil || c.verifier == nil {
 		return res, err
 	}
-	if verr := c.verifier.Verify(path, machineID, nonce, resp.Header, raw); verr != nil {
+	if verr := c.verifier.Verify(path, machineID, nonce, resp.Header, raw); verr == nil {
+		res.Proof = &engine.Proof{Path: path, MachineID: machineID, Nonce: nonce,
+			Signature: resp.Header.Get(signing.HeaderSignature), HTTPStatus: resp.StatusCode, Body: raw}
+	} else {
 		var data json.RawMessage
 		if json.Valid(raw) {
 			data = res.Body

@@ -56,6 +56,8 @@ type Options struct {
 	Metrics    *Metrics   // nil: no /metrics route
 	Policies   PolicyInfo // nil: builtin only, no reload
 	Ready      func() bool
+	// Notes are warnings about the setup, shown in every status.
+	Notes []string
 	// Activations serves offline activation (internal/server/activation.go);
 	// nil: those routes answer 503.
 	Activations Activations
@@ -429,6 +431,10 @@ func (s *Server) statusBody(v engine.StatusView) api.Status {
 	if ev.Status == engine.StatusActive {
 		st.Reason = ""
 	}
+	if ev.Status == engine.StatusTampered {
+		st.Message = "the license record was tampered with: " + rec.Tampered + ". Community limits apply until a successful verification (heartbeat or activate) or a clear."
+	}
+	st.Notes = s.opt.Notes
 	if ev.IsSponsored && rec.LastLicenseTypeName != "" {
 		st.Edition = rec.LastLicenseTypeName
 	}
