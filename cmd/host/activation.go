@@ -93,6 +93,7 @@ func (d *daemon) backup(ctx context.Context, w io.Writer) error {
 		activation.KeyFile:    filepath.Join(d.cfg.DataDir, activation.KeyFile),
 		activation.PubKeyFile: filepath.Join(d.cfg.DataDir, activation.PubKeyFile),
 		api.TokenFileName:     d.cfg.TokenFile,
+		sealKeyFile:           filepath.Join(d.cfg.DataDir, sealKeyFile),
 	}
 	if d.cfg.AppTokenFile != "" {
 		files[api.AppTokenFileName] = d.cfg.AppTokenFile

@@ -45,6 +45,7 @@ const (
 // mode they are restored with.
 var secretFiles = map[string]os.FileMode{
 	"installation.key": 0o600,
+	"record.key":       0o600, // the license record's seal secret (docs/reliability.md)
 	"installation.pub": 0o644,
 	"admin.token":      0o600,
 	"app.token":        0o600,
