@@ -14,6 +14,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/licensehost/licensehost/internal/cli"
+	"github.com/licensehost/licensehost/internal/cli/clitest"
 )
 
 var update = flag.Bool("update", false, "rewrite the settings tables of README.md from the declarations")
@@ -22,29 +23,10 @@ var update = flag.Bool("update", false, "rewrite the settings tables of README.m
 // clientSettings; this test fails when they drift (go test ./cmd/host -run
 // TestREADMESettings -update rewrites them).
 func TestREADMESettings(t *testing.T) {
-	readme := filepath.Join("..", "..", "README.md")
-	doc, err := os.ReadFile(readme)
-	if err != nil {
-		t.Fatal(err)
-	}
-	tables := map[string]string{
+	clitest.CheckTables(t, filepath.Join("..", "..", "README.md"), map[string]string{
 		"licensehost":        daemonSettings(pflag.NewFlagSet("d", pflag.ContinueOnError), &daemonConfig{}).MarkdownTable(),
 		"licensehost-client": clientSettings(pflag.NewFlagSet("c", pflag.ContinueOnError), &clientConfig{}).MarkdownTable(),
-	}
-	got, err := cli.UpdateTables(string(doc), tables)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got == string(doc) {
-		return
-	}
-	if *update {
-		if err := os.WriteFile(readme, []byte(got), 0o644); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	t.Fatal("README.md's settings tables differ from cmd/host/settings.go; run: go test ./cmd/host -run TestREADMESettings -update")
+	}, *update, "go test ./cmd/host -run TestREADMESettings -update")
 }
 
 // parseDaemon parses args and env the way `licensehost [flags]` does.
@@ -128,7 +110,7 @@ func TestDaemonSettingsErrors(t *testing.T) {
 		{[]string{"--max-failures", "0"}, nil, `--max-failures="0": must be at least 1`},
 		{[]string{"--config", conf}, nil, `grace="0": must be positive`},
 		{[]string{"--config", unknown}, nil, `unknown setting "gracee"`},
-		{[]string{"--config", nested}, nil, "want a string, number or boolean"},
+		{[]string{"--config", nested}, nil, "want a string, number, boolean or an array of them"},
 		{[]string{"--config", broken}, nil, "b.json"},
 		{[]string{"--config", filepath.Join(dir, "missing.toml")}, nil, "missing.toml"},
 		{[]string{"--remote-timeout", "2h"}, nil, "between 1ms and 1h"},

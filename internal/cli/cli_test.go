@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os"
 	"strings"
 	"testing"
 	"time"
@@ -138,5 +139,29 @@ func TestExecuteExitStatus(t *testing.T) {
 		if code != c.code || !strings.HasPrefix(errb.String(), c.err) || strings.Count(errb.String(), "\n") > 1 {
 			t.Errorf("%q: exit %d, stderr %q; want %d, %q", c.args, code, errb.String(), c.code, c.err)
 		}
+	}
+}
+
+func TestConfigFileArrays(t *testing.T) {
+	dir := t.TempDir()
+	conf := dir + "/c.toml"
+	if err := os.WriteFile(conf, []byte("keys = [\"a=1\", \"b=2\"]\nn = 3\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	var file string
+	var keys []string
+	var n int
+	fs := pflag.NewFlagSet("x", pflag.ContinueOnError)
+	s := cli.Bind(fs, cli.Setting{Name: "config", Value: cli.String(&file, ""), ConfigFile: true},
+		cli.Setting{Name: "keys", Env: "KEYS", Value: cli.List(&keys)},
+		cli.Setting{Name: "n", Value: cli.Int(&n, 0)})
+	if err := fs.Parse([]string{"--config", conf}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Resolve(func(string) string { return "" }); err != nil || len(keys) != 2 || keys[1] != "b=2" || n != 3 {
+		t.Fatalf("keys %q n %d: %v", keys, n, err)
+	}
+	if !s.Given("n") {
+		t.Fatal("n from the file counts as given")
 	}
 }

@@ -197,22 +197,40 @@ func (s *Settings) readFile(name string) (map[string]string, error) {
 		if known[k] == nil {
 			return nil, Usagef("config file %s: unknown setting %q (the keys are the flag names, see --help)", name, k)
 		}
-		switch v := raw[k].(type) {
-		case string:
-			out[k] = v
-		case bool:
-			out[k] = strconv.FormatBool(v)
-		case json.Number:
-			out[k] = v.String()
-		case int64:
-			out[k] = strconv.FormatInt(v, 10)
-		case float64:
-			out[k] = strconv.FormatFloat(v, 'f', -1, 64)
-		default:
-			return nil, Usagef("config file %s: %s: want a string, number or boolean", name, k)
+		v, ok := scalar(raw[k])
+		if list, isList := raw[k].([]any); isList {
+			// An array is for a List setting: its items, comma-separated.
+			items := make([]string, len(list))
+			for i, it := range list {
+				if items[i], ok = scalar(it); !ok {
+					break
+				}
+			}
+			v = strings.Join(items, ",")
 		}
+		if !ok {
+			return nil, Usagef("config file %s: %s: want a string, number, boolean or an array of them", name, k)
+		}
+		out[k] = v
 	}
 	return out, nil
+}
+
+// scalar is a config-file value as the text a flag would carry.
+func scalar(v any) (string, bool) {
+	switch v := v.(type) {
+	case string:
+		return v, true
+	case bool:
+		return strconv.FormatBool(v), true
+	case json.Number:
+		return v.String(), true
+	case int64:
+		return strconv.FormatInt(v, 10), true
+	case float64:
+		return strconv.FormatFloat(v, 'f', -1, 64), true
+	}
+	return "", false
 }
 
 // Invalid is a usage error about setting name's value, naming where that
