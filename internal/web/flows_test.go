@@ -2,16 +2,22 @@ package web_test
 
 import (
 	"context"
-	"github.com/licensehost/licensehost/internal/licapi"
+	"crypto/ed25519"
+	"crypto/rand"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/browser"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 	"github.com/chromedp/chromedp/kb"
 
 	"github.com/licensehost/licensehost/api"
+	"github.com/licensehost/licensehost/internal/actfile"
+	"github.com/licensehost/licensehost/internal/licapi"
 	"github.com/licensehost/licensehost/internal/remotetest"
 	"github.com/licensehost/licensehost/internal/server"
 )
@@ -448,4 +454,150 @@ func checkContrast(t *testing.T, tb *tab) {
 	if res.Checked < 10 || len(res.Bad) > 0 {
 		t.Errorf("contrast: %d elements checked, below 4.5:1:\n%s", res.Checked, strings.Join(res.Bad, "\n"))
 	}
+}
+
+// Features from the product file and activation files, offline: download a
+// request, install a signed file (and a bad one), see the feature it
+// grants, uninstall it with the receipt downloaded, fetch the receipt again.
+func TestBrowserFeaturesAndActivationFiles(t *testing.T) {
+	vendorPub, vendorKey, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	prod := filepath.Join(t.TempDir(), "product.json")
+	body := `{"version": 1, "product": "Web Platform",
+		"features": [{"name": "data.source", "title": "Data sources"}, {"name": "data.cdc", "title": "CDC sync"}],
+		"preauth": {"days": 180, "features": ["data.source"]},
+		"licenseTypes": {"年度版": ["data.source", "data.cdc"]},
+		"vendorKeys": [{"kid": "v1", "ed25519": "` + actfile.EncodeKey(vendorPub) + `"}]}`
+	if err := os.WriteFile(prod, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv := newLicenseServer(t)
+	h := startHost(t, srv, "--product", prod)
+	tb := newTab(t, "en-US,en")
+	downloads := t.TempDir()
+	if _, err := chromedp.CallBrowser(tb.ctx, browser.SetDownloadBehavior, browser.SetDownloadBehaviorParams{
+		Behavior: browser.SetDownloadBehaviorBehaviorAllow, DownloadPath: downloads,
+		BrowserContextID: chromedp.FromContext(tb.ctx).BrowserContextID,
+	}); err != nil {
+		t.Fatal(err)
+	}
+	waitFile := func(prefix, want string, n int) string {
+		t.Helper()
+		deadline := time.Now().Add(waitFor)
+		for {
+			var found []string
+			ents, _ := os.ReadDir(downloads)
+			for _, e := range ents {
+				if strings.HasPrefix(e.Name(), prefix) && !strings.HasSuffix(e.Name(), ".crdownload") {
+					found = append(found, e.Name())
+				}
+			}
+			if len(found) >= n {
+				b, err := os.ReadFile(filepath.Join(downloads, found[len(found)-1]))
+				if err == nil && strings.Contains(string(b), want) {
+					return string(b)
+				}
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("no download %s* (%d wanted) with %q in %s: %v", prefix, n, want, downloads, found)
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+
+	tb.open(h.url + "/")
+	tb.signIn(h.admin)
+	tb.waitText(`#features tr[data-feature="data.source"]`, "Enabled")
+	tb.waitText(`#features tr[data-feature="data.source"]`, "Pre-authorization")
+	tb.waitText(`#features tr[data-feature="data.cdc"]`, "Not licensed")
+	tb.waitText(`#features [data-f="preauth"]`, "Pre-authorization: 180 days left")
+	tb.waitText("#activations", "No activation file is installed.")
+
+	// A request file, downloaded by the browser.
+	tb.fill("requestKey", keyAnnual)
+	tb.click(`#activations [data-f="requestForm"] button`)
+	tb.waitText(`#activations [data-f="result"]`, "Request file downloaded")
+	req := waitFile("activation-request-"+thisMachine, "-----BEGIN LICENSEHOST ACTIVATION REQUEST-----", 1)
+	if _, err := actfile.ParseRequest([]byte(req)); err != nil {
+		t.Fatalf("the downloaded request does not parse: %v", err)
+	}
+
+	// A bad file is refused with the host's words; nothing installed.
+	bad := filepath.Join(t.TempDir(), "bad.txt")
+	if err := os.WriteFile(bad, []byte("hello, not a license"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tb.idle("#activations")
+	tb.do(chromedp.SetUploadFiles(chromedp.ID("activationFile"), []string{bad}))
+	tb.click(`#activations [data-f="installForm"] button`)
+	tb.waitText(`#activations [data-f="result"]`, "The activation file was refused")
+	tb.waitText(`#activations [data-f="result"]`, "not an armored licensehost file")
+
+	// A good file, signed by the vendor key for this installation.
+	acts, err := h.client.Activations(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const serial = "AF-WEB-0001"
+	file, err := actfile.SignActivation(actfile.Activation{Serial: serial, LicenseKeyHash: actfile.HashKey(keyAnnual), LicenseKeyHint: "LH-W…0001",
+		LicenseType: "年度版", Kind: actfile.Formal, Features: []actfile.Feature{{Name: "data.cdc"}}, MachineID: thisMachine,
+		InstallationKey: acts.InstallationKey, IssuedAt: time.Now().Add(-time.Minute), Uninstallable: true, Migratable: true}, "v1", vendorKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := filepath.Join(t.TempDir(), "activation.txt")
+	if err := os.WriteFile(good, file, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tb.idle("#activations")
+	tb.do(chromedp.SetUploadFiles(chromedp.ID("activationFile"), []string{good}))
+	tb.click(`#activations [data-f="installForm"] button`)
+	tb.waitText(`#activations [data-f="result"]`, "Installed: "+serial+".")
+	tb.waitText(`#activations tr[data-serial="`+serial+`"]`, "In force")
+	tb.waitText(`#features tr[data-feature="data.cdc"]`, "Enabled")
+	tb.waitText(`#features tr[data-feature="data.cdc"]`, "activation file "+serial)
+
+	// Uninstall: confirmed, the receipt downloaded, the feature gone.
+	tb.idle("#activations")
+	tb.click(`#activations tr[data-serial="` + serial + `"] button.danger`)
+	tb.waitJS("the confirmation", `document.getElementById('confirm').open`)
+	tb.waitText("#confirm", "Uninstall "+serial+"?")
+	tb.click("#confirm-ok")
+	tb.waitText(`#activations [data-f="result"]`, "Uninstalled "+serial)
+	rec := waitFile("uninstall-receipt-"+serial, "-----BEGIN LICENSEHOST UNINSTALL RECEIPT-----", 1)
+	if r, err := actfile.ParseReceipt([]byte(rec)); err != nil || r.Serial != serial {
+		t.Fatalf("the downloaded receipt: %+v %v", r, err)
+	}
+	tb.waitText(`#features tr[data-feature="data.cdc"]`, "Not licensed")
+	tb.waitJS("the row gone", `document.querySelector('#activations tr[data-serial="`+serial+`"]') === null`)
+
+	// The receipt again, by serial.
+	if err := os.Remove(filepath.Join(downloads, "uninstall-receipt-"+serial+".txt")); err != nil {
+		t.Fatal(err)
+	}
+	tb.idle("#activations")
+	tb.fill("receiptSerial", serial)
+	tb.click(`#activations [data-f="receiptForm"] button`)
+	tb.waitText(`#activations [data-f="result"]`, "Receipt downloaded: "+serial)
+	waitFile("uninstall-receipt-"+serial, "UNINSTALL RECEIPT", 1)
+	checkLabels(t, tb)
+	checkContrast(t, tb)
+	tb.noConsoleErrors()
+
+	// The app token sees the features (part of the status), not the
+	// activation files.
+	app := newTab(t, "en-US,en")
+	app.open(h.url + "/")
+	app.signIn(h.app)
+	// The formal file superseded the pre-authorization for good.
+	app.waitText(`#features tr[data-feature="data.source"]`, "Pre-authorization over")
+	app.waitText(`#features [data-f="preauth"]`, "superseded by a license")
+	var present bool
+	app.eval(`document.querySelector('#activations, #activationFile') !== null`, &present)
+	if present {
+		t.Fatal("activation files section shown to the app token")
+	}
+	app.noConsoleErrors()
 }

@@ -13,6 +13,12 @@ const API = {
   clear: '/api/sponsor/clear',
   switchDevice: '/api/sponsor/device-switch-request',
   events: '/api/events?limit=20',
+  activations: '/api/activations',
+  activationRequest: '/api/activation/request',
+  activationInstall: '/api/activation/install',
+  activationUninstall: '/api/activation/uninstall',
+  activationReceipt: '/api/activation/receipt',
+  activationDelete: '/api/activation/delete',
   policyReload: '/api/policy/reload',
   metrics: '/metrics',
 };
@@ -200,6 +206,14 @@ function explain(res, action) {
   return { title: m('Something went wrong'), detail: [`HTTP ${res.status}: ${orDash(b.message)}`] };
 }
 
+// explainFile: the host refuses a bad activation file or serial with one
+// plain message (docs/activation-files.md); show it as it is.
+function explainFile(res, title) {
+  const b = res.data || {};
+  if (res.status === 0 || (res.status === 403 && b.error === 'forbidden') || res.status === 403 && b.error === 'csrf') return explain(res, 'file');
+  return { title, detail: [orDash(b.message)] };
+}
+
 // ---------- license details (read leniently: any field may be missing) ----------
 
 function str(o, k) {
@@ -301,15 +315,18 @@ function drawResult(el, r) {
 
 // ---------- the API ----------
 
+// api calls the host. body: an object (sent as JSON), or {text} (sent as
+// text/plain, e.g. an activation file).
 async function api(method, path, body) {
   const headers = { Accept: 'application/json' };
-  if (body !== undefined) headers['Content-Type'] = 'application/json';
+  const isText = body && typeof body.text === 'string' && Object.keys(body).length === 1;
+  if (body !== undefined) headers['Content-Type'] = isText ? 'text/plain; charset=utf-8' : 'application/json';
   if (method !== 'GET' && state.session && state.session.csrfToken) headers['X-CSRF-Token'] = state.session.csrfToken;
   let res;
   try {
     res = await fetch(path, {
       method, headers, credentials: 'same-origin', cache: 'no-store', redirect: 'error',
-      body: body === undefined ? undefined : JSON.stringify(body),
+      body: body === undefined ? undefined : isText ? body.text : JSON.stringify(body),
     });
   } catch {
     return { status: 0, ok: false, data: null };
@@ -335,6 +352,8 @@ const SECTIONS = [
   { id: 'status', tpl: 'tpl-status', admin: false, mount: mountStatus, update: updateStatus, draw: drawKept },
   { id: 'activate', tpl: 'tpl-activate', admin: true, mount: mountActivate, update: updateActivate, draw: drawKept },
   { id: 'switch', tpl: 'tpl-switch', admin: true, mount: mountSwitch, draw: drawKept },
+  { id: 'features', tpl: 'tpl-features', admin: false, update: updateFeatures, draw: drawKept },
+  { id: 'activations', tpl: 'tpl-activations', admin: true, mount: mountActivations, update: updateActivations, draw: drawActivations },
   { id: 'policy', tpl: 'tpl-policy', admin: true, mount: mountPolicy, update: updatePolicy, draw: drawKept },
   { id: 'events', tpl: 'tpl-events', admin: true, update: updateEvents, draw: drawEvents },
 ];
@@ -347,10 +366,10 @@ function keep(el, name, r) {
   kept.set(el, k);
   drawResult(field(el, name), r);
 }
-function drawKept(el) {
+function drawKept(el, resultsOnly) {
   const k = kept.get(el) || {};
   for (const [name, r] of Object.entries(k)) drawResult(field(el, name), r);
-  if (state.status) {
+  if (state.status && !resultsOnly) {
     const def = state.mounted.find((x) => x.el === el)?.def;
     if (def && def.update) def.update(el, state.status);
   }
@@ -563,6 +582,203 @@ function mountSwitch(el) {
       }
       await loadStatus();
     });
+  });
+}
+
+// -- features (from the status: docs/features.md) --
+
+const FEATURE_REASONS = {
+  not_licensed: m('Not licensed'), expired: m('Expired'), preauth_over: m('Pre-authorization over'), unknown_feature: m('Unknown feature'),
+};
+const GRANT_KINDS = { preauth: m('Pre-authorization'), temporary: m('Temporary license'), formal: m('Formal license') };
+
+function grantSource(f) {
+  const kind = f.kind ? GRANT_KINDS[f.kind] || f.kind : '';
+  if (!f.source) return kind;
+  if (f.source === 'online') return [kind, ' · ', m('online license')];
+  if (f.source === 'preauth') return kind;
+  const serial = f.source.startsWith('activation:') ? f.source.slice('activation:'.length) : f.source;
+  return [kind, ' · ', m('activation file {{.Serial}}', { Serial: serial })];
+}
+
+function daysText(at, left) {
+  if (!at) return m('never');
+  const when = fmtTime(at);
+  return left == null ? when : [when, ' ', m('({{.N}} days left)', { N: String(graceDays(left)) })];
+}
+
+function updateFeatures(el, st) {
+  const list = Array.isArray(st.features) ? st.features : [];
+  el.hidden = list.length === 0 && !st.preauth;
+  const tbody = field(el, 'rows');
+  tbody.replaceChildren();
+  for (const f of list) {
+    const tr = document.createElement('tr');
+    tr.dataset.feature = f.name;
+    const name = document.createElement('td');
+    put(name, f.title && f.title !== f.name ? `${f.title} (${f.name})` : f.name);
+    const state = document.createElement('td');
+    put(state, f.enabled ? ['✓ ', m('Enabled')] : ['✕ ', FEATURE_REASONS[f.reason] || f.reason || FEATURE_REASONS.not_licensed]);
+    state.className = f.enabled ? 'ok' : '';
+    const by = document.createElement('td');
+    put(by, grantSource(f));
+    const exp = document.createElement('td');
+    put(exp, f.kind ? daysText(f.expiresAt, f.enabled ? f.daysLeft : null) : '—');
+    tr.append(name, state, by, exp);
+    tbody.append(tr);
+  }
+  const p = st.preauth;
+  let pre = '';
+  if (p && p.superseded) pre = m('Pre-authorization: superseded by a license.');
+  else if (p && p.daysLeft > 0) pre = m('Pre-authorization: {{.N}} days left (until {{.When}}).', { N: String(graceDays(p.daysLeft)), When: fmtTime(p.endsAt) });
+  else if (p) pre = m('Pre-authorization over since {{.When}}.', { When: fmtTime(p.endsAt) });
+  put(field(el, 'preauth'), pre);
+}
+
+// -- activation files (docs/activation-files.md) --
+
+// download saves text as a file through the browser.
+function download(name, text) {
+  const url = URL.createObjectURL(new Blob([text], { type: 'text/plain' }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  a.hidden = true;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60000);
+}
+
+const ACT_STATES = { in_force: m('In force'), expired: m('Expired'), untrusted: m('Untrusted key'), wrong_machine: m('Another machine'), damaged: m('Damaged') };
+let lastActivations = null;
+
+function mountActivations(el) {
+  field(el, 'requestForm').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    busy(el, async () => {
+      const key = $(el, '#requestKey').value.trim();
+      const res = await api('POST', API.activationRequest, key ? { licenseKey: key } : {});
+      if (res.ok && res.data && res.data.file) {
+        download(`activation-request-${res.data.machineId || 'host'}.txt`, res.data.file);
+        keep(el, 'result', { kind: 'ok', title: m('Request file downloaded: send it to your vendor.') });
+      } else if (res.status !== 401) {
+        keep(el, 'result', { kind: 'error', ...explainFile(res, m('The request was refused')) });
+      }
+    });
+  });
+  field(el, 'installForm').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const input = $(el, '#activationFile');
+    const file = input.files && input.files[0];
+    if (!file) {
+      keep(el, 'result', { kind: 'error', title: m('Choose an activation file first.') });
+      return;
+    }
+    busy(el, async () => {
+      const text = await file.text();
+      const res = await api('POST', API.activationInstall, { text });
+      if (res.ok && res.data) {
+        const a = res.data.activation || {};
+        keep(el, 'result', {
+          kind: 'ok',
+          title: res.data.already ? m('Already installed: {{.Serial}}.', { Serial: a.serial }) : m('Installed: {{.Serial}}.', { Serial: a.serial }),
+        });
+        input.value = '';
+      } else if (res.status !== 401) {
+        keep(el, 'result', { kind: 'error', ...explainFile(res, m('The activation file was refused')) });
+      }
+      await loadStatus();
+    });
+  });
+  field(el, 'receiptForm').addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    const serial = $(el, '#receiptSerial').value.trim();
+    if (!serial) return;
+    busy(el, async () => {
+      await receipt(el, API.activationReceipt, serial, m('Receipt downloaded: {{.Serial}}.', { Serial: serial }));
+    });
+  });
+}
+
+async function receipt(el, path, serial, okMsg) {
+  const res = await api('POST', path, { serial });
+  if (res.ok && res.data && res.data.file) {
+    download(`uninstall-receipt-${serial}.txt`, res.data.file);
+    keep(el, 'result', { kind: 'ok', title: okMsg });
+  } else if (res.status !== 401) {
+    keep(el, 'result', { kind: 'error', ...explainFile(res, m('The request was refused')) });
+  }
+}
+
+async function updateActivations(el) {
+  const res = await api('GET', API.activations);
+  if (res.ok && res.data) lastActivations = res.data;
+  drawActivations(el);
+}
+
+function drawActivations(el) {
+  drawKept(el, true);
+  const list = (lastActivations && lastActivations.activations) || [];
+  field(el, 'table').hidden = list.length === 0;
+  field(el, 'empty').hidden = list.length > 0;
+  const tbody = field(el, 'rows');
+  tbody.replaceChildren();
+  for (const a of list) {
+    const tr = document.createElement('tr');
+    tr.dataset.serial = a.serial;
+    const cells = [
+      a.serial,
+      GRANT_KINDS[a.kind] || a.kind || '',
+      [ACT_STATES[a.state] || a.state || '', a.reason ? ` (${a.reason})` : ''],
+      a.licenseTypeDisplayName || a.licenseType || '',
+      (a.features || []).map((f) => f.name).join(', '),
+      daysText(a.expiresAt, a.daysLeft),
+    ];
+    for (const c of cells) {
+      const td = document.createElement('td');
+      put(td, c);
+      tr.append(td);
+    }
+    const td = document.createElement('td');
+    if (a.kind === 'formal' && a.uninstallable && a.state === 'in_force') {
+      td.append(rowButton(m('Uninstall…'), 'danger', () => uninstall(el, a.serial)));
+    }
+    if (a.state !== 'in_force') {
+      td.append(rowButton(m('Delete…'), 'secondary', () => deleteFile(el, a.serial)));
+    }
+    tr.append(td);
+    tbody.append(tr);
+  }
+}
+
+function rowButton(label, cls, fn) {
+  const b = document.createElement('button');
+  b.type = 'button';
+  b.className = `small ${cls}`;
+  put(b, label);
+  b.addEventListener('click', fn);
+  return b;
+}
+
+async function uninstall(el, serial) {
+  const ok = await confirmDialog(m('Uninstall {{.Serial}}?', { Serial: serial }),
+    m('The license is removed from this machine for good and an uninstall receipt is downloaded: send it to your vendor to free the license.'), m('Uninstall'));
+  if (!ok) return;
+  await busy(el, async () => {
+    await receipt(el, API.activationUninstall, serial, m('Uninstalled {{.Serial}}: the receipt was downloaded; send it to your vendor.', { Serial: serial }));
+    await loadStatus();
+  });
+}
+
+async function deleteFile(el, serial) {
+  const ok = await confirmDialog(m('Delete {{.Serial}}?', { Serial: serial }), m('The file no longer grants anything here; it is removed from the list.'), m('Delete'));
+  if (!ok) return;
+  await busy(el, async () => {
+    const res = await api('POST', API.activationDelete, { serial });
+    if (res.ok) keep(el, 'result', { kind: 'ok', title: m('Deleted {{.Serial}}.', { Serial: serial }) });
+    else if (res.status !== 401) keep(el, 'result', { kind: 'error', ...explainFile(res, m('The request was refused')) });
+    await loadStatus();
   });
 }
 
