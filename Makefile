@@ -167,7 +167,7 @@ package-tray:
 ## (packaging/install_test.go). PACKAGE_TRAY=0 leaves the tray package out.
 PACKAGE_TRAY ?= 1
 test-package: package-noui $(if $(filter 1,$(PACKAGE_TRAY)),package-tray)
-	LICENSEHOST_PACKAGE_DIR=$(abspath $(DIST)) LICENSEHOST_PACKAGE_TRAY=$(PACKAGE_TRAY) \
+	LICENSEHOST_PACKAGE_DIR=$(abspath $(DIST)) LICENSEHOST_PACKAGE_TRAY=$(PACKAGE_TRAY) LICENSEHOST_PACKAGE_VERSION=$(PKG_VERSION) \
 		CGO_ENABLED=0 $(GO) test -count=1 -timeout 10m -v ./packaging/
 
 ## install: install licensehost and licensed, their units and sysusers files from source
