@@ -11,11 +11,11 @@ NOUI_PKGS  = $(shell CGO_ENABLED=0 $(GO) list -e ./... 2>/dev/null | grep -v -e 
 # Debian packages a fresh machine lacks: X/GL headers for Fyne (cgo), Xvfb and
 # D-Bus for the tray's end-to-end test, wabt for the hand-written WAT policy,
 # imagemagick for make screenshots, a CJK font for the tray's Chinese UI,
-# systemd (systemd-analyze, systemd-sysusers) and desktop-file-utils for make test-package,
+# systemd (systemd-analyze, systemd-sysusers), desktop-file-utils and rpm for make test-package.
 # chromium for the web admin page's browser tests (internal/web, chromedp).
 DEB_PKGS   = gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev \
              libxinerama-dev libxi-dev libxxf86vm-dev xvfb xauth dbus dbus-x11 wabt imagemagick \
-             fonts-wqy-microhei systemd desktop-file-utils chromium
+             fonts-wqy-microhei systemd desktop-file-utils rpm chromium
 BENCHTIME ?= 1s
 
 .PHONY: all deps build test test-noui check fmt vet tidy bench run clean

@@ -1070,3 +1070,96 @@ func TestMakeInstall(t *testing.T) {
 		t.Errorf("make install overwrote /etc/default/licensehost: %q", b)
 	}
 }
+
+// TestRPMPackages checks the .rpm files against the .deb files of the same
+// build: name, version, files with modes and owners, config files, the same
+// maintainer scripts, and the dependencies RPM distributions name
+// differently. (They are not installed: this machine is Debian.)
+func TestRPMPackages(t *testing.T) {
+	dir := packageDir(t)
+	need(t, "rpm", "dpkg-deb")
+	arch := map[string]string{"amd64": "x86_64", "arm64": "aarch64", "386": "i386"}[runtime.GOARCH]
+	if arch == "" {
+		arch = runtime.GOARCH
+	}
+	names := map[string][]string{"licensehost": {"shadow-utils"}, "licensed": {"shadow-utils"}}
+	if os.Getenv("LICENSEHOST_PACKAGE_TRAY") != "0" {
+		names["licensehost-tray"] = []string{"libglvnd-glx", "libX11"}
+	}
+	for name, requires := range names {
+		t.Run(name, func(t *testing.T) {
+			m, err := filepath.Glob(filepath.Join(dir, name+"-[0-9]*."+arch+".rpm"))
+			if err != nil || len(m) != 1 {
+				t.Fatalf("want exactly one %s-*.%s.rpm in %s, got %v", name, arch, dir, m)
+			}
+			rpmFile, deb := m[0], findDeb(t, dir, name)
+			q := func(args ...string) string {
+				t.Helper()
+				return run(t, "rpm", append([]string{"-qp", "--nosignature"}, append(args, rpmFile)...)...)
+			}
+			want := fmt.Sprintf("%s %s 1 %s", name, pkgVersion(t), arch)
+			if got := strings.TrimSpace(q("--qf", "%{NAME} %{VERSION} %{RELEASE} %{ARCH}")); got != want {
+				t.Errorf("rpm says %q, want %q", got, want)
+			}
+			// Files, modes and owners as in the .deb.
+			debFiles := listing(t, deb)
+			rpmFiles := map[string]entry{}
+			for _, line := range strings.Split(strings.TrimSpace(q("-lv")), "\n") {
+				f := strings.Fields(line)
+				if len(f) < 9 {
+					t.Fatalf("rpm -qplv: odd line %q", line)
+				}
+				rpmFiles[f[len(f)-1]] = entry{mode: f[0], owner: f[2] + "/" + f[3]}
+			}
+			// (The .deb also lists the system directories it unpacks into.)
+			for p, e := range debFiles {
+				if got, ok := rpmFiles[p]; !ok && !strings.HasPrefix(e.mode, "d") {
+					t.Errorf("%s: in the .deb, not in the .rpm", p)
+				} else if ok && got != e {
+					t.Errorf("%s: .rpm %v, .deb %v", p, got, e)
+				}
+			}
+			for p := range rpmFiles {
+				if _, ok := debFiles[p]; !ok {
+					t.Errorf("%s: in the .rpm, not in the .deb", p)
+				}
+			}
+			// Config files as the .deb's conffiles.
+			var debConf []string
+			if list := controlFileIfAny(t, deb, "conffiles"); list != "" {
+				debConf = strings.Fields(list)
+			}
+			rpmConf := strings.Fields(q("--configfiles"))
+			slices.Sort(debConf)
+			slices.Sort(rpmConf)
+			if !slices.Equal(debConf, rpmConf) {
+				t.Errorf("config files: .rpm %q, .deb %q", rpmConf, debConf)
+			}
+			// The same scripts, which handle both call conventions.
+			scripts := q("--scripts")
+			for _, s := range []string{"postinst", "prerm", "postrm"} {
+				if body := controlFileIfAny(t, deb, s); body != "" && !strings.Contains(scripts, strings.TrimSpace(body)) {
+					t.Errorf("the .rpm's scriptlets lack the .deb's %s", s)
+				}
+			}
+			reqs := strings.Fields(q("--requires"))
+			for _, r := range requires {
+				if !slices.Contains(reqs, r) {
+					t.Errorf("Requires %q lacks %s", reqs, r)
+				}
+			}
+		})
+	}
+}
+
+// controlFileIfAny is controlFile, "" when the .deb has no such file.
+func controlFileIfAny(t *testing.T, deb, name string) string {
+	t.Helper()
+	dir := t.TempDir()
+	run(t, "dpkg-deb", "-e", deb, dir)
+	b, err := os.ReadFile(filepath.Join(dir, name))
+	if err != nil {
+		return ""
+	}
+	return string(b)
+}
