@@ -74,6 +74,9 @@ type Engine struct {
 	obs       Observer
 	product   Product
 	featStore FeatureStore // nil: no feature licensing state
+	preMu     sync.Mutex
+	preCache  PreauthState // see preauthState
+	preCached bool
 
 	opSem  chan struct{} // a one-slot semaphore serialising remote-backed operations
 	opWait time.Duration

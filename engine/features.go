@@ -134,21 +134,6 @@ type PreauthState struct {
 // Superseded reports whether pre-authorization stopped counting for good.
 func (s PreauthState) Superseded() bool { return !s.SupersededAt.IsZero() }
 
-// PreauthGrants returns the pre-authorization grants of p started at
-// startedAt: each pre-authorized feature from startedAt for p.Preauth. None
-// when the product has no pre-authorization or it has not started.
-func PreauthGrants(p Product, startedAt time.Time) []Grant {
-	if p.Preauth <= 0 || startedAt.IsZero() {
-		return nil
-	}
-	out := make([]Grant, 0, len(p.PreauthFeatures))
-	for _, name := range p.PreauthFeatures {
-		out = append(out, Grant{Feature: name, Kind: KindPreauth, Source: SourcePreauth,
-			NotBefore: startedAt, ExpiresAt: startedAt.Add(p.Preauth)})
-	}
-	return out
-}
-
 // OnlineGrants returns the grants of the online license: its type's
 // features, kind formal, source online, while the evaluation is sponsored.
 // They expire with the license (its expiresAt) or, in grace, at the end of
@@ -289,72 +274,121 @@ func Supersedes(grants []Grant) (Grant, bool) {
 //   - time is the clock, or the high-water mark when the clock reads
 //     earlier, so a clock turned back never extends a grant.
 func EvaluateFeatures(in FeatureInput) FeatureEvaluation {
-	eff := EffectiveNow(in.Now, in.HighWater)
-	out := FeatureEvaluation{Now: eff}
-
-	var grants []Grant
-	for _, g := range in.Grants {
-		if g.Kind != KindPreauth && g.Kind.Valid() {
-			grants = append(grants, g)
-		}
-	}
-	_, supersededNow := Supersedes(grants)
-	superseded := in.Preauth.Superseded() || supersededNow
-	pre := PreauthGrants(in.Product, in.Preauth.StartedAt)
+	c := newFeatureCtx(in)
+	out := FeatureEvaluation{Now: c.eff}
 	if in.Product.Preauth > 0 && !in.Preauth.StartedAt.IsZero() {
 		v := &PreauthView{StartedAt: in.Preauth.StartedAt, EndsAt: in.Preauth.StartedAt.Add(in.Product.Preauth),
-			Superseded: superseded, Features: slices.Clone(in.Product.PreauthFeatures)}
-		if !superseded && eff.Before(v.EndsAt) {
-			v.DaysLeft = daysBetween(eff, v.EndsAt)
+			Superseded: c.superseded, Features: slices.Clone(in.Product.PreauthFeatures)}
+		if !c.superseded && c.eff.Before(v.EndsAt) {
+			v.DaysLeft = daysBetween(c.eff, v.EndsAt)
 		}
 		out.Preauth = v
 	}
-
-	byName := map[string][]Grant{}
-	for _, g := range grants {
-		byName[g.Feature] = append(byName[g.Feature], g)
-	}
-	preByName := map[string]Grant{}
-	for _, g := range pre {
-		preByName[g.Feature] = g
-	}
-
-	seen := map[string]bool{}
+	out.Features = make([]FeatureStatus, 0, len(in.Product.Features))
+	seen := make(map[string]bool, len(in.Product.Features))
 	for _, f := range in.Product.Features {
 		if seen[f.Name] {
 			continue
 		}
 		seen[f.Name] = true
-		out.Features = append(out.Features, featureStatus(f, byName[f.Name], preByName, superseded, eff))
+		out.Features = append(out.Features, c.status(f))
 	}
 	var extra []string
-	for name := range byName {
-		if !seen[name] {
-			extra = append(extra, name)
+	for _, g := range c.grants {
+		if !seen[g.Feature] {
+			seen[g.Feature] = true
+			extra = append(extra, g.Feature)
 		}
 	}
 	slices.Sort(extra)
 	for _, name := range extra {
-		out.Features = append(out.Features, featureStatus(Feature{Name: name, Title: name}, byName[name], preByName, superseded, eff))
+		out.Features = append(out.Features, c.status(Feature{Name: name}))
 	}
 	return out
 }
 
-func featureStatus(f Feature, grants []Grant, pre map[string]Grant, superseded bool, eff time.Time) FeatureStatus {
+// EvaluateFeature is EvaluateFeatures for one feature: the same answer as
+// EvaluateFeatures(in).Check(name), without evaluating the others.
+func EvaluateFeature(in FeatureInput, name string) FeatureStatus {
+	c := newFeatureCtx(in)
+	for _, f := range in.Product.Features {
+		if f.Name == name {
+			return c.status(f)
+		}
+	}
+	for _, g := range c.grants {
+		if g.Feature == name {
+			return c.status(Feature{Name: name})
+		}
+	}
+	return FeatureStatus{Name: name, Reason: FeatureUnknown}
+}
+
+// featureCtx is what every feature's evaluation shares.
+type featureCtx struct {
+	in         FeatureInput
+	eff        time.Time
+	grants     []Grant // temporary and formal grants
+	superseded bool
+	preStart   time.Time // zero: no pre-authorization grants
+	preEnd     time.Time
+}
+
+func newFeatureCtx(in FeatureInput) featureCtx {
+	c := featureCtx{in: in, eff: EffectiveNow(in.Now, in.HighWater)}
+	for i, g := range in.Grants {
+		if g.Kind == KindPreauth || !g.Kind.Valid() {
+			// Rare: copy once, keeping only temporary and formal grants.
+			c.grants = slices.Clone(in.Grants[:i])
+			for _, g := range in.Grants[i:] {
+				if g.Kind != KindPreauth && g.Kind.Valid() {
+					c.grants = append(c.grants, g)
+				}
+			}
+			break
+		}
+		if i == len(in.Grants)-1 {
+			c.grants = in.Grants
+		}
+	}
+	_, supersededNow := Supersedes(c.grants)
+	c.superseded = in.Preauth.Superseded() || supersededNow
+	if in.Product.Preauth > 0 && !in.Preauth.StartedAt.IsZero() {
+		c.preStart, c.preEnd = in.Preauth.StartedAt, in.Preauth.StartedAt.Add(in.Product.Preauth)
+	}
+	return c
+}
+
+// preauthGrant returns the pre-authorization grant of name, if any.
+func (c *featureCtx) preauthGrant(name string) (Grant, bool) {
+	if c.preStart.IsZero() || !slices.Contains(c.in.Product.PreauthFeatures, name) {
+		return Grant{}, false
+	}
+	return Grant{Feature: name, Kind: KindPreauth, Source: SourcePreauth, ExpiresAt: c.preEnd}, true
+}
+
+func (c *featureCtx) status(f Feature) FeatureStatus {
 	st := FeatureStatus{Name: f.Name, Title: f.Title}
 	if st.Title == "" {
 		st.Title = f.Name
 	}
-	candidates := grants
-	if p, ok := pre[f.Name]; ok && !superseded {
-		candidates = append(slices.Clone(grants), p)
-	}
-	var best *Grant
-	for i := range candidates {
-		g := &candidates[i]
+	eff := c.eff
+	pre, hasPre := c.preauthGrant(f.Name)
+	var best, lapsed *Grant
+	for i := range c.grants {
+		g := &c.grants[i]
+		if g.Feature != f.Name {
+			continue
+		}
 		if g.InForce(eff) && (best == nil || better(*g, *best)) {
 			best = g
 		}
+		if !g.ExpiresAt.IsZero() && !eff.Before(g.ExpiresAt) && (lapsed == nil || g.ExpiresAt.After(lapsed.ExpiresAt)) {
+			lapsed = g
+		}
+	}
+	if best == nil && hasPre && !c.superseded && pre.InForce(eff) {
+		best = &pre
 	}
 	if best != nil {
 		st.Enabled, st.Kind, st.Source, st.ExpiresAt = true, best.Kind, best.Source, best.ExpiresAt
@@ -365,19 +399,12 @@ func featureStatus(f Feature, grants []Grant, pre map[string]Grant, superseded b
 		return st
 	}
 	// Not enabled: say why, naming the grant that lapsed.
-	var lapsed *Grant
-	for i := range grants {
-		g := &grants[i]
-		if !g.ExpiresAt.IsZero() && !eff.Before(g.ExpiresAt) && (lapsed == nil || g.ExpiresAt.After(lapsed.ExpiresAt)) {
-			lapsed = g
-		}
-	}
 	if lapsed != nil {
 		st.Kind, st.Source, st.ExpiresAt, st.Reason = lapsed.Kind, lapsed.Source, lapsed.ExpiresAt, FeatureExpired
 		return st
 	}
-	if p, ok := pre[f.Name]; ok && (superseded || !eff.Before(p.ExpiresAt)) {
-		st.Kind, st.Source, st.ExpiresAt, st.Reason = p.Kind, p.Source, p.ExpiresAt, FeaturePreauthOver
+	if hasPre && (c.superseded || !eff.Before(pre.ExpiresAt)) {
+		st.Kind, st.Source, st.ExpiresAt, st.Reason = pre.Kind, pre.Source, pre.ExpiresAt, FeaturePreauthOver
 		return st
 	}
 	st.Reason = FeatureNotLicensed

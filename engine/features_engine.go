@@ -65,41 +65,93 @@ func (e *Engine) CheckFeature(ctx context.Context, name string) (FeatureStatus, 
 	if !ValidFeatureName(name) {
 		return FeatureStatus{}, fmt.Errorf("%w: feature name must be 1-%d characters of [a-z0-9._-]", ErrInvalidRequest, MaxFeatureNameBytes)
 	}
-	fe, err := e.Features(ctx)
+	now := e.now()
+	rec, err := e.load(ctx)
 	if err != nil {
 		return FeatureStatus{}, err
 	}
-	return fe.Check(name), nil
+	in, err := e.featureInput(ctx, rec, e.evaluate(rec, now), now)
+	if err != nil {
+		return FeatureStatus{}, err
+	}
+	return EvaluateFeature(in, name), nil
 }
 
 // features evaluates with the record and evaluation the caller already has.
 func (e *Engine) features(ctx context.Context, rec Record, ev Evaluation, now time.Time) (FeatureEvaluation, error) {
-	if e.featStore == nil {
-		return EvaluateFeatures(FeatureInput{Product: e.product, Now: now, HighWater: e.highWater(rec)}), nil
-	}
-	grants, err := e.featStore.Grants(ctx)
+	in, err := e.featureInput(ctx, rec, ev, now)
 	if err != nil {
 		return FeatureEvaluation{}, err
 	}
-	grants = append(grants, OnlineGrants(e.product, rec.LastLicenseTypeName, ev, rec.ExpiresAt)...)
-	var pre PreauthState
-	if e.product.Configured() {
-		if pre, err = e.featStore.Preauth(ctx, e.product.Name); err != nil {
-			return FeatureEvaluation{}, err
-		}
-		if pre.StartedAt.IsZero() {
-			if pre, err = e.startPreauth(ctx, ev.Now); err != nil {
-				return FeatureEvaluation{}, err
-			}
-		}
+	return EvaluateFeatures(in), nil
+}
+
+// featureInput gathers the grants of every source and the pre-authorization
+// state. It writes only the first time: the pre-authorization start, and the
+// supersession once a temporary or formal grant is seen.
+func (e *Engine) featureInput(ctx context.Context, rec Record, ev Evaluation, now time.Time) (FeatureInput, error) {
+	in := FeatureInput{Product: e.product, Now: now, HighWater: e.highWater(rec)}
+	if e.featStore == nil {
+		return in, nil
 	}
-	if g, ok := Supersedes(grants); ok && !pre.Superseded() {
+	grants, err := e.featStore.Grants(ctx)
+	if err != nil {
+		return in, err
+	}
+	in.Grants = append(grants, OnlineGrants(e.product, rec.LastLicenseTypeName, ev, rec.ExpiresAt)...)
+	if in.Preauth, err = e.preauthState(ctx, ev.Now); err != nil {
+		return in, err
+	}
+	if g, ok := Supersedes(in.Grants); ok && !in.Preauth.Superseded() {
 		if err := e.supersede(ctx, ev.Now, g.Source); err != nil {
-			return FeatureEvaluation{}, err
+			return in, err
 		}
-		pre.SupersededAt, pre.SupersededBy = ev.Now, g.Source
+		if in.Preauth, err = e.featStore.Preauth(ctx, e.product.Name); err != nil {
+			return in, err
+		}
+		e.cachePreauth(in.Preauth)
 	}
-	return EvaluateFeatures(FeatureInput{Product: e.product, Preauth: pre, Grants: grants, Now: now, HighWater: e.highWater(rec)}), nil
+	return in, nil
+}
+
+// preauthState returns the product's pre-authorization state, starting it
+// when it never started. Once read it is kept in memory: a start never
+// moves, and a supersession is only ever written through this engine
+// (supersede, InstallGrants), which refreshes the copy. (Badger locks the
+// data directory, so no other process writes.)
+func (e *Engine) preauthState(ctx context.Context, now time.Time) (PreauthState, error) {
+	e.preMu.Lock()
+	cached, ok := e.preCache, e.preCached
+	e.preMu.Unlock()
+	if ok {
+		return cached, nil
+	}
+	pre, err := e.featStore.Preauth(ctx, e.product.Name)
+	if err != nil {
+		return pre, err
+	}
+	if pre.StartedAt.IsZero() && e.product.Configured() {
+		if pre, err = e.startPreauth(ctx, now); err != nil {
+			return pre, err
+		}
+	}
+	e.cachePreauth(pre)
+	return pre, nil
+}
+
+func (e *Engine) forgetPreauth() {
+	e.preMu.Lock()
+	e.preCached = false
+	e.preMu.Unlock()
+}
+
+func (e *Engine) cachePreauth(pre PreauthState) {
+	if pre.StartedAt.IsZero() && e.product.Configured() {
+		return // not started yet: the next read starts it
+	}
+	e.preMu.Lock()
+	e.preCache, e.preCached = pre, true
+	e.preMu.Unlock()
 }
 
 func (e *Engine) startPreauth(ctx context.Context, at time.Time) (PreauthState, error) {
@@ -163,6 +215,7 @@ func (e *Engine) InstallGrants(ctx context.Context, source string, grants []Gran
 	if err := e.featStore.PutGrants(ctx, source, grants, at); err != nil {
 		return err
 	}
+	e.forgetPreauth() // the next read sees the supersession PutGrants wrote
 	if _, ok := Supersedes(grants); ok && !pre.Superseded() && e.product.Preauth > 0 {
 		msg := fmt.Sprintf("pre-authorization superseded for good by a %s license", source)
 		if err := e.store.AppendEvent(ctx, Event{At: at, Kind: EventPreauthSuperseded, Message: msg}); err != nil {
@@ -184,8 +237,8 @@ func (e *Engine) RemoveGrants(ctx context.Context, source string) error {
 // enabledFeatures is the policy input's Features: the enabled features,
 // sorted; nil when there is nothing to license.
 func (e *Engine) enabledFeatures(ctx context.Context, rec Record, ev Evaluation, now time.Time) ([]string, error) {
-	if e.featStore == nil {
-		return nil, nil
+	if _, builtin := e.policy.(Builtin); builtin || e.featStore == nil {
+		return nil, nil // the builtin policy never reads them
 	}
 	fe, err := e.features(ctx, rec, ev, now)
 	if err != nil {

@@ -105,6 +105,14 @@ func TestEvaluateFeaturesTable(t *testing.T) {
 			preDays: 0,
 		},
 		{
+			name:    "a request that read the clock just before another recorded the start",
+			product: p, preauth: engine.PreauthState{StartedAt: start.Add(time.Second)}, now: start,
+			want: map[string]want{
+				"data.source": on(engine.KindPreauth, engine.SourcePreauth, preEnd.Add(time.Second), 180+1.0/86400),
+			},
+			preDays: 180 + 1.0/86400,
+		},
+		{
 			name:    "pre-authorization not started yet",
 			product: p, now: start,
 			want: map[string]want{
@@ -333,6 +341,15 @@ func TestEvaluateFeaturesTable(t *testing.T) {
 				}
 				if !slices.Equal(names, tc.extraOrder) {
 					t.Errorf("order = %v, want %v", names, tc.extraOrder)
+				}
+			}
+			in := engine.FeatureInput{Product: tc.product, Preauth: tc.preauth, Grants: tc.grants, Now: tc.now, HighWater: tc.high}
+			for _, f := range append(slices.Clone(got.Features), engine.FeatureStatus{Name: "no.such"}) {
+				one := engine.EvaluateFeature(in, f.Name)
+				all := got.Check(f.Name)
+				if one.Enabled != all.Enabled || one.Kind != all.Kind || one.Source != all.Source || one.Reason != all.Reason ||
+					!one.ExpiresAt.Equal(all.ExpiresAt) || one.Title != all.Title || (one.DaysLeft == nil) != (all.DaysLeft == nil) {
+					t.Errorf("EvaluateFeature(%s) = %+v, EvaluateFeatures says %+v", f.Name, one, all)
 				}
 			}
 			if u := got.Check("no.such"); u.Enabled || u.Reason != engine.FeatureUnknown {

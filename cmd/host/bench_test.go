@@ -32,6 +32,12 @@ import (
 // the host's own cost.
 func benchHost(b *testing.B) *httptest.Server {
 	b.Helper()
+	return benchHostWith(b, engine.Product{})
+}
+
+// benchHostWith is benchHost with a product (docs/features.md).
+func benchHostWith(b *testing.B, p engine.Product) *httptest.Server {
+	b.Helper()
 	srv := remotetest.New(b)
 	rc, err := remote.New(remote.Config{BaseURL: srv.URL()})
 	if err != nil {
@@ -42,8 +48,11 @@ func benchHost(b *testing.B) *httptest.Server {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { st.Close() })
-	eng, err := engine.New(engine.Options{Store: st, Remote: rc, Clock: systemClock{}, Config: engine.DefaultConfig(), MachineID: "server_0123456789abcdef"})
+	eng, err := engine.New(engine.Options{Store: st, Remote: rc, Clock: systemClock{}, Config: engine.DefaultConfig(), MachineID: "server_0123456789abcdef", Product: p})
 	if err != nil {
+		b.Fatal(err)
+	}
+	if err := eng.StartFeatures(context.Background()); err != nil { // as the daemon does
 		b.Fatal(err)
 	}
 	h, err := server.New(eng, server.Options{AdminToken: "bench-token", Metrics: server.NewMetrics()})
