@@ -80,6 +80,7 @@ type View struct {
 	clearBtn    *widget.Button
 	goActivate  *widget.Button
 	details     *detailsView
+	features    *featuresView
 
 	actMachineID   *widget.Label
 	actCopyBtn     *widget.Button
@@ -171,7 +172,8 @@ func (v *View) build() {
 	v.details = newDetailsView()
 	v.details.set(nil, lang.L("No license details yet."))
 	detailsCard := widget.NewCard(lang.L("License details"), "", v.details.box)
-	statusTab := container.NewVScroll(container.NewVBox(statusCard, detailsCard))
+	v.features = newFeaturesView()
+	statusTab := container.NewVScroll(container.NewVBox(statusCard, v.features.card, detailsCard))
 
 	// Activation form.
 	v.actMachineID = selectable("—")
@@ -303,6 +305,7 @@ func (v *View) applyStatus(st *api.Status, err error) {
 	v.problem.set(statusProblem(st))
 	v.lastRefresh.SetText(lastRefreshText(st.LastRefresh))
 	v.details.set(st.License, lang.L("As cached by the host from the last successful verification."))
+	v.features.set(st)
 	hasKey := st.LicenseKey != ""
 	switch {
 	case v.busy:
