@@ -72,7 +72,7 @@ func verifyFile(path string) (backup.Manifest, error) {
 // restoreCommand is `licensehost restore FILE [--data-dir DIR]`: with the
 // daemon stopped, into an empty data directory.
 func restoreCommand(getenv func(string) string) *cobra.Command {
-	var dataDir string
+	var dataDir, machineID string
 	c := &cobra.Command{Use: "restore FILE [--data-dir DIR]",
 		Short: "restore a backup into an empty data directory (the daemon stopped)",
 		Args:  cli.ExactArgs("FILE"),
@@ -105,7 +105,10 @@ func restoreCommand(getenv func(string) string) *cobra.Command {
 			out := c.OutOrStdout()
 			abs, _ := filepath.Abs(dataDir)
 			fmt.Fprintf(out, "restored the backup of %s (taken %s) into %s\n", m.MachineID, m.CreatedAt.Format("2006-01-02 15:04:05 MST"), abs)
-			override := getenv("LICENSEHOST_MACHINE_ID")
+			override := machineID
+			if override == "" {
+				override = getenv("LICENSEHOST_MACHINE_ID")
+			}
 			if rep, err := fingerprint.Compute(fingerprint.Options{Override: override}); err == nil && rep.Code != m.MachineID {
 				fmt.Fprintf(out, "note: this machine is %s, not %s: its license will show machine_changed and its activation files will not count here\n", rep.Code, m.MachineID)
 			}
@@ -113,5 +116,6 @@ func restoreCommand(getenv func(string) string) *cobra.Command {
 		},
 	}
 	c.Flags().StringVar(&dataDir, "data-dir", "", "the empty data directory to restore into (env LICENSEHOST_DATA_DIR)")
+	c.Flags().StringVar(&machineID, "machine-id", "", "this machine's pinned code, if the daemon runs with one (env LICENSEHOST_MACHINE_ID)")
 	return c
 }

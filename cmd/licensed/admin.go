@@ -244,6 +244,7 @@ func keyUnbindCommand(a *app) *cobra.Command {
 
 func typeAddCommand(a *app) *cobra.Command {
 	var lim limitFlags
+	var act typeActivationFlags
 	var display, validity string
 	var t store.LicenseType
 	c := adminCommand(a, &cobra.Command{
@@ -254,6 +255,9 @@ func typeAddCommand(a *app) *cobra.Command {
 			}
 			t = store.LicenseType{Name: args[0], DisplayName: display, MaxDevices: lim.maxDevices, MaxUses: lim.maxUses,
 				CustomField1: lim.field1, CustomField2: lim.field2, CustomField3: lim.field3}
+			if err := act.complete(&t); err != nil {
+				return err
+			}
 			if validity != "" {
 				d, err := licserver.ParseDuration(validity)
 				if err != nil {
@@ -277,6 +281,7 @@ func typeAddCommand(a *app) *cobra.Command {
 	c.Flags().StringVar(&display, "display", "", "display name (default: NAME)")
 	lim.register(c, 1, "")
 	c.Flags().StringVar(&validity, "validity", "", "lifetime of new keys: 365d, 720h (default: never expire)")
+	act.register(c)
 	return c
 }
 

@@ -66,6 +66,10 @@ See docs/licensed.md.`,
 			keyUnbindCommand(a)),
 		cli.Group(&cobra.Command{Use: "type", Short: "manage license types"},
 			typeAddCommand(a), typeListCommand(a)),
+		cli.Group(&cobra.Command{Use: "activation", Short: "offline activation files: issue from a request, release by a receipt"},
+			activationIssueCommand(a), activationReleaseCommand(a), activationListCommand(a)),
+		cli.Group(&cobra.Command{Use: "signing-key", Short: "signing keys by kid: list, rotate"},
+			signingKeyListCommand(a), signingKeyRotateCommand(a)),
 		auditCommand(a),
 		&cobra.Command{Use: "version", Short: "print the version", Args: cli.ExactArgs(),
 			RunE: func(c *cobra.Command, _ []string) error {
@@ -148,10 +152,11 @@ func serveCommand(a *app) *cobra.Command {
 func serve(ctx context.Context, d string, cfg serveConfig, level slog.Level, stderr io.Writer) error {
 	log := slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: level}))
 	dir := licserver.DataDir(d)
-	priv, err := dir.LoadPrivateKey()
+	keys, err := dir.LoadKeyring()
 	if err != nil {
 		return err
 	}
+	kid, priv := keys.Current()
 	token, err := dir.LoadToken()
 	if err != nil {
 		return err
@@ -175,7 +180,7 @@ func serve(ctx context.Context, d string, cfg serveConfig, level slog.Level, std
 		return err
 	}
 	srv := &http.Server{
-		Handler:           licserver.Handler(licserver.HandlerConfig{Service: svc, PrivateKey: priv, AdminToken: token, Logger: log}),
+		Handler:           licserver.Handler(licserver.HandlerConfig{Service: svc, Keys: keys, AdminToken: token, Logger: log}),
 		ReadHeaderTimeout: 5 * time.Second,
 		ReadTimeout:       15 * time.Second,
 		WriteTimeout:      15 * time.Second,
@@ -190,7 +195,7 @@ func serve(ctx context.Context, d string, cfg serveConfig, level slog.Level, std
 	}
 	defer os.Remove(dir.Addr())
 	log.Info("licensed listening", "addr", ln.Addr().String(), "url", base, "data_dir", d,
-		"public_key", signing.EncodePublicKey(priv.Public().(ed25519.PublicKey)), "version", version)
+		"public_key", signing.EncodePublicKey(priv.Public().(ed25519.PublicKey)), "kid", kid, "version", version)
 
 	gcDone := make(chan struct{})
 	go func() {
