@@ -144,7 +144,7 @@ func airProduct(t *testing.T, keys map[string]string) string {
 		vks = append(vks, vk{k, p})
 	}
 	b, _ := json.Marshal(map[string]any{"version": 1, "product": "Air-gapped",
-		"features": []map[string]string{{"name": "data.source", "title": "数据源"}, {"name": "data.cdc", "title": "CDC"}, {"name": "data.mq", "title": "MQ"}},
+		"features":   []map[string]string{{"name": "data.source", "title": "数据源"}, {"name": "data.cdc", "title": "CDC"}, {"name": "data.mq", "title": "MQ"}},
 		"vendorKeys": vks})
 	p := filepath.Join(t.TempDir(), "product.json")
 	if err := os.WriteFile(p, b, 0o644); err != nil {
