@@ -1069,6 +1069,32 @@ func TestMakeInstall(t *testing.T) {
 	if b, _ := os.ReadFile(def); string(b) != "LICENSEHOST_LOG_LEVEL=debug\n" {
 		t.Errorf("make install overwrote /etc/default/licensehost: %q", b)
 	}
+
+	if os.Getenv("LICENSEHOST_PACKAGE_TRAY") == "0" {
+		return
+	}
+	need(t, "desktop-file-validate")
+	cmd = exec.Command("make", "-C", repoRoot, "install-tray", "DESTDIR="+dest, "PREFIX=/usr/local", "BIN="+bin)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=1") // the tray is the cgo binary
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("make install-tray: %v\n%s", err, out)
+	}
+	for p, mode := range map[string]os.FileMode{
+		"usr/local/bin/licensehost-tray":                                     0o755,
+		"usr/local/share/applications/io.licensehost.tray.desktop":           0o644,
+		"usr/local/share/icons/hicolor/256x256/apps/io.licensehost.tray.png": 0o644,
+		"etc/xdg/autostart/io.licensehost.tray.desktop":                      0o644,
+	} {
+		path := filepath.Join(dest, p)
+		if got := fileMode(t, path); got != mode {
+			t.Errorf("%s: mode %04o, want %04o", p, got, mode)
+		}
+		if strings.HasSuffix(p, ".desktop") {
+			if out, err := exec.Command("desktop-file-validate", path).CombinedOutput(); err != nil || len(out) > 0 {
+				t.Errorf("desktop-file-validate %s: %v\n%s", p, err, out)
+			}
+		}
+	}
 }
 
 // TestRPMPackages checks the .rpm files against the .deb files of the same
