@@ -3,6 +3,9 @@ package storage
 import (
 	"errors"
 	"fmt"
+	"strings"
+
+	"github.com/licensehost/licensehost/engine"
 )
 
 // OpenError is what Open returns when the data directory cannot be used as a
@@ -20,7 +23,11 @@ func (e *OpenError) Error() string {
 	if e.Err != nil {
 		s += ": " + e.Err.Error()
 	}
-	return s
+	if errors.Is(e.Kind, engine.ErrCorrupt) && !errors.Is(e.Err, errNotAStore) {
+		s += fmt.Sprintf(" — the store is damaged: restore a backup (licensehost restore), or move %s aside to start with an empty store", e.Dir)
+	}
+	// One line, whatever the underlying error holds.
+	return strings.Join(strings.Fields(s), " ")
 }
 
 // Unwrap returns Kind and Err, so errors.Is finds either.

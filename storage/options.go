@@ -54,7 +54,8 @@ func badgerOptions(dir string, log *slog.Logger) badger.Options {
 		WithValueThreshold(valueThreshold).
 		WithNumCompactors(numCompactors).
 		WithNumGoroutines(2).
-		WithCompression(options.None). // values are small JSON; no cache needed to decompress
+		WithCompression(options.None).                     // values are small JSON; no cache needed to decompress
+		WithChecksumVerificationMode(options.OnTableRead). // a damaged table is refused at open (tables are tiny)
 		WithBlockCacheSize(blockCacheSize).
 		WithIndexCacheSize(0). // indexes of a tiny LSM stay in memory
 		WithMetricsEnabled(false).

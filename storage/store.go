@@ -105,6 +105,10 @@ func openWith(dir string, opts Options, bopt badger.Options) (*Store, error) {
 	if err := checkDir(dir); err != nil {
 		return nil, err
 	}
+	pre, err := preflight(dir)
+	if err != nil {
+		return nil, err
+	}
 	db, err := openBadger(bopt)
 	if err != nil {
 		return nil, classifyOpenError(dir, err)
@@ -113,9 +117,15 @@ func openWith(dir string, opts Options, bopt badger.Options) (*Store, error) {
 	if s.log == nil {
 		s.log = slog.Default()
 	}
-	if err := s.init(); err != nil {
+	if err := s.init(pre.existed); err != nil {
 		_ = db.Close()
 		return nil, err
+	}
+	for _, n := range pre.notes {
+		s.log.Info("store: "+n, "dir", dir)
+	}
+	for _, l := range pre.losses {
+		s.log.Warn("store: "+l.String(), "dir", dir)
 	}
 	return s, nil
 }
@@ -186,7 +196,11 @@ func classifyOpenError(dir string, err error) error {
 
 // init checks the layout marker and record schema, trims what the limits no
 // longer allow and loads the idempotency bookkeeping.
-func (s *Store) init() error {
+//
+// existed tells that the directory held a store that had written data
+// before this Open: such a store without its layout marker lost its
+// contents (a damaged MANIFEST, say) and is refused, never re-created empty.
+func (s *Store) init(existed bool) error {
 	err := s.db.Update(func(txn *badger.Txn) error {
 		item, err := txn.Get(keyFormat)
 		switch {
@@ -198,6 +212,10 @@ func (s *Store) init() error {
 			if !empty {
 				return &OpenError{Dir: s.dir, Kind: engine.ErrCorrupt, Err: errNotAStore,
 					Msg: "a Badger database without a licensehost layout marker"}
+			}
+			if existed {
+				return &OpenError{Dir: s.dir, Kind: engine.ErrCorrupt,
+					Msg: "the store's files hold data but it reads as empty (a damaged MANIFEST or table); refusing to start over with an empty store"}
 			}
 			return txn.Set(keyFormat, u64(storeFormat))
 		case err != nil:
