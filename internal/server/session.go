@@ -30,7 +30,7 @@ const maxSessions = 256
 
 // Content-Security-Policy of the admin page and of every API answer.
 const (
-	PageCSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+	PageCSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; " +
 		"connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 	apiCSP = "default-src 'none'; frame-ancestors 'none'"
 )

@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -263,4 +264,61 @@ func TestSecurityHeadersAndPage(t *testing.T) {
 func toJSON(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// A session ends at its expiry (absolute, from sign-in): the cookie then
+// opens nothing, and GET /api/session says signed out.
+func TestSessionExpires(t *testing.T) {
+	ts, s := newSessionServer(t, nil, false)
+	var mu sync.Mutex
+	now := time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC)
+	server.SetSessionClock(s, func() time.Time { mu.Lock(); defer mu.Unlock(); return now })
+	cookie, csrf := signIn(t, ts, adminToken)
+	if cookie.MaxAge != int(server.DefaultSessionTTL.Seconds()) {
+		t.Fatalf("Max-Age %d, want %v", cookie.MaxAge, server.DefaultSessionTTL)
+	}
+	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
+	advance(server.DefaultSessionTTL - time.Second)
+	if a := do(t, ts.Client(), "GET", ts.URL+api.PathStatus, withCookie(cookie, nil), ""); a.code != 200 {
+		t.Fatalf("a second before expiry: %d", a.code)
+	}
+	advance(time.Second)
+	if a := do(t, ts.Client(), "GET", ts.URL+api.PathStatus, withCookie(cookie, nil), ""); a.code != 401 {
+		t.Fatalf("at expiry: %d, want 401", a.code)
+	}
+	if a := do(t, ts.Client(), "POST", ts.URL+api.PathClear, withCookie(cookie, map[string]string{api.CSRFHeader: csrf}), "{}"); a.code != 401 {
+		t.Fatalf("an expired session's CSRF token still acts: %d", a.code)
+	}
+	if a := do(t, ts.Client(), "GET", ts.URL+api.PathSession, withCookie(cookie, nil), ""); a.body["signedIn"] != false {
+		t.Fatalf("expired session: %v", a.body)
+	}
+}
+
+// The table is bounded: signing in again and again keeps at most 256
+// sessions, dropping the oldest; the newest keeps working.
+func TestSessionTableBounded(t *testing.T) {
+	ts, s := newSessionServer(t, nil, false)
+	var mu sync.Mutex
+	now := time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC)
+	server.SetSessionClock(s, func() time.Time { mu.Lock(); defer mu.Unlock(); return now })
+	var first, last *http.Cookie
+	for i := range 300 {
+		mu.Lock()
+		now = now.Add(time.Second)
+		mu.Unlock()
+		c, _ := signIn(t, ts, adminToken)
+		if i == 0 {
+			first = c
+		}
+		last = c
+	}
+	if n := server.SessionCount(s); n > 256 {
+		t.Fatalf("%d sessions kept", n)
+	}
+	if a := do(t, ts.Client(), "GET", ts.URL+api.PathStatus, withCookie(last, nil), ""); a.code != 200 {
+		t.Fatalf("newest session: %d", a.code)
+	}
+	if a := do(t, ts.Client(), "GET", ts.URL+api.PathStatus, withCookie(first, nil), ""); a.code != 401 {
+		t.Fatalf("oldest session survived the bound: %d", a.code)
+	}
 }

@@ -8,6 +8,8 @@ package web_test
 import (
 	"bufio"
 	"context"
+	"crypto/ed25519"
+	"crypto/rand"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -26,6 +28,7 @@ import (
 
 	"github.com/licensehost/licensehost/api"
 	"github.com/licensehost/licensehost/hostclient"
+	"github.com/licensehost/licensehost/internal/actfile"
 	"github.com/licensehost/licensehost/internal/remotetest"
 )
 
@@ -450,4 +453,53 @@ func (tb *tab) csrf() string {
 		tb.t.Fatalf("no CSRF token in GET /api/session: %v", b)
 	}
 	return s
+}
+
+// writeProduct writes a product file with two features (data.source
+// pre-authorized for 180 days) trusting a fresh vendor key "v1".
+func writeProduct(t testing.TB) (path string, vendor ed25519.PrivateKey) {
+	t.Helper()
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path = filepath.Join(t.TempDir(), "product.json")
+	body := `{"version": 1, "product": "Web Platform",
+		"features": [{"name": "data.source", "title": "Data sources"}, {"name": "data.cdc", "title": "CDC sync"}],
+		"preauth": {"days": 180, "features": ["data.source"]},
+		"licenseTypes": {"年度版": ["data.source", "data.cdc"]},
+		"vendorKeys": [{"kid": "v1", "ed25519": "` + actfile.EncodeKey(pub) + `"}]}`
+	if err := os.WriteFile(path, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path, priv
+}
+
+// signedFile writes an activation file for h's installation, signed by the
+// vendor key, granting features, and returns its path.
+func signedFile(t testing.TB, h *host, vendor ed25519.PrivateKey, serial string, kind actfile.Kind, features ...string) string {
+	t.Helper()
+	acts, err := h.client.Activations(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := actfile.Activation{Serial: serial, LicenseKeyHash: actfile.HashKey(keyAnnual), LicenseKeyHint: "LH-W…0001",
+		LicenseType: "年度版", Kind: kind, MachineID: thisMachine, InstallationKey: acts.InstallationKey,
+		IssuedAt: time.Now().Add(-time.Minute), Uninstallable: kind == actfile.Formal, Migratable: kind == actfile.Formal}
+	if kind == actfile.Temporary {
+		exp := time.Now().Add(30 * 24 * time.Hour)
+		a.ExpiresAt = &exp
+	}
+	for _, f := range features {
+		a.Features = append(a.Features, actfile.Feature{Name: f})
+	}
+	file, err := actfile.SignActivation(a, "v1", vendor)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := filepath.Join(t.TempDir(), serial+".txt")
+	if err := os.WriteFile(p, file, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return p
 }

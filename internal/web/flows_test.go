@@ -2,8 +2,6 @@ package web_test
 
 import (
 	"context"
-	"crypto/ed25519"
-	"crypto/rand"
 	"os"
 	"path/filepath"
 	"strings"
@@ -460,19 +458,7 @@ func checkContrast(t *testing.T, tb *tab) {
 // request, install a signed file (and a bad one), see the feature it
 // grants, uninstall it with the receipt downloaded, fetch the receipt again.
 func TestBrowserFeaturesAndActivationFiles(t *testing.T) {
-	vendorPub, vendorKey, err := ed25519.GenerateKey(rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	prod := filepath.Join(t.TempDir(), "product.json")
-	body := `{"version": 1, "product": "Web Platform",
-		"features": [{"name": "data.source", "title": "Data sources"}, {"name": "data.cdc", "title": "CDC sync"}],
-		"preauth": {"days": 180, "features": ["data.source"]},
-		"licenseTypes": {"年度版": ["data.source", "data.cdc"]},
-		"vendorKeys": [{"kid": "v1", "ed25519": "` + actfile.EncodeKey(vendorPub) + `"}]}`
-	if err := os.WriteFile(prod, []byte(body), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	prod, vendorKey := writeProduct(t)
 	srv := newLicenseServer(t)
 	h := startHost(t, srv, "--product", prod)
 	tb := newTab(t, "en-US,en")
@@ -536,21 +522,8 @@ func TestBrowserFeaturesAndActivationFiles(t *testing.T) {
 	tb.waitText(`#activations [data-f="result"]`, "not an armored licensehost file")
 
 	// A good file, signed by the vendor key for this installation.
-	acts, err := h.client.Activations(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
 	const serial = "AF-WEB-0001"
-	file, err := actfile.SignActivation(actfile.Activation{Serial: serial, LicenseKeyHash: actfile.HashKey(keyAnnual), LicenseKeyHint: "LH-W…0001",
-		LicenseType: "年度版", Kind: actfile.Formal, Features: []actfile.Feature{{Name: "data.cdc"}}, MachineID: thisMachine,
-		InstallationKey: acts.InstallationKey, IssuedAt: time.Now().Add(-time.Minute), Uninstallable: true, Migratable: true}, "v1", vendorKey)
-	if err != nil {
-		t.Fatal(err)
-	}
-	good := filepath.Join(t.TempDir(), "activation.txt")
-	if err := os.WriteFile(good, file, 0o600); err != nil {
-		t.Fatal(err)
-	}
+	good := signedFile(t, h, vendorKey, serial, actfile.Formal, "data.cdc")
 	tb.idle("#activations")
 	tb.do(chromedp.SetUploadFiles(chromedp.ID("activationFile"), []string{good}))
 	tb.click(`#activations [data-f="installForm"] button`)

@@ -7,6 +7,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/licensehost/licensehost/internal/actfile"
 	"github.com/licensehost/licensehost/internal/remotetest"
 )
 
@@ -94,6 +95,22 @@ func TestScreenshots(t *testing.T) {
 	zh.waitText(`#status [data-f="grace"]`, "还剩")
 	shot(zh, "web-grace-zh.png")
 
+	// Features and activation files: a host with a product file and a
+	// temporary activation file installed.
+	prod, vendor := writeProduct(t)
+	fh := startHost(t, srv, "--product", prod)
+	if _, err := fh.client.InstallActivation(t.Context(), mustRead(t, signedFile(t, fh, vendor, "AF-DEMO-0001", actfile.Temporary, "data.cdc"))); err != nil {
+		t.Fatal(err)
+	}
+	ft := newTab(t, "en-US,en")
+	viewport(ft, 1100, 860)
+	ft.open(fh.url + "/")
+	ft.signIn(fh.admin)
+	ft.waitText(`#features tr[data-feature="data.cdc"]`, "Enabled")
+	ft.waitText(`#activations tr[data-serial="AF-DEMO-0001"]`, "In force")
+	elementShot(ft, "#features", "web-features.png")
+	elementShot(ft, "#activations", "web-activation-files.png")
+
 	// The read-only view.
 	app := newTab(t, "en-US,en")
 	viewport(app, 1100, 700)
@@ -101,4 +118,13 @@ func TestScreenshots(t *testing.T) {
 	app.signIn(h.app)
 	app.waitText("#status .badge", "Grace period")
 	shot(app, "web-app-token.png")
+}
+
+func mustRead(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
 }
