@@ -1,4 +1,4 @@
-// Package fingerprint computes the host's machine code (SPEC §2, seed 002 §3).
+// Package fingerprint computes the host's machine code (docs/fingerprint.md).
 //
 // The algorithm is the seed's, kept exactly so that any language can
 // reproduce it: collect signals into a map of string to string, serialise the

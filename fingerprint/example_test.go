@@ -6,8 +6,8 @@ import (
 	"github.com/licensehost/licensehost/fingerprint"
 )
 
-// The seed 002 §3 algorithm on fixed signals: the keys are sorted, the map
-// is serialised as
+// The machine-code algorithm (docs/fingerprint.md) on fixed signals: the
+// keys are sorted, the map is serialised as
 //
 //	{"arch":"amd64","cpu_count":"8","kernel":"6.1","platform":"linux"}
 //

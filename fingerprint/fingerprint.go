@@ -268,8 +268,8 @@ func (r Report) SignalMap() map[string]string {
 	return m
 }
 
-// CodeFor is the seed 002 §3 algorithm: serialise signals as a JSON object
-// with sorted keys (no HTML escaping, no trailing newline — what
+// CodeFor is the machine-code algorithm of docs/fingerprint.md: serialise
+// signals as a JSON object with sorted keys (no HTML escaping, no trailing newline — what
 // JSON.stringify gives on a key-sorted object of strings), SHA-256 it, and
 // return "server_" followed by the first 16 lowercase hex characters.
 func CodeFor(signals map[string]string) string {

@@ -1,3 +1,6 @@
+// Network interfaces as machine-code signals: which names are virtual
+// (containers, bridges, tunnels) and never count, and the MACs that do.
+
 package fingerprint
 
 import (
