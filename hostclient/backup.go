@@ -19,18 +19,9 @@ func (c *Client) Backup(ctx context.Context, w io.Writer) (int64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("hostclient: backup: %w", err)
 	}
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
-	}
-	if c.userAgent != "" {
-		req.Header.Set("User-Agent", c.userAgent)
-	}
-	resp, err := c.hc.Do(req)
+	resp, err := c.send(req)
 	if err != nil {
-		if isRefused(err) {
-			return 0, &NotRunningError{BaseURL: c.base.String(), Err: err}
-		}
-		return 0, fmt.Errorf("hostclient: backup: %w", err)
+		return 0, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {

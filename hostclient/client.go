@@ -220,6 +220,13 @@ func (c *Client) action(ctx context.Context, name, path string, in any, timeout 
 }
 
 func (c *Client) quota(ctx context.Context, path string, in any) (*api.QuotaResponse, error) {
+	return decision[api.QuotaResponse](ctx, c, path, in)
+}
+
+// decision posts in to path for an answer that may be a refusal: a 403
+// whose body has "allowed" is an answer (T says why), any other 403 is the
+// token's *APIError.
+func decision[T any](ctx context.Context, c *Client, path string, in any) (*T, error) {
 	resp, body, err := c.do(ctx, http.MethodPost, path, in, c.timeout)
 	if err != nil {
 		return nil, err
@@ -233,11 +240,11 @@ func (c *Client) quota(ctx context.Context, path string, in any) (*api.QuotaResp
 	default:
 		return nil, errorFor(resp, body)
 	}
-	var qr api.QuotaResponse
-	if err := decode(resp, body, &qr); err != nil {
+	var out T
+	if err := decode(resp, body, &out); err != nil {
 		return nil, err
 	}
-	return &qr, nil
+	return &out, nil
 }
 
 // do sends one request and reads at most MaxResponseBytes of the answer.
@@ -271,18 +278,9 @@ func (c *Client) do(ctx context.Context, method, path string, in any, timeout ti
 	if rd != nil {
 		req.Header.Set("Content-Type", ctype)
 	}
-	if c.token != "" {
-		req.Header.Set("Authorization", "Bearer "+c.token)
-	}
-	if c.userAgent != "" {
-		req.Header.Set("User-Agent", c.userAgent)
-	}
-	resp, err := c.hc.Do(req)
+	resp, err := c.send(req)
 	if err != nil {
-		if isRefused(err) {
-			return nil, nil, &NotRunningError{BaseURL: c.base.String(), Err: err}
-		}
-		return nil, nil, fmt.Errorf("hostclient: %s %s: %w", method, u.String(), err)
+		return nil, nil, err
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(io.LimitReader(resp.Body, MaxResponseBytes+1))
@@ -293,6 +291,25 @@ func (c *Client) do(ctx context.Context, method, path string, in any, timeout ti
 		return nil, nil, fmt.Errorf("hostclient: %s %s: %w (over %d bytes)", method, path, ErrResponseTooLarge, MaxResponseBytes)
 	}
 	return resp, body, nil
+}
+
+// send adds the token and user agent to req and sends it; a refused
+// connection is a *NotRunningError.
+func (c *Client) send(req *http.Request) (*http.Response, error) {
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	if c.userAgent != "" {
+		req.Header.Set("User-Agent", c.userAgent)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		if isRefused(err) {
+			return nil, &NotRunningError{BaseURL: c.base.String(), Err: err}
+		}
+		return nil, fmt.Errorf("hostclient: %s %s: %w", req.Method, req.URL, err)
+	}
+	return resp, nil
 }
 
 func isRefused(err error) bool {

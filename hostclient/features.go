@@ -2,7 +2,6 @@ package hostclient
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/licensehost/licensehost/api"
 )
@@ -23,22 +22,5 @@ func (c *Client) Features(ctx context.Context) (*api.FeaturesResponse, error) {
 // (api.FeatureNotLicensed, FeatureExpired, FeaturePreauthOver,
 // FeatureUnknown). A malformed name is an *APIError with status 400.
 func (c *Client) CheckFeature(ctx context.Context, feature string) (*api.FeatureCheckResponse, error) {
-	resp, body, err := c.do(ctx, http.MethodPost, api.PathFeatureCheck, api.FeatureCheckRequest{Feature: feature}, c.timeout)
-	if err != nil {
-		return nil, err
-	}
-	switch resp.StatusCode {
-	case http.StatusOK:
-	case http.StatusForbidden:
-		if !hasKey(body, "allowed") { // api.Error: the token may not do this
-			return nil, errorFor(resp, body)
-		}
-	default:
-		return nil, errorFor(resp, body)
-	}
-	var fr api.FeatureCheckResponse
-	if err := decode(resp, body, &fr); err != nil {
-		return nil, err
-	}
-	return &fr, nil
+	return decision[api.FeatureCheckResponse](ctx, c, api.PathFeatureCheck, api.FeatureCheckRequest{Feature: feature})
 }
