@@ -14,7 +14,6 @@ import (
 	"github.com/licensehost/licensehost/fingerprint"
 	"github.com/licensehost/licensehost/internal/activation"
 	"github.com/licensehost/licensehost/internal/backup"
-	"github.com/licensehost/licensehost/internal/hostdir"
 )
 
 // startActivations loads (or creates, on first start) the installation
@@ -53,16 +52,9 @@ type installationKeyView struct {
 	Error     string `json:"error,omitempty"`
 }
 
-func readInstallationKey(dataDir string, getenv func(string) string) installationKeyView {
-	if dataDir == "" {
-		dataDir = getenv("LICENSEHOST_DATA_DIR")
-	}
-	if dataDir == "" {
-		d, err := hostdir.Default()
-		if err != nil {
-			return installationKeyView{Error: err.Error()}
-		}
-		dataDir = d
+func readInstallationKey(dataDir string) installationKeyView {
+	if err := defaultDataDir(&dataDir); err != nil {
+		return installationKeyView{Error: err.Error()}
 	}
 	v := installationKeyView{DataDir: dataDir}
 	pub, found, err := activation.ReadPublicKey(dataDir)

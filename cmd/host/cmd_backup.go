@@ -15,7 +15,6 @@ import (
 	"github.com/licensehost/licensehost/hostclient"
 	"github.com/licensehost/licensehost/internal/backup"
 	"github.com/licensehost/licensehost/internal/cli"
-	"github.com/licensehost/licensehost/internal/hostdir"
 	"github.com/licensehost/licensehost/storage"
 )
 
@@ -76,46 +75,38 @@ func restoreCommand(getenv func(string) string) *cobra.Command {
 	c := &cobra.Command{Use: "restore FILE [--data-dir DIR]",
 		Short: "restore a backup into an empty data directory (the daemon stopped)",
 		Args:  cli.ExactArgs("FILE"),
-		RunE: func(c *cobra.Command, args []string) error {
-			if dataDir == "" {
-				dataDir = getenv("LICENSEHOST_DATA_DIR")
-			}
-			if dataDir == "" {
-				d, err := hostdir.Default()
-				if err != nil {
-					return cli.Usagef("restore: no default data directory (%v); pass --data-dir", err)
-				}
-				dataDir = d
-			}
-			f, err := os.Open(args[0])
-			if err != nil {
-				return &cli.ExitError{Code: 2, Msg: "restore: " + err.Error()}
-			}
-			defer f.Close()
-			quiet := slog.New(slog.DiscardHandler)
-			m, err := backup.Restore(f, dataDir, func(dbDir string, r io.Reader) error {
-				return storage.Restore(dbDir, r, storage.Options{Logger: quiet})
-			})
-			switch {
-			case errors.Is(err, backup.ErrNotBackup), errors.Is(err, backup.ErrDamaged), errors.Is(err, backup.ErrNotEmpty):
-				return &cli.ExitError{Code: 2, Msg: "restore: " + err.Error()}
-			case err != nil:
-				return fmt.Errorf("restore: %w", err)
-			}
-			out := c.OutOrStdout()
-			abs, _ := filepath.Abs(dataDir)
-			fmt.Fprintf(out, "restored the backup of %s (taken %s) into %s\n", m.MachineID, m.CreatedAt.Format("2006-01-02 15:04:05 MST"), abs)
-			override := machineID
-			if override == "" {
-				override = getenv("LICENSEHOST_MACHINE_ID")
-			}
-			if rep, err := fingerprint.Compute(fingerprint.Options{Override: override}); err == nil && rep.Code != m.MachineID {
-				fmt.Fprintf(out, "note: this machine is %s, not %s: its license will show machine_changed and its activation files will not count here\n", rep.Code, m.MachineID)
-			}
-			return nil
-		},
 	}
-	c.Flags().StringVar(&dataDir, "data-dir", "", "the empty data directory to restore into (env LICENSEHOST_DATA_DIR)")
-	c.Flags().StringVar(&machineID, "machine-id", "", "this machine's pinned code, if the daemon runs with one (env LICENSEHOST_MACHINE_ID)")
+	settings := cli.Bind(c.Flags(), dataDirSetting(&dataDir, "the empty data directory to restore into"),
+		machineIDSetting(&machineID, "this machine's pinned code, if the daemon runs with one"))
+	c.RunE = func(c *cobra.Command, args []string) error {
+		if err := settings.Resolve(getenv); err != nil {
+			return err
+		}
+		if err := defaultDataDir(&dataDir); err != nil {
+			return err
+		}
+		f, err := os.Open(args[0])
+		if err != nil {
+			return &cli.ExitError{Code: 2, Msg: "restore: " + err.Error()}
+		}
+		defer f.Close()
+		quiet := slog.New(slog.DiscardHandler)
+		m, err := backup.Restore(f, dataDir, func(dbDir string, r io.Reader) error {
+			return storage.Restore(dbDir, r, storage.Options{Logger: quiet})
+		})
+		switch {
+		case errors.Is(err, backup.ErrNotBackup), errors.Is(err, backup.ErrDamaged), errors.Is(err, backup.ErrNotEmpty):
+			return &cli.ExitError{Code: 2, Msg: "restore: " + err.Error()}
+		case err != nil:
+			return fmt.Errorf("restore: %w", err)
+		}
+		out := c.OutOrStdout()
+		abs, _ := filepath.Abs(dataDir)
+		fmt.Fprintf(out, "restored the backup of %s (taken %s) into %s\n", m.MachineID, m.CreatedAt.Format("2006-01-02 15:04:05 MST"), abs)
+		if rep, err := fingerprint.Compute(fingerprint.Options{Override: machineID}); err == nil && rep.Code != m.MachineID {
+			fmt.Fprintf(out, "note: this machine is %s, not %s: its license will show machine_changed and its activation files will not count here\n", rep.Code, m.MachineID)
+		}
+		return nil
+	}
 	return c
 }

@@ -87,40 +87,40 @@ func machineIDCommand(getenv func(string) string) *cobra.Command {
 		Use:   "machine-id",
 		Short: "print this machine's code (works without a running daemon)",
 		Args:  cli.ExactArgs(),
-		RunE: func(c *cobra.Command, _ []string) error {
-			if override == "" {
-				override = getenv("LICENSEHOST_MACHINE_ID")
-			}
-			rep, err := fingerprint.Compute(fingerprint.Options{Override: override})
-			if err != nil {
-				return cli.Usagef("machine-id: %v", err)
-			}
-			out := c.OutOrStdout()
-			var inst installationKeyView
-			if explain {
-				inst = readInstallationKey(dataDir, getenv)
-			}
-			switch {
-			case asJSON && explain:
-				return printJSON(out, struct {
-					fingerprint.Report
-					InstallationKey *installationKeyView `json:"installationKey"`
-				}{rep, &inst})
-			case asJSON:
-				return printJSON(out, api.MachineID{MachineID: rep.Code})
-			case explain:
-				fmt.Fprintln(out, strings.TrimRight(rep.Text(), "\n"))
-				fmt.Fprintln(out, inst.text())
-			default:
-				fmt.Fprintln(out, rep.Code)
-			}
-			return nil
-		},
+	}
+	settings := cli.Bind(c.Flags(), machineIDSetting(&override, "the pinned machine code, if the daemon runs with one"),
+		dataDirSetting(&dataDir, "data directory whose installation key --explain shows"))
+	c.RunE = func(c *cobra.Command, _ []string) error {
+		if err := settings.Resolve(getenv); err != nil {
+			return err
+		}
+		rep, err := fingerprint.Compute(fingerprint.Options{Override: override})
+		if err != nil {
+			return cli.Usagef("machine-id: %v", err)
+		}
+		out := c.OutOrStdout()
+		var inst installationKeyView
+		if explain {
+			inst = readInstallationKey(dataDir)
+		}
+		switch {
+		case asJSON && explain:
+			return printJSON(out, struct {
+				fingerprint.Report
+				InstallationKey *installationKeyView `json:"installationKey"`
+			}{rep, &inst})
+		case asJSON:
+			return printJSON(out, api.MachineID{MachineID: rep.Code})
+		case explain:
+			fmt.Fprintln(out, strings.TrimRight(rep.Text(), "\n"))
+			fmt.Fprintln(out, inst.text())
+		default:
+			fmt.Fprintln(out, rep.Code)
+		}
+		return nil
 	}
 	c.Flags().BoolVar(&explain, "explain", false, "show every signal and whether it counted")
 	c.Flags().BoolVar(&asJSON, "json", false, "JSON output for scripts")
-	c.Flags().StringVar(&override, "machine-id", "", "pinned machine code (env LICENSEHOST_MACHINE_ID)")
-	c.Flags().StringVar(&dataDir, "data-dir", "", "data directory whose installation key --explain shows (env LICENSEHOST_DATA_DIR)")
 	return c
 }
 

@@ -64,9 +64,7 @@ func daemonSettings(fs *pflag.FlagSet, c *daemonConfig) *cli.Settings {
 			Help: "address of the local HTTP API, host:port; loopback only unless --allow-public"},
 		cli.Setting{Name: "allow-public", Value: cli.Switch(&c.AllowPublic),
 			Help: "allow --listen on a non-loopback address"},
-		cli.Setting{Name: "data-dir", Env: "LICENSEHOST_DATA_DIR", Value: cli.String(&c.DataDir, ""),
-			DefaultDoc: "`$XDG_DATA_HOME/licensehost` (`~/.local/share/licensehost`)",
-			Help:       "data directory: the store, the token file, policy caches"},
+		dataDirSetting(&c.DataDir, "data directory: the store, the token file, policy caches"),
 		cli.Setting{Name: "token-file", Env: "LICENSEHOST_TOKEN_FILE", Value: cli.String(&c.TokenFile, ""),
 			DefaultDoc: "`<data-dir>/" + api.TokenFileName + "`",
 			Help:       "admin token file, created with 32 random bytes, mode 0600"},
@@ -89,9 +87,7 @@ func daemonSettings(fs *pflag.FlagSet, c *daemonConfig) *cli.Settings {
 		cli.Setting{Name: "vendor-key", Env: "LICENSEHOST_VENDOR_KEYS", Value: cli.List(&c.VendorKeys),
 			DefaultDoc: "the product file's vendorKeys",
 			Help:       "trust a vendor key for activation files: kid=BASE64 (repeatable; docs/activation-files.md)"},
-		cli.Setting{Name: "machine-id", Env: "LICENSEHOST_MACHINE_ID", Value: cli.String(&c.MachineID, ""),
-			DefaultDoc: "computed",
-			Help:       "pin the machine code (server_ and 16 hex characters)"},
+		machineIDSetting(&c.MachineID, "pin the machine code (server_ and 16 hex characters)"),
 		cli.Setting{Name: "trust", Env: "SPONSOR_GRACE_TRUST_DAYS", Value: cli.Duration(&e.Trust, engine.DefaultTrust, 24*time.Hour),
 			Help: "trust window after a successful verification: days, or a duration such as 90s or 36h"},
 		cli.Setting{Name: "grace", Env: "SPONSOR_GRACE_MAX_DAYS", Value: cli.Duration(&e.Grace, engine.DefaultGrace, 24*time.Hour),
@@ -124,12 +120,8 @@ func (c *daemonConfig) complete(s *cli.Settings, getenv func(string) string) err
 	if err := s.Resolve(getenv); err != nil {
 		return err
 	}
-	if c.DataDir == "" {
-		d, err := hostdir.Default()
-		if err != nil {
-			return cli.Usagef("--data-dir: no default data directory (%v); pass one", err)
-		}
-		c.DataDir = d
+	if err := defaultDataDir(&c.DataDir); err != nil {
+		return err
 	}
 	if c.TokenFile == "" {
 		c.TokenFile = hostdir.TokenFile(c.DataDir)
@@ -189,6 +181,34 @@ func (c *daemonConfig) complete(s *cli.Settings, getenv func(string) string) err
 		return s.Invalid("machine-id", fmt.Errorf("want server_ followed by 16 lowercase hex characters"))
 	}
 	return nil
+}
+
+// dataDirSetting is the data directory setting, declared here once for the
+// daemon and for the commands that open the directory themselves (restore,
+// machine-id --explain); help says what the command does with it.
+func dataDirSetting(p *string, help string) cli.Setting {
+	return cli.Setting{Name: "data-dir", Env: "LICENSEHOST_DATA_DIR", Value: cli.String(p, ""),
+		DefaultDoc: "`$XDG_DATA_HOME/licensehost` (`~/.local/share/licensehost`)", Help: help}
+}
+
+// defaultDataDir fills an unset data directory with the default.
+func defaultDataDir(p *string) error {
+	if *p != "" {
+		return nil
+	}
+	d, err := hostdir.Default()
+	if err != nil {
+		return cli.Usagef("--data-dir: no default data directory (%v); pass one", err)
+	}
+	*p = d
+	return nil
+}
+
+// machineIDSetting pins the machine code, declared here once for the
+// daemon, machine-id and restore; help says what the command does with it.
+func machineIDSetting(p *string, help string) cli.Setting {
+	return cli.Setting{Name: "machine-id", Env: "LICENSEHOST_MACHINE_ID", Value: cli.String(p, ""),
+		DefaultDoc: "computed", Help: help}
 }
 
 // checkListen refuses a non-loopback address unless allowed explicitly.
