@@ -709,3 +709,27 @@ func TestJSONLogs(t *testing.T) {
 		t.Fatal("a secret reached the log")
 	}
 }
+
+// Settings precedence against the real binary: a --config file, the
+// environment (the seed's SPONSOR_* names) and flags, flag > env > file.
+func TestConfigFilePrecedence(t *testing.T) {
+	srv := newLicenseServer(t)
+	dir := t.TempDir()
+	conf := filepath.Join(dir, "licensehost.toml")
+	body := fmt.Sprintf("license-server = %q\nlog-format = \"json\"\ncommunity-total = 250\ncommunity-batch = 7\n", srv.URL())
+	if err := os.WriteFile(conf, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	h := startHostBin(t, hostBin, []string{"LICENSEHOST_CONFIG=" + conf, "SPONSOR_COMMUNITY_TOTAL=300"},
+		filepath.Join(dir, "data"), "--community-batch", "9")
+	st := h.status()
+	if st.Edition != "community" || st.Limits.Total == nil || *st.Limits.Total != 300 || st.Limits.Batch == nil || *st.Limits.Batch != 9 {
+		t.Fatalf("limits: total %v batch %v (%s), want 300 (env over file) and 9 (flag over file)", st.Limits.Total, st.Limits.Batch, st.Edition)
+	}
+	h.stop()
+	for _, l := range strings.Split(strings.TrimSpace(h.stderr.String()), "\n") {
+		if !json.Valid([]byte(l)) {
+			t.Fatalf("log-format from the config file not applied: %q", l)
+		}
+	}
+}
