@@ -3,8 +3,10 @@ package main
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/url"
+	"os"
 	"strconv"
 	"time"
 
@@ -243,7 +245,7 @@ func clientSettings(fs *pflag.FlagSet, c *clientConfig) *cli.Settings {
 			DefaultDoc: "`http://$LICENSEHOST_LISTEN`, else `http://" + api.DefaultListen + "`",
 			Help:       "the daemon's URL"},
 		cli.Setting{Name: "token-file", Env: "LICENSEHOST_TOKEN_FILE", Value: cli.String(&c.TokenFile, ""),
-			DefaultDoc: "`admin.token` in `$LICENSEHOST_DATA_DIR` or the default data directory",
+			DefaultDoc: "`admin.token` in `$LICENSEHOST_DATA_DIR` or the default data directory, else the packaged service's `/var/lib/licensehost/admin.token`",
 			Help:       "token file to authenticate with"},
 	)
 }
@@ -268,8 +270,19 @@ func (c *clientConfig) complete(s *cli.Settings, getenv func(string) string) err
 				return err
 			}
 			dir = d
+			// No daemon of this user: the packaged service's token, so that
+			// `sudo licensehost status` works on a packaged host.
+			if _, err := os.Stat(hostdir.TokenFile(dir)); errors.Is(err, fs.ErrNotExist) {
+				if _, err := os.Stat(hostdir.TokenFile(systemDataDir)); !errors.Is(err, fs.ErrNotExist) {
+					dir = systemDataDir
+				}
+			}
 		}
 		c.TokenFile = hostdir.TokenFile(dir)
 	}
 	return nil
 }
+
+// systemDataDir is the data directory of the packaged service
+// (docs/install.md); a variable for tests.
+var systemDataDir = "/var/lib/licensehost"

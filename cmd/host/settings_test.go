@@ -157,3 +157,45 @@ func TestRunExitStatus(t *testing.T) {
 		}
 	}
 }
+
+// TestClientTokenFallback: without --token-file and LICENSEHOST_DATA_DIR,
+// the client reads the user's own token, else the packaged service's
+// (docs/install.md, "The CLI on a packaged host").
+func TestClientTokenFallback(t *testing.T) {
+	home, system := t.TempDir(), t.TempDir()
+	t.Setenv("XDG_DATA_HOME", home)
+	old := systemDataDir
+	systemDataDir = system
+	t.Cleanup(func() { systemDataDir = old })
+	resolve := func(env map[string]string) string {
+		t.Helper()
+		var c clientConfig
+		s := clientSettings(pflag.NewFlagSet("c", pflag.ContinueOnError), &c)
+		if err := c.complete(s, func(k string) string { return env[k] }); err != nil {
+			t.Fatal(err)
+		}
+		return c.TokenFile
+	}
+	own := filepath.Join(home, "licensehost", "admin.token")
+	if got := resolve(nil); got != own {
+		t.Errorf("no token anywhere: %s, want the user's %s", got, own)
+	}
+	if err := os.WriteFile(filepath.Join(system, "admin.token"), []byte("x\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := resolve(nil), filepath.Join(system, "admin.token"); got != want {
+		t.Errorf("only the service's token: %s, want %s", got, want)
+	}
+	if got, want := resolve(map[string]string{"LICENSEHOST_DATA_DIR": home}), filepath.Join(home, "admin.token"); got != want {
+		t.Errorf("LICENSEHOST_DATA_DIR set: %s, want %s", got, want)
+	}
+	if err := os.MkdirAll(filepath.Dir(own), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(own, []byte("y\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := resolve(nil); got != own {
+		t.Errorf("both tokens: %s, want the user's %s", got, own)
+	}
+}
