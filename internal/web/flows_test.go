@@ -566,7 +566,7 @@ func TestBrowserFeaturesAndActivationFiles(t *testing.T) {
 	app.signIn(h.app)
 	// The formal file superseded the pre-authorization for good.
 	app.waitText(`#features tr[data-feature="data.source"]`, "Pre-authorization over")
-	app.waitText(`#features [data-f="preauth"]`, "superseded by a license")
+	app.waitText(`#features [data-f="preauth"]`, "superseded by a temporary or formal license")
 	var present bool
 	app.eval(`document.querySelector('#activations, #activationFile') !== null`, &present)
 	if present {

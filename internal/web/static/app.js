@@ -590,7 +590,7 @@ function mountSwitch(el) {
 const FEATURE_REASONS = {
   not_licensed: m('Not licensed'), expired: m('Expired'), preauth_over: m('Pre-authorization over'), unknown_feature: m('Unknown feature'),
 };
-const GRANT_KINDS = { preauth: m('Pre-authorization'), temporary: m('Temporary license'), formal: m('Formal license') };
+const GRANT_KINDS = { preauth: m('Pre-authorization'), temporary: m('Temporary'), formal: m('Formal') };
 
 function grantSource(f) {
   const kind = f.kind ? GRANT_KINDS[f.kind] || f.kind : '';
@@ -629,9 +629,9 @@ function updateFeatures(el, st) {
   }
   const p = st.preauth;
   let pre = '';
-  if (p && p.superseded) pre = m('Pre-authorization: superseded by a license.');
-  else if (p && p.daysLeft > 0) pre = m('Pre-authorization: {{.N}} days left (until {{.When}}).', { N: String(graceDays(p.daysLeft)), When: fmtTime(p.endsAt) });
-  else if (p) pre = m('Pre-authorization over since {{.When}}.', { When: fmtTime(p.endsAt) });
+  if (p && p.superseded) pre = m('Pre-authorization: superseded by a temporary or formal license.');
+  else if (p && p.daysLeft > 0) pre = m('Pre-authorization: {{.Days}} days left (until {{.Date}}).', { Days: String(graceDays(p.daysLeft)), Date: fmtTime(p.endsAt) });
+  else if (p) pre = m('Pre-authorization: over since {{.Date}}.', { Date: fmtTime(p.endsAt) });
   put(field(el, 'preauth'), pre);
 }
 
