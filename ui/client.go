@@ -28,4 +28,10 @@ type Client interface {
 	Clear(ctx context.Context) (*api.ActionResponse, error)
 	// SwitchDevice hands the license over to another machine code.
 	SwitchDevice(ctx context.Context, newMachineID, reason string) (*api.ActionResponse, error)
+	// ActivationRequest writes a request file for offline activation.
+	ActivationRequest(ctx context.Context, licenseKey string) (*api.ActivationFileAnswer, error)
+	// InstallActivation installs an activation file.
+	InstallActivation(ctx context.Context, file []byte) (*api.InstallAnswer, error)
+	// Activations lists the installed activation files.
+	Activations(ctx context.Context) (*api.Activations, error)
 }

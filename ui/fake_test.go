@@ -19,6 +19,9 @@ type fakeClient struct {
 	HeartbeatFn    func(ctx context.Context) (*api.ActionResponse, error)
 	ClearFn        func(ctx context.Context) (*api.ActionResponse, error)
 	SwitchDeviceFn func(ctx context.Context, newID, reason string) (*api.ActionResponse, error)
+	RequestFn      func(ctx context.Context, key string) (*api.ActivationFileAnswer, error)
+	InstallFn      func(ctx context.Context, file []byte) (*api.InstallAnswer, error)
+	ActivationsFn  func(ctx context.Context) (*api.Activations, error)
 
 	mu    sync.Mutex
 	calls []string
@@ -65,6 +68,21 @@ func (f *fakeClient) Clear(ctx context.Context) (*api.ActionResponse, error) {
 func (f *fakeClient) SwitchDevice(ctx context.Context, newID, reason string) (*api.ActionResponse, error) {
 	f.record("switch:" + newID + ":" + reason)
 	return f.SwitchDeviceFn(ctx, newID, reason)
+}
+
+func (f *fakeClient) ActivationRequest(ctx context.Context, key string) (*api.ActivationFileAnswer, error) {
+	f.record("request:" + key)
+	return f.RequestFn(ctx, key)
+}
+
+func (f *fakeClient) InstallActivation(ctx context.Context, file []byte) (*api.InstallAnswer, error) {
+	f.record("install:" + string(file))
+	return f.InstallFn(ctx, file)
+}
+
+func (f *fakeClient) Activations(ctx context.Context) (*api.Activations, error) {
+	f.record("activations")
+	return f.ActivationsFn(ctx)
 }
 
 // Fixtures: realistic bodies as the host sends them.

@@ -72,14 +72,14 @@ func TrayStatusLine(st *api.Status, p Problem) string {
 
 // TrayActions are what the tray menu items do. They run on the UI goroutine.
 type TrayActions struct {
-	Activate, Refresh, CopyMachineID, OpenWindow, Quit func()
+	Activate, Offline, Refresh, CopyMachineID, OpenWindow, Quit func()
 }
 
-// TrayMenu is the tray's menu: a status line, Activate…, Refresh now, Copy
-// machine code, Open status window, Quit.
+// TrayMenu is the tray's menu: a status line, Activate…, Offline
+// activation…, Refresh now, Copy machine code, Open status window, Quit.
 type TrayMenu struct {
-	Menu                                          *fyne.Menu
-	status, activate, refresh, copyID, open, quit *fyne.MenuItem
+	Menu                                                   *fyne.Menu
+	status, activate, offline, refresh, copyID, open, quit *fyne.MenuItem
 }
 
 // NewTrayMenu builds the menu over actions.
@@ -87,6 +87,7 @@ func NewTrayMenu(a TrayActions) *TrayMenu {
 	m := &TrayMenu{
 		status:   fyne.NewMenuItem(TrayStatusLine(nil, Problem{}), nil),
 		activate: fyne.NewMenuItem(lang.L("Activate…"), a.Activate),
+		offline:  fyne.NewMenuItem(lang.L("Offline activation…"), a.Offline),
 		refresh:  fyne.NewMenuItem(lang.L("Refresh now"), a.Refresh),
 		copyID:   fyne.NewMenuItem(lang.L("Copy machine code"), a.CopyMachineID),
 		open:     fyne.NewMenuItem(lang.L("Open status window"), a.OpenWindow),
@@ -97,7 +98,7 @@ func NewTrayMenu(a TrayActions) *TrayMenu {
 	m.quit.IsQuit = true
 	m.Menu = fyne.NewMenu("licensehost",
 		m.status, fyne.NewMenuItemSeparator(),
-		m.activate, m.refresh, m.copyID, m.open,
+		m.activate, m.offline, m.refresh, m.copyID, m.open,
 		fyne.NewMenuItemSeparator(), m.quit)
 	return m
 }

@@ -57,6 +57,7 @@ func TestTrayMenu(t *testing.T) {
 	var got []string
 	m := NewTrayMenu(TrayActions{
 		Activate:      func() { got = append(got, "activate") },
+		Offline:       func() { got = append(got, "offline") },
 		Refresh:       func() { got = append(got, "refresh") },
 		CopyMachineID: func() { got = append(got, "copy") },
 		OpenWindow:    func() { got = append(got, "open") },
@@ -73,7 +74,7 @@ func TestTrayMenu(t *testing.T) {
 			it.Action()
 		}
 	}
-	want := []string{"licensehost: checking…", "--", "Activate…", "Refresh now", "Copy machine code", "Open status window", "--", "Quit"}
+	want := []string{"licensehost: checking…", "--", "Activate…", "Offline activation…", "Refresh now", "Copy machine code", "Open status window", "--", "Quit"}
 	if len(labels) != len(want) {
 		t.Fatalf("labels %q", labels)
 	}
@@ -82,7 +83,7 @@ func TestTrayMenu(t *testing.T) {
 			t.Errorf("item %d = %q, want %q", i, labels[i], want[i])
 		}
 	}
-	if len(got) != 5 || got[0] != "activate" || got[4] != "quit" {
+	if len(got) != 6 || got[0] != "activate" || got[1] != "offline" || got[5] != "quit" {
 		t.Errorf("actions %v", got)
 	}
 	if !m.Menu.Items[0].Disabled || !m.copyID.Disabled || !m.quit.IsQuit {

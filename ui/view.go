@@ -32,6 +32,7 @@ const (
 	TabStatus Tab = iota
 	TabActivate
 	TabSwitch
+	TabOffline
 )
 
 // Options tune a View.
@@ -41,6 +42,10 @@ type Options struct {
 	// OnStatus, if set, is called on the UI goroutine after every status
 	// read: st is nil when the read failed and p says why.
 	OnStatus func(st *api.Status, p Problem)
+	// SaveFile and OpenFile pick files for offline activation; nil: fyne's
+	// file dialogs in the window (tests put their own).
+	SaveFile func(name string, data []byte, done func(path string, err error))
+	OpenFile func(done func(data []byte, path string, err error))
 }
 
 // View is the status window's content: status card, remote details,
@@ -94,6 +99,8 @@ type View struct {
 	reasonEntry  *widget.Entry
 	switchBtn    *widget.Button
 	switchResult *notice
+
+	offline *offlineView
 }
 
 // New builds the views in win (used for dialogs and the clipboard) over c.
@@ -233,7 +240,13 @@ func (v *View) build() {
 		container.NewTabItemWithIcon(lang.L("Status"), theme.InfoIcon(), statusTab),
 		container.NewTabItemWithIcon(lang.L("Activate"), theme.LoginIcon(), activateTab),
 		container.NewTabItemWithIcon(lang.L("Switch device"), theme.MailForwardIcon(), switchTab),
+		container.NewTabItemWithIcon(lang.L("Offline"), theme.DocumentIcon(), v.buildOffline()),
 	)
+	v.tabs.OnSelected = func(*container.TabItem) {
+		if v.tabs.SelectedIndex() == int(TabOffline) {
+			v.RefreshActivations()
+		}
+	}
 	v.content = container.NewBorder(v.banner.object, nil, nil, nil, v.tabs)
 }
 

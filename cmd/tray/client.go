@@ -106,3 +106,15 @@ func (t *tokenClient) Clear(ctx context.Context) (*api.ActionResponse, error) {
 func (t *tokenClient) SwitchDevice(ctx context.Context, newID, reason string) (*api.ActionResponse, error) {
 	return retry(t, func(c *hostclient.Client) (*api.ActionResponse, error) { return c.SwitchDevice(ctx, newID, reason) })
 }
+
+func (t *tokenClient) ActivationRequest(ctx context.Context, key string) (*api.ActivationFileAnswer, error) {
+	return retry(t, func(c *hostclient.Client) (*api.ActivationFileAnswer, error) { return c.ActivationRequest(ctx, key) })
+}
+
+func (t *tokenClient) InstallActivation(ctx context.Context, file []byte) (*api.InstallAnswer, error) {
+	return retry(t, func(c *hostclient.Client) (*api.InstallAnswer, error) { return c.InstallActivation(ctx, file) })
+}
+
+func (t *tokenClient) Activations(ctx context.Context) (*api.Activations, error) {
+	return retry(t, func(c *hostclient.Client) (*api.Activations, error) { return c.Activations(ctx) })
+}

@@ -92,6 +92,7 @@ func newTray(a fyne.App, c ui.Client, cfg config) *tray {
 	t.ctx, t.cancel = context.WithCancel(context.Background())
 	t.menu = ui.NewTrayMenu(ui.TrayActions{
 		Activate:      func() { t.show(ui.TabActivate) },
+		Offline:       func() { t.show(ui.TabOffline) },
 		Refresh:       t.manualRefresh,
 		CopyMachineID: t.copyMachineID,
 		OpenWindow:    func() { t.show(ui.TabStatus) },
