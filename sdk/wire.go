@@ -66,36 +66,57 @@ func AppendInput(dst []byte, in Input) []byte {
 
 // DecodeInput decodes an ABI v1 input. Any malformed, truncated or
 // over-long message is an error wrapping ErrMalformed; it never panics.
-func DecodeInput(b []byte) (Input, error) { return decodeInput(b, nil) }
+func DecodeInput(b []byte) (Input, error) { return decodeInput(b) }
 
-// Decoder decodes inputs like DecodeInput but reuses the strings (and the
-// feature list) of the previous input when their bytes are unchanged, so a
-// WebAssembly guest deciding many similar requests allocates nothing. The
-// strings it returns are ordinary immutable strings and may be kept. A
+// Decoder decodes inputs like DecodeInput, and when the string part of an
+// input (everything after the fixed header) is byte for byte the last
+// one's, it reuses the strings and the feature list decoded then: a host
+// deciding many requests of one license sends the same strings again and
+// again, and in a WebAssembly guest every allocation is dozens of calls.
+// The strings are ordinary immutable strings and may be kept; the feature
+// list is shared from one input to the next and must not be modified. A
 // Decoder is not safe for concurrent use.
 type Decoder struct {
-	strs  [6]string
-	feats []string
+	tail []byte // the string part of the last input decoded
+	last Input
+	ok   bool
 }
 
 // Decode decodes an ABI v1 input; see DecodeInput.
-func (d *Decoder) Decode(b []byte) (Input, error) { return decodeInput(b, d) }
+func (d *Decoder) Decode(b []byte) (Input, error) {
+	var in Input
+	err := d.DecodeInto(b, &in)
+	return in, err
+}
 
-func decodeInput(b []byte, memo *Decoder) (Input, error) {
+// DecodeInto is Decode writing into *in; on error *in is the zero Input.
+func (d *Decoder) DecodeInto(b []byte, in *Input) error {
+	if d.ok && len(b) >= inputFixedSize && string(b[inputFixedSize:]) == string(d.tail) {
+		if flags, err := header(b, inputFixedSize, flagSponsored|flagTotal|flagBatch); err == nil {
+			*in = d.last
+			decodeFixed(in, flags, b)
+			return nil
+		}
+	}
+	v, err := decodeInput(b)
+	*in = v
+	if err != nil {
+		d.ok = false
+		return err
+	}
+	d.tail = append(d.tail[:0], b[inputFixedSize:]...)
+	d.last, d.ok = v, true
+	return nil
+}
+
+func decodeInput(b []byte) (Input, error) {
 	var in Input
 	flags, err := header(b, inputFixedSize, flagSponsored|flagTotal|flagBatch)
 	if err != nil {
 		return in, err
 	}
-	in.IsSponsored = flags&flagSponsored != 0
-	in.Limits = decodeLimits(flags, b[4:])
-	in.Used = int64(binary.LittleEndian.Uint64(b[20:]))
-	in.Batch = int64(binary.LittleEndian.Uint64(b[28:]))
-	in.GraceLeft = time.Duration(binary.LittleEndian.Uint64(b[36:]))
-	if now := int64(binary.LittleEndian.Uint64(b[44:])); now != 0 {
-		in.Now = time.Unix(0, now).UTC()
-	}
-	r := reader{b: b, off: inputFixedSize, memo: memo}
+	decodeFixed(&in, flags, b)
+	r := reader{b: b, off: inputFixedSize}
 	in.LicenseType = r.str()
 	in.Status = r.str()
 	in.CustomField1 = r.str()
@@ -107,23 +128,28 @@ func decodeInput(b []byte, memo *Decoder) (Input, error) {
 		r.err = malformed(utoa(uint64(n)), " features do not fit in ", itoa(int64(len(b)-r.off)), " bytes")
 	}
 	if r.err == nil && !r.short && n > 0 {
-		if memo != nil && len(memo.feats) == int(n) && r.sameFeatures(memo.feats) {
-			in.Features = memo.feats
-		} else {
-			r.memo = nil
-			in.Features = make([]string, n)
-			for i := range in.Features {
-				in.Features[i] = r.str()
-			}
-			if memo != nil && r.err == nil && !r.short {
-				memo.feats = in.Features
-			}
+		in.Features = make([]string, n)
+		for i := range in.Features {
+			in.Features[i] = r.str()
 		}
 	}
 	if err := r.done(); err != nil {
 		return Input{}, err
 	}
 	return in, nil
+}
+
+// decodeFixed decodes the fixed header of a checked input into in.
+func decodeFixed(in *Input, flags byte, b []byte) {
+	in.IsSponsored = flags&flagSponsored != 0
+	in.Limits = decodeLimits(flags, b[4:])
+	in.Used = int64(binary.LittleEndian.Uint64(b[20:]))
+	in.Batch = int64(binary.LittleEndian.Uint64(b[28:]))
+	in.GraceLeft = time.Duration(binary.LittleEndian.Uint64(b[36:]))
+	in.Now = time.Time{}
+	if now := int64(binary.LittleEndian.Uint64(b[44:])); now != 0 {
+		in.Now = time.Unix(0, now).UTC()
+	}
 }
 
 // AppendOutput appends the ABI v1 encoding of out to dst.
@@ -210,8 +236,6 @@ type reader struct {
 	off   int
 	err   error
 	short bool // a length prefix was truncated
-	memo  *Decoder
-	nstr  int // strings read so far, the memo slot of the next
 }
 
 // u32 is small enough to inline: a guest pays for every call it makes.
@@ -234,36 +258,9 @@ func (r *reader) str() string {
 		r.err = malformed("string of ", utoa(uint64(n)), " bytes at byte ", itoa(int64(r.off-4)), " overruns the message")
 		return ""
 	}
-	raw := r.b[r.off : r.off+int(n)]
+	s := string(r.b[r.off : r.off+int(n)])
 	r.off += int(n)
-	if r.memo == nil || r.nstr >= len(r.memo.strs) {
-		return string(raw)
-	}
-	slot := &r.memo.strs[r.nstr]
-	r.nstr++
-	if *slot != string(raw) { // compiles to a comparison, no allocation
-		*slot = string(raw)
-	}
-	return *slot
-}
-
-// sameFeatures reports whether the feature list at the reader's position
-// equals feats, and skips past it when it does.
-func (r *reader) sameFeatures(feats []string) bool {
-	off := r.off
-	for _, f := range feats {
-		if len(r.b)-off < 4 {
-			return false
-		}
-		n := binary.LittleEndian.Uint32(r.b[off:])
-		off += 4
-		if uint64(n) > uint64(len(r.b)-off) || string(r.b[off:off+int(n)]) != f {
-			return false
-		}
-		off += int(n)
-	}
-	r.off = off
-	return true
+	return s
 }
 
 func (r *reader) done() error {

@@ -191,7 +191,19 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			writeError(w, http.StatusInternalServerError, "internal", "internal error")
 		}
 		if r.URL.Path != api.PathHealthz {
-			s.log.Info("request", "method", r.Method, "path", s.logPath(r, known), "status", rec.status, "duration", time.Since(start).Round(time.Microsecond))
+			// The access log: answered requests at debug level (a quota API
+			// answers thousands a second; --log-level debug shows them),
+			// refusals and errors at info and warn (docs/benchmarks.md).
+			level := slog.LevelDebug
+			switch {
+			case rec.status >= 500:
+				level = slog.LevelWarn
+			case rec.status >= 400:
+				level = slog.LevelInfo
+			}
+			if s.log.Enabled(r.Context(), level) {
+				s.log.Log(r.Context(), level, "request", "method", r.Method, "path", s.logPath(r, known), "status", rec.status, "duration", time.Since(start).Round(time.Microsecond))
+			}
 		}
 	}()
 	w.Header().Set("Cache-Control", "no-store")

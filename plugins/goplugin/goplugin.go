@@ -303,7 +303,7 @@ func (p *Policy) Decide(ctx context.Context, in engine.QuotaInput) (engine.Quota
 	if len(out) > p.cfg.MaxOutput {
 		return engine.QuotaDecision{}, &wire.CallError{Kind: wire.ErrBadOutput, Err: fmt.Errorf("output of %d bytes exceeds the limit of %d", len(out), p.cfg.MaxOutput)}
 	}
-	return wire.DecisionFor(out, p.cfg.Name, &in)
+	return wire.Decision(out, p.cfg.Name)
 }
 
 // Echo sends b through the plugin's Echo method: the bare cost of a call,

@@ -511,12 +511,17 @@ type instance struct {
 	alloc  api.Function
 	decide api.Function
 	stack  []uint64
-	buf    []byte // an input that outgrew the guest buffer
+	buf    []byte // the encoded input
 	inPtr  uint32 // the guest buffer from policy_alloc
 	inCap  uint32
 	log    *capWriter
-	guard  *guard          // call depth and deadline, seen by the entry check
-	base   context.Context // the policy's life, carrying guard
+	guard  *guard // call depth and deadline, seen by the entry check
+	// ctx is the context of every call, carrying guard: a child of the
+	// policy's life, canceled (with errDeadline as cause) by timer when a
+	// call overruns its deadline, after which the instance is discarded.
+	// One context and one timer per instance, not per call.
+	ctx   context.Context
+	timer *time.Timer
 }
 
 func (p *Policy) instantiate(ctx context.Context) (_ *instance, err error) {
@@ -525,7 +530,10 @@ func (p *Policy) instantiate(ctx context.Context) (_ *instance, err error) {
 		log:   &capWriter{max: p.cfg.MaxLog},
 	}
 	inst.guard = &guard{log: inst.log}
-	inst.base = context.WithValue(p.life, guardKey{}, inst.guard)
+	var stop context.CancelCauseFunc
+	inst.ctx, stop = context.WithCancelCause(context.WithValue(p.life, guardKey{}, inst.guard))
+	inst.timer = time.AfterFunc(time.Hour, func() { stop(errDeadline) })
+	inst.timer.Stop()
 	cfg := p.modCfg.WithStdout(inst.log).WithStderr(inst.log)
 	deadline := time.Now().Add(p.cfg.InitTimeout)
 	ictx, cancel := context.WithDeadline(context.WithValue(ctx, guardKey{}, inst.guard), deadline)
@@ -558,16 +566,21 @@ func (p *Policy) instantiate(ctx context.Context) (_ *instance, err error) {
 
 func (inst *instance) call(p *Policy, in *engine.QuotaInput, deadline time.Time) (d engine.QuotaDecision, err error) {
 	inst.log.reset()
-	ctx, cancel := context.WithDeadline(inst.base, deadline)
-	defer cancel()
+	ctx := inst.ctx
 	inst.guard.start(deadline)
-	// Encode straight into the guest's input buffer (a view of its memory);
-	// an input that outgrows it lands in a host buffer and gets a bigger one.
-	view, _ := inst.mem.Read(inst.inPtr, inst.inCap)
-	b := wire.AppendInput(view[:0:len(view)], in)
-	n := uint32(len(b))
+	inst.timer.Reset(time.Until(deadline))
+	defer func() {
+		if !inst.timer.Stop() && err == nil {
+			// The deadline passed as the call returned: the context is
+			// canceled, so the instance cannot serve another call.
+			err = &wire.CallError{Kind: wire.ErrTimeout, Err: errors.New("the deadline passed as the guest answered")}
+		}
+	}()
+	// Encode with the sdk codec, then copy into the guest's input buffer;
+	// an input that outgrows it gets a bigger one from policy_alloc.
+	inst.buf = wire.AppendInput(inst.buf[:0], in)
+	n := uint32(len(inst.buf))
 	if n > inst.inCap {
-		inst.buf = b
 		size := max(n, minInputBuffer)
 		inst.stack[0] = uint64(size)
 		if err := inst.alloc.CallWithStack(ctx, inst.stack); err != nil {
@@ -581,8 +594,8 @@ func (inst *instance) call(p *Policy, in *engine.QuotaInput, deadline time.Time)
 			return d, &wire.CallError{Kind: wire.ErrBadOutput, Err: fmt.Errorf("policy_alloc returned %d+%d, outside guest memory", ptr, size)}
 		}
 		inst.inPtr, inst.inCap = ptr, size
-		inst.mem.Write(ptr, inst.buf)
 	}
+	inst.mem.Write(inst.inPtr, inst.buf)
 	inst.stack[0], inst.stack[1] = uint64(inst.inPtr), uint64(n)
 	if err := inst.decide.CallWithStack(ctx, inst.stack); err != nil {
 		return d, p.callError(ctx, err, inst.log)
@@ -598,14 +611,17 @@ func (inst *instance) call(p *Policy, in *engine.QuotaInput, deadline time.Time)
 	if !ok {
 		return d, &wire.CallError{Kind: wire.ErrBadOutput, Err: fmt.Errorf("output at %d+%d lies outside guest memory", ptr, size)}
 	}
-	d, err = wire.DecisionFor(out, p.cfg.Name, in)
+	d, err = wire.Decision(out, p.cfg.Name)
 	if err == nil && inst.log.Len() > 0 {
 		p.cfg.Logger.Debug("policy guest output", "policy", p.cfg.Name, "output", inst.log.String())
 	}
 	return d, err
 }
 
-func (inst *instance) close() { _ = inst.mod.Close(context.Background()) }
+func (inst *instance) close() {
+	inst.timer.Stop()
+	_ = inst.mod.Close(context.Background())
+}
 
 // callError classifies a failed guest call made under ctx.
 func (p *Policy) callError(ctx context.Context, err error, log *capWriter) error {
@@ -614,7 +630,7 @@ func (p *Policy) callError(ctx context.Context, err error, log *capWriter) error
 	switch {
 	case p.closed.Load():
 		kind = wire.ErrUnavailable
-	case errors.Is(err, errDeadline), errors.Is(ctx.Err(), context.DeadlineExceeded):
+	case errors.Is(err, errDeadline), errors.Is(context.Cause(ctx), errDeadline), errors.Is(ctx.Err(), context.DeadlineExceeded):
 		kind = wire.ErrTimeout
 	case errors.As(err, &exit) && exit.ExitCode() == sys.ExitCodeDeadlineExceeded:
 		kind = wire.ErrTimeout

@@ -4,7 +4,6 @@
 package wire
 
 import (
-	"encoding/binary"
 	"strings"
 	"unicode/utf8"
 
@@ -38,41 +37,10 @@ func Input(in engine.QuotaInput) sdk.Input {
 	}
 }
 
-// AppendInput appends the ABI v1 encoding of in to dst: the bytes of
-// sdk.AppendInput(dst, Input(in)), written without building the sdk.Input.
+// AppendInput appends the ABI v1 encoding of in to dst: sdk.AppendInput,
+// the one codec of the policy ABI (docs/policy-abi.md §2).
 func AppendInput(dst []byte, in *engine.QuotaInput) []byte {
-	var flags byte
-	if in.IsSponsored {
-		flags |= 1
-	}
-	var total, batch int64
-	if in.Limits.Total != nil {
-		flags, total = flags|2, *in.Limits.Total
-	}
-	if in.Limits.Batch != nil {
-		flags, batch = flags|4, *in.Limits.Batch
-	}
-	var now int64
-	if !in.Now.IsZero() {
-		now = in.Now.UnixNano()
-	}
-	dst = append(dst, sdk.ABIVersion, flags, 0, 0)
-	for _, v := range [6]int64{total, batch, in.Used, in.Batch, int64(in.GraceLeft), now} {
-		dst = binary.LittleEndian.AppendUint64(dst, uint64(v))
-	}
-	for _, s := range [6]string{in.LicenseType, string(in.Status), in.CustomField1, in.CustomField2, in.CustomField3, in.Resource} {
-		dst = appendString(dst, s)
-	}
-	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(in.Features)))
-	for _, f := range in.Features {
-		dst = appendString(dst, f)
-	}
-	return dst
-}
-
-func appendString(dst []byte, s string) []byte {
-	dst = binary.LittleEndian.AppendUint32(dst, uint32(len(s)))
-	return append(dst, s...)
+	return sdk.AppendInput(dst, Input(*in))
 }
 
 // Decision decodes an ABI v1 output into a decision named policy. A message
@@ -80,21 +48,11 @@ func appendString(dst []byte, s string) []byte {
 // "ok" or "denied"; an over-long or non-printable reason is an error
 // wrapping ErrBadOutput.
 func Decision(b []byte, policy string) (engine.QuotaDecision, error) {
-	return DecisionFor(b, policy, nil)
+	return decision(b, policy)
 }
 
-// DecisionFor is Decision for an answer to in (which may be nil): limits
-// equal to in's share its pointers and the reason codes of package engine
-// are its constants, so an answer without a message allocates nothing.
-func DecisionFor(b []byte, policy string, in *engine.QuotaInput) (engine.QuotaDecision, error) {
-	if d, ok := quickDecision(b, policy, in); ok {
-		return d, nil
-	}
-	return carefulDecision(b, policy)
-}
-
-// carefulDecision decodes any answer, repairing what Decision repairs.
-func carefulDecision(b []byte, policy string) (engine.QuotaDecision, error) {
+// decision decodes an answer with sdk.DecodeOutput and checks it.
+func decision(b []byte, policy string) (engine.QuotaDecision, error) {
 	out, err := sdk.DecodeOutput(b)
 	if err != nil {
 		return engine.QuotaDecision{}, &CallError{Kind: ErrBadOutput, Err: err}
@@ -125,71 +83,6 @@ func carefulDecision(b []byte, policy string) (engine.QuotaDecision, error) {
 		d.Message = d.Message[:cut] + "…"
 	}
 	return d, nil
-}
-
-// quickDecision decodes the usual answer: well formed, a known or empty
-// reason code and a short valid message. ok is false for anything else,
-// which Decision then decodes (and repairs or refuses) the careful way.
-func quickDecision(b []byte, policy string, in *engine.QuotaInput) (d engine.QuotaDecision, ok bool) {
-	const fixed = 20
-	if len(b) < fixed+8 || b[0] != sdk.ABIVersion || b[1]&^7 != 0 || b[2]|b[3] != 0 {
-		return d, false
-	}
-	rn := uint64(binary.LittleEndian.Uint32(b[fixed:]))
-	if rn > uint64(len(b)-fixed-8) {
-		return d, false
-	}
-	reason := b[fixed+4 : fixed+4+rn]
-	msg := b[fixed+8+rn:]
-	if uint64(binary.LittleEndian.Uint32(b[fixed+4+rn:])) != uint64(len(msg)) ||
-		len(msg) > MaxMessage || !utf8.Valid(msg) {
-		return d, false
-	}
-	d.Allowed = b[1]&1 != 0
-	switch string(reason) { // a switch on string(bytes) does not allocate
-	case "":
-		d.Reason = ReasonDenied
-		if d.Allowed {
-			d.Reason = engine.ReasonOK
-		}
-	case engine.ReasonOK:
-		d.Reason = engine.ReasonOK
-	case engine.ReasonBatchExceeded:
-		d.Reason = engine.ReasonBatchExceeded
-	case engine.ReasonTotalExceeded:
-		d.Reason = engine.ReasonTotalExceeded
-	case engine.ReasonInvalidBatch:
-		d.Reason = engine.ReasonInvalidBatch
-	case ReasonDenied:
-		d.Reason = ReasonDenied
-	default:
-		return d, false
-	}
-	if len(msg) > 0 {
-		d.Message = string(msg)
-	}
-	var prev engine.Limits
-	if in != nil {
-		prev = in.Limits
-	}
-	if b[1]&2 != 0 {
-		d.Limits.Total = sameOrNew(prev.Total, int64(binary.LittleEndian.Uint64(b[4:])))
-	}
-	if b[1]&4 != 0 {
-		d.Limits.Batch = sameOrNew(prev.Batch, int64(binary.LittleEndian.Uint64(b[12:])))
-	}
-	d.Policy = policy
-	return d, true
-}
-
-// sameOrNew is p when it points to v, else a new pointer to v. Decisions
-// are read-only, so sharing the input's limit is safe (engine.DecideBuiltin
-// does the same).
-func sameOrNew(p *int64, v int64) *int64 {
-	if p != nil && *p == v {
-		return p
-	}
-	return engine.Int64(v)
 }
 
 // ReasonDenied is the reason given to a refusal that named none.

@@ -33,16 +33,14 @@ import (
 	"github.com/licensehost/licensehost/sdk"
 )
 
-var g = state{errOut: stderr, tail: make([]byte, 8)}
+var g = state{errOut: stderr}
 
 // Register sets the policy function. Call it from an init function.
-func Register(fn sdk.Decider) { g.decide, g.byValue = valueDecider(fn), true }
+func Register(fn sdk.Decider) { g.decide = valueDecider(fn) }
 
 // RegisterInto sets the policy function in the form that copies neither
-// the input nor the answer (sdk.DeciderInto): in a guest each struct copy
-// is a call out to memmove (docs/benchmarks-policy.md). Call it from an
-// init function.
-func RegisterInto(fn sdk.DeciderInto) { g.decide, g.byValue = fn, false }
+// the input nor the answer (sdk.DeciderInto). Call it from an init function.
+func RegisterInto(fn sdk.DeciderInto) { g.decide = fn }
 
 //go:wasmexport policy_abi_version
 func policyABIVersion() uint32 { return sdk.ABIVersion }
@@ -62,8 +60,7 @@ func policyAlloc(n uint32) uint32 {
 
 // policyDecide decodes the input at ptr (which must lie in the buffer of the
 // last policy_alloc), calls the policy and returns ptr<<32|len of the
-// encoded output. 0 means the guest could not decide. It has no branch
-// (see fast.go).
+// encoded output. 0 means the guest could not decide (run.go).
 //
 // No recover: a deferred closure would cost every call. A panic ends the
 // module (exit code 2, the trace on stderr); the host reports it, discards
@@ -73,6 +70,9 @@ func policyAlloc(n uint32) uint32 {
 func policyDecide(ptr, n uint32) uint64 {
 	base := uint64(uintptr(unsafe.Pointer(unsafe.SliceData(g.in))))
 	out := g.run(uint64(ptr)-base, uint64(n))
+	if len(out) == 0 {
+		return 0
+	}
 	return uint64(uintptr(unsafe.Pointer(unsafe.SliceData(out))))<<32 | uint64(len(out))
 }
 

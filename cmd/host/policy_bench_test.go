@@ -1,0 +1,163 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/licensehost/licensehost/api"
+	"github.com/licensehost/licensehost/engine"
+	"github.com/licensehost/licensehost/internal/remote"
+	"github.com/licensehost/licensehost/internal/remotetest"
+	"github.com/licensehost/licensehost/internal/server"
+	"github.com/licensehost/licensehost/plugins"
+	"github.com/licensehost/licensehost/storage"
+)
+
+// BenchmarkQuotaCheckPolicies: POST /api/quota/check through the real
+// handler (engine over Badger, the API server on loopback, 16 keep-alive
+// clients) with each kind of policy deciding: the built-in policy, the
+// Go-built wasm policy (sdk/examples/builtin), the WAT one
+// (sdk/examples/wat) and the go-plugin binary of sdk/examples/builtin. The
+// backends take turns in blocks of 1000 requests, so they share the
+// machine's conditions; it reports each one's req/s and its ratio to the
+// built-in's, then each policy's own time per decision (sequential, through
+// plugins.Set) beside the built-in's. docs/benchmarks-policy.md.
+func BenchmarkQuotaCheckPolicies(b *testing.B) {
+	ctx := context.Background()
+	testdata := filepath.Join("..", "..", "plugins", "wasm", "testdata")
+	dir := b.TempDir()
+	pluginBin := filepath.Join(dir, "builtin-plugin")
+	build := exec.Command("go", "build", "-trimpath", "-o", pluginBin, "github.com/licensehost/licensehost/sdk/examples/builtin")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		b.Fatalf("building the plugin: %v\n%s", err, out)
+	}
+	type backend struct {
+		name string
+		pol  engine.Policy // nil: the engine's built-in
+		url  string
+		took time.Duration
+	}
+	set := func(kind, path string) engine.Policy {
+		pdir := b.TempDir()
+		data, err := os.ReadFile(path)
+		if err != nil {
+			b.Fatal(err)
+		}
+		name := filepath.Base(path)
+		if err := os.WriteFile(filepath.Join(pdir, name), data, 0o700); err != nil {
+			b.Fatal(err)
+		}
+		sum := sha256.Sum256(data)
+		manifest := fmt.Sprintf(`{"version":1,"modules":{"m":{"kind":%q,"path":%q,"sha256":%q}},
+			"licenseTypes":[{"match":"default","module":"m"}]}`, kind, name, hex.EncodeToString(sum[:]))
+		if err := os.WriteFile(filepath.Join(pdir, plugins.ManifestName), []byte(manifest), 0o600); err != nil {
+			b.Fatal(err)
+		}
+		s, err := plugins.Load(ctx, pdir, plugins.Options{CacheDir: filepath.Join(dir, "cache")})
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(func() { s.Close(ctx) })
+		return s
+	}
+	bs := []*backend{
+		{name: "builtin"},
+		{name: "wasm-go", pol: set(plugins.KindWasm, filepath.Join(testdata, "builtin.wasm"))},
+		{name: "wasm-wat", pol: set(plugins.KindWasm, filepath.Join(testdata, "wat.wasm"))},
+		{name: "goplugin", pol: set(plugins.KindPlugin, pluginBin)},
+	}
+	for _, be := range bs {
+		be.url = benchHostWith(b, be.pol).URL + api.PathQuotaCheck
+	}
+	c := newBenchClient()
+	run := func(be *backend, n int) {
+		var next atomic.Int64
+		var wg sync.WaitGroup
+		start := time.Now()
+		for range 16 {
+			wg.Go(func() {
+				for next.Add(1) <= int64(n) {
+					if code := post(b, c, be.url, `{"batch":5,"used":10}`); code != 200 {
+						b.Errorf("%s: status %d", be.name, code)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
+		be.took += time.Since(start)
+	}
+	for _, be := range bs { // warm up: connections, instances, plugin
+		run(be, 200)
+		be.took = 0
+	}
+	const block = 1000
+	b.ResetTimer()
+	for done := 0; done < b.N; done += block {
+		for _, be := range bs {
+			run(be, min(block, b.N-done))
+		}
+	}
+	b.StopTimer()
+	base := float64(b.N) / bs[0].took.Seconds()
+	for _, be := range bs {
+		rps := float64(b.N) / be.took.Seconds()
+		b.ReportMetric(rps, be.name+"-req/s")
+		if be != bs[0] {
+			b.ReportMetric(rps/base, be.name+"/builtin")
+		}
+	}
+	// Each policy's own time per decision, sequential, beside the built-in.
+	in := engine.QuotaInput{Status: engine.StatusCommunity, Limits: engine.Limits{Total: engine.Int64(200), Batch: engine.Int64(20)}, Used: 10, Batch: 5, Now: time.Now()}
+	for _, be := range bs {
+		pol := be.pol
+		if pol == nil {
+			pol = engine.Builtin{}
+		}
+		const n = 2000
+		start := time.Now()
+		for range n {
+			if _, err := pol.Decide(ctx, in); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(float64(time.Since(start).Nanoseconds())/n, be.name+"-decide-ns")
+	}
+}
+
+// benchHostWith is benchHost with a policy (nil: the built-in).
+func benchHostWith(b *testing.B, pol engine.Policy) *httptest.Server {
+	b.Helper()
+	srv := remotetest.New(b)
+	rc, err := remote.New(remote.Config{BaseURL: srv.URL()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	st, err := storage.Open(filepath.Join(b.TempDir(), "db"), storage.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	eng, err := engine.New(engine.Options{Store: st, Remote: rc, Clock: systemClock{}, Config: engine.DefaultConfig(), MachineID: "server_0123456789abcdef", Policy: pol})
+	if err != nil {
+		b.Fatal(err)
+	}
+	h, err := server.New(eng, server.Options{AdminToken: "bench-token", Metrics: server.NewMetrics()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ts := httptest.NewServer(h)
+	b.Cleanup(ts.Close)
+	return ts
+}

@@ -1,0 +1,65 @@
+package server_test
+
+import (
+	"bytes"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/licensehost/licensehost/api"
+	"github.com/licensehost/licensehost/engine"
+	"github.com/licensehost/licensehost/engine/enginetest"
+	"github.com/licensehost/licensehost/internal/server"
+)
+
+type lockedBuf struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuf) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+func (l *lockedBuf) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
+
+// At info level the access log keeps refusals and errors, not the answered
+// requests a quota API serves by the thousand; at debug level it has all.
+func TestAccessLogLevels(t *testing.T) {
+	for _, level := range []slog.Level{slog.LevelInfo, slog.LevelDebug} {
+		var buf lockedBuf
+		eng, err := engine.New(engine.Options{Store: enginetest.NewMemStore(), Remote: &enginetest.Remote{},
+			Clock: enginetest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)), Config: engine.DefaultConfig(), MachineID: "server_0123456789abcdef"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := server.New(eng, server.Options{AdminToken: adminToken,
+			Logger: slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: level}))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ts := httptest.NewServer(s)
+		if code, _ := call(t, ts, "POST", api.PathQuotaCheck, `{"batch":1}`); code != 200 {
+			t.Fatalf("check: %d", code)
+		}
+		resp, err := http.Post(ts.URL+api.PathQuotaCheck, "application/json", strings.NewReader(`{"batch":1}`)) // no token
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		ts.Close()
+		log := buf.String()
+		answered := strings.Contains(log, "status=200")
+		if refused := strings.Contains(log, "status=401"); !refused {
+			t.Errorf("%v: the refusal is not logged: %q", level, log)
+		}
+		if answered != (level == slog.LevelDebug) {
+			t.Errorf("%v: answered request logged = %v: %q", level, answered, log)
+		}
+	}
+}

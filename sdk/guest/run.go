@@ -1,0 +1,45 @@
+package guest
+
+import "github.com/licensehost/licensehost/sdk"
+
+// This file holds the per-call work of policy_decide, free of build tags so
+// that it is tested natively (run_test.go). It is the sdk codec and nothing
+// else: sdk.DecodeInput, the policy, sdk.AppendOutput — the same functions
+// the host and go-plugin binaries use (docs/policy-abi.md §2), with the
+// decoder's memory of the last input (sdk.Decoder): a host deciding many
+// requests of one license sends the same strings again and again, and in a
+// guest every allocation is dozens of calls, each a return to the host
+// (docs/benchmarks-policy.md).
+
+// state is a guest's policy and buffers.
+type state struct {
+	decide sdk.DeciderInto
+	in     []byte // policy_alloc's buffer, owned by the host
+	out    []byte // the last answer, valid until the next call
+	dec    sdk.Decoder
+	input  sdk.Input  // the input being decided (kept here: no allocation)
+	answer sdk.Output // the policy's answer
+	errOut func(string)
+}
+
+// run decides the input of n bytes at offset off of s.in and returns the
+// encoded answer, or nil after reporting why it could not.
+func (s *state) run(off, n uint64) []byte {
+	if s.decide == nil || off > uint64(len(s.in)) || n > uint64(len(s.in))-off {
+		s.errOut("policy_decide: no policy registered or input outside the policy_alloc buffer")
+		return nil
+	}
+	if err := s.dec.DecodeInto(s.in[off:off+n], &s.input); err != nil {
+		s.errOut("policy_decide: " + err.Error())
+		return nil
+	}
+	s.answer = sdk.Output{}
+	s.decide(&s.input, &s.answer)
+	s.out = sdk.AppendOutput(s.out[:0], s.answer)
+	return s.out
+}
+
+// valueDecider adapts a Decider to the DeciderInto form run calls.
+func valueDecider(fn sdk.Decider) sdk.DeciderInto {
+	return func(in *sdk.Input, out *sdk.Output) { *out = fn(*in) }
+}
