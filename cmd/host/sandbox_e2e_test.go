@@ -38,6 +38,10 @@ import (
 // that is the machine, not the guest. Without the fix the hostile classes
 // take seconds or never end, and /healthz stalls for as long.
 //
+// A class whose wall-clock bounds are missed is run once more, with fresh
+// daemons, and fails only if they are missed again: a pause of a loaded
+// machine is transient, a guest that is not stopped is not.
+//
 // The fixtures are built from plugins/wasm/testdata/*.wat by make policies.
 // Without the fix each of them fails a bound: the module rewriter let
 // bulkmem, tables, bigfunc and the encodings run for seconds or for ever, and
@@ -72,32 +76,49 @@ func TestSandboxHostileModules(t *testing.T) {
 	ctl := startHost(t, t.TempDir())
 	for _, c := range sandboxClasses {
 		t.Run(c.file, func(t *testing.T) {
-			pdir := hostilePolicyDir(t, c.file)
-			h := startHost(t, t.TempDir(), "--policy-dir", pdir)
-			probe, control := startHealthzProbe(t, h), startHealthzProbe(t, ctl)
-			var took [5]time.Duration
-			for i := range took {
-				start := time.Now()
-				q, err := h.client.QuotaCheck(context.Background(), api.QuotaCheckRequest{Batch: 1})
-				elapsed := time.Since(start)
-				if err != nil {
-					t.Fatalf("check %d: %v", i, err)
+			withRetry(t, func() (missed []string) {
+				pdir := hostilePolicyDir(t, c.file)
+				h := startHost(t, t.TempDir(), "--policy-dir", pdir)
+				probe, control := startHealthzProbe(t, h), startHealthzProbe(t, ctl)
+				var took [5]time.Duration
+				for i := range took {
+					start := time.Now()
+					q, err := h.client.QuotaCheck(context.Background(), api.QuotaCheckRequest{Batch: 1})
+					elapsed := time.Since(start)
+					if err != nil {
+						t.Fatalf("check %d: %v", i, err)
+					}
+					if want := "builtin (fallback: " + c.reason + ")"; q.Policy != want || !q.Allowed {
+						t.Fatalf("check %d: policy %q allowed %v, want %q and the built-in answer", i, q.Policy, q.Allowed, want)
+					}
+					took[i] = elapsed
+					t.Logf("check %d: %v in %v", i, q.Policy, elapsed.Round(time.Millisecond))
 				}
-				if want := "builtin (fallback: " + c.reason + ")"; q.Policy != want || !q.Allowed {
-					t.Fatalf("check %d: policy %q allowed %v, want %q and the built-in answer", i, q.Policy, q.Allowed, want)
+				slack := control.stop(t)
+				missed = probe.check(t, slack)
+				for i, elapsed := range took {
+					if bound := sandboxTimeout + answerMargin + slack; elapsed > bound {
+						missed = append(missed, fmt.Sprintf("check %d answered after %v, want ≤ %v (timeout + 100 ms + the control's delay, %v)", i, elapsed, bound, slack))
+					}
 				}
-				took[i] = elapsed
-				t.Logf("check %d: %v in %v", i, q.Policy, elapsed.Round(time.Millisecond))
-			}
-			slack := control.stop(t)
-			probe.check(t, slack)
-			for i, elapsed := range took {
-				if bound := sandboxTimeout + answerMargin + slack; elapsed > bound {
-					t.Errorf("check %d answered after %v, want ≤ %v (timeout + 100 ms + the control's delay, %v)", i, elapsed, bound, slack)
-				}
-			}
-			checkPeakRSS(t, h, sandboxPages)
+				checkPeakRSS(t, h, sandboxPages)
+				return missed
+			})
 		})
+	}
+}
+
+// withRetry runs attempt, and once more if it missed a wall-clock bound;
+// the misses of the second attempt are errors.
+func withRetry(t *testing.T, attempt func() []string) {
+	t.Helper()
+	missed := attempt()
+	if len(missed) == 0 || t.Failed() {
+		return
+	}
+	t.Logf("bounds missed once, retrying with fresh daemons: %q", missed)
+	for _, m := range attempt() {
+		t.Error(m)
 	}
 }
 
@@ -109,44 +130,47 @@ func TestSandboxInitLoops(t *testing.T) {
 	ctl := startHost(t, t.TempDir())
 	for _, file := range []string{"startloop.wasm", "initloop.wasm"} {
 		t.Run(file, func(t *testing.T) {
-			pdir := hostilePolicyDir(t, "wat.wasm")
-			h := startHost(t, t.TempDir(), "--policy-dir", pdir)
-			probe, control := startHealthzProbe(t, h), startHealthzProbe(t, ctl)
-			writeHostileModule(t, pdir, file)
-			reloaded := make(chan error, 1)
-			start := time.Now()
-			go func() { reloaded <- h.client.ReloadPolicy(context.Background()) }()
-			var took []time.Duration
-			for done := false; !done; {
-				select {
-				case err := <-reloaded:
-					var ae *hostclient.APIError
-					if !errors.As(err, &ae) || ae.StatusCode != 422 || !strings.Contains(ae.Body.Message, "timeout") {
-						t.Fatalf("reload: %v, want refused for its timeout", err)
+			withRetry(t, func() (missed []string) {
+				pdir := hostilePolicyDir(t, "wat.wasm")
+				h := startHost(t, t.TempDir(), "--policy-dir", pdir)
+				probe, control := startHealthzProbe(t, h), startHealthzProbe(t, ctl)
+				writeHostileModule(t, pdir, file)
+				reloaded := make(chan error, 1)
+				start := time.Now()
+				go func() { reloaded <- h.client.ReloadPolicy(context.Background()) }()
+				var took []time.Duration
+				for done := false; !done; {
+					select {
+					case err := <-reloaded:
+						var ae *hostclient.APIError
+						if !errors.As(err, &ae) || ae.StatusCode != 422 || !strings.Contains(ae.Body.Message, "timeout") {
+							t.Fatalf("reload: %v, want refused for its timeout", err)
+						}
+						t.Logf("reload refused after %v: %s", time.Since(start).Round(time.Millisecond), ae.Body.Message)
+						done = true
+					default:
+						cs := time.Now()
+						q, err := h.client.QuotaCheck(context.Background(), api.QuotaCheckRequest{Batch: 1})
+						if err != nil || q.Policy != "wasm:h" {
+							t.Fatalf("check during the reload: %+v %v", q, err)
+						}
+						took = append(took, time.Since(cs))
+						time.Sleep(20 * time.Millisecond)
 					}
-					t.Logf("reload refused after %v: %s", time.Since(start).Round(time.Millisecond), ae.Body.Message)
-					done = true
-				default:
-					cs := time.Now()
-					q, err := h.client.QuotaCheck(context.Background(), api.QuotaCheckRequest{Batch: 1})
-					if err != nil || q.Policy != "wasm:h" {
-						t.Fatalf("check during the reload: %+v %v", q, err)
+				}
+				if len(took) == 0 {
+					t.Error("no check ran during the reload")
+				}
+				slack := control.stop(t)
+				missed = probe.check(t, slack)
+				for i, elapsed := range took {
+					if bound := sandboxTimeout + answerMargin + slack; elapsed > bound {
+						missed = append(missed, fmt.Sprintf("check %d during the reload answered after %v, want ≤ %v", i, elapsed, bound))
 					}
-					took = append(took, time.Since(cs))
-					time.Sleep(20 * time.Millisecond)
 				}
-			}
-			if len(took) == 0 {
-				t.Error("no check ran during the reload")
-			}
-			slack := control.stop(t)
-			probe.check(t, slack)
-			for i, elapsed := range took {
-				if bound := sandboxTimeout + answerMargin + slack; elapsed > bound {
-					t.Errorf("check %d during the reload answered after %v, want ≤ %v", i, elapsed, bound)
-				}
-			}
-			checkPeakRSS(t, h, sandboxPages)
+				checkPeakRSS(t, h, sandboxPages)
+				return missed
+			})
 		})
 	}
 }
@@ -232,9 +256,9 @@ func (p *healthzProbe) stop(t *testing.T) time.Duration {
 	return min(p.worst, maxSlack)
 }
 
-// check stops the probe and checks that every answer came within
+// check stops the probe and reports a miss unless every answer came within
 // healthzBound plus slack.
-func (p *healthzProbe) check(t *testing.T, slack time.Duration) {
+func (p *healthzProbe) check(t *testing.T, slack time.Duration) (missed []string) {
 	t.Helper()
 	close(p.quit)
 	p.wg.Wait()
@@ -242,9 +266,10 @@ func (p *healthzProbe) check(t *testing.T, slack time.Duration) {
 		t.Errorf("/healthz: %v", p.err)
 	}
 	if bound := healthzBound + slack; p.worst > bound {
-		t.Errorf("/healthz took up to %v over %d requests, want ≤ %v (100 ms + the control's delay, %v)", p.worst, p.n, bound, slack)
+		missed = append(missed, fmt.Sprintf("/healthz took up to %v over %d requests, want ≤ %v (100 ms + the control's delay, %v)", p.worst, p.n, bound, slack))
 	}
 	t.Logf("/healthz: %d requests, slowest %v", p.n, p.worst.Round(time.Millisecond))
+	return missed
 }
 
 // checkPeakRSS reads the daemon's VmHWM.
