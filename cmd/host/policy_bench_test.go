@@ -78,7 +78,7 @@ func BenchmarkQuotaCheckPolicies(b *testing.B) {
 		{name: "goplugin", pol: set(plugins.KindPlugin, pluginBin)},
 	}
 	for _, be := range bs {
-		be.url = benchHostWith(b, be.pol).URL + api.PathQuotaCheck
+		be.url = benchHostPolicy(b, be.pol).URL + api.PathQuotaCheck
 	}
 	c := newBenchClient()
 	run := func(be *backend, n int) {
@@ -136,8 +136,8 @@ func BenchmarkQuotaCheckPolicies(b *testing.B) {
 	}
 }
 
-// benchHostWith is benchHost with a policy (nil: the built-in).
-func benchHostWith(b *testing.B, pol engine.Policy) *httptest.Server {
+// benchHostPolicy is benchHost with a policy (nil: the built-in).
+func benchHostPolicy(b *testing.B, pol engine.Policy) *httptest.Server {
 	b.Helper()
 	srv := remotetest.New(b)
 	rc, err := remote.New(remote.Config{BaseURL: srv.URL()})
