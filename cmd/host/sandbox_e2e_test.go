@@ -38,9 +38,11 @@ import (
 // that is the machine, not the guest. Without the fix the hostile classes
 // take seconds or never end, and /healthz stalls for as long.
 //
-// A class whose wall-clock bounds are missed is run once more, with fresh
-// daemons, and fails only if they are missed again: a pause of a loaded
-// machine is transient, a guest that is not stopped is not.
+// A class whose wall-clock bounds are missed is run again, with fresh
+// daemons, up to three times in all, and fails only if every run misses
+// them: a pause of a loaded machine is transient, a guest that is not
+// stopped is not. (At a load average of 27 on the 2-core development
+// machine, a single run of bulkmem missed by 20–80 ms.)
 //
 // The fixtures are built from plugins/wasm/testdata/*.wat by make policies.
 // Without the fix each of them fails a bound: the module rewriter let
@@ -108,17 +110,22 @@ func TestSandboxHostileModules(t *testing.T) {
 	}
 }
 
-// withRetry runs attempt, and once more if it missed a wall-clock bound;
-// the misses of the second attempt are errors.
+// withRetry runs attempt up to three times while it misses a wall-clock
+// bound; the misses of the last run are errors.
 func withRetry(t *testing.T, attempt func() []string) {
 	t.Helper()
-	missed := attempt()
-	if len(missed) == 0 || t.Failed() {
-		return
-	}
-	t.Logf("bounds missed once, retrying with fresh daemons: %q", missed)
-	for _, m := range attempt() {
-		t.Error(m)
+	for run := 1; ; run++ {
+		missed := attempt()
+		if len(missed) == 0 || t.Failed() {
+			return
+		}
+		if run == 3 {
+			for _, m := range missed {
+				t.Error(m)
+			}
+			return
+		}
+		t.Logf("run %d missed bounds, running again with fresh daemons: %q", run, missed)
 	}
 }
 
