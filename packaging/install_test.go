@@ -730,6 +730,83 @@ func TestHostPackage(t *testing.T) {
 		}
 		d.stop(t, 30*time.Second)
 	})
+
+	// What the unit's User=, NoNewPrivileges= and UMask= do, without systemd:
+	// the daemon runs as an unprivileged user with no new privileges and
+	// umask 0077, creates its tokens with the modes above, and computes the
+	// same machine code as root's `licensehost machine-id`.
+	t.Run("unprivileged", func(t *testing.T) {
+		if os.Geteuid() != 0 {
+			t.Skip("needs root to change user")
+		}
+		need(t, "setpriv")
+		const nobody = 65534
+		dir := t.TempDir()
+		for _, d := range []string{dir, filepath.Dir(dir)} {
+			if err := os.Chmod(d, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		bin := filepath.Join(dir, "licensehost")
+		b, err := os.ReadFile(filepath.Join(root, "usr/bin/licensehost"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(bin, b, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		policies := filepath.Join(dir, "policies")
+		if err := os.Mkdir(policies, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if b, err = os.ReadFile(filepath.Join(root, "etc/licensehost/policies/policies.json")); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(policies, "policies.json"), b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		data := filepath.Join(dir, "data")
+		if err := os.Mkdir(data, 0o750); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chown(data, nobody, nobody); err != nil {
+			t.Fatal(err)
+		}
+		env := append(serviceEnv(t, root, u, "licensehost"), "LICENSEHOST_LISTEN=127.0.0.1:0", "HOME="+data,
+			"LICENSEHOST_DATA_DIR="+data, "LICENSEHOST_APP_TOKEN_FILE="+filepath.Join(data, "app.token"),
+			"LICENSEHOST_POLICY_DIR="+policies)
+		as := func(args ...string) []string {
+			id := strconv.Itoa(nobody)
+			return append([]string{"--reuid=" + id, "--regid=" + id, "--clear-groups", "--no-new-privs",
+				"/bin/sh", "-c", `umask 0077; exec "$0" "$@"`}, args...)
+		}
+		d := start(t, env, "setpriv", as(bin, "serve")...)
+		base := d.waitFor(t, `listening on (http://127\.0\.0\.1:\d+)`)[1]
+		if code, body := httpGet(t, base+"/healthz", ""); code != http.StatusOK {
+			t.Fatalf("/healthz: %d %s", code, body)
+		}
+		for name, mode := range map[string]os.FileMode{"admin.token": 0o600, "app.token": 0o640} {
+			fi, err := os.Stat(filepath.Join(data, name))
+			if err != nil {
+				t.Fatal(err)
+			}
+			st := fi.Sys().(*syscall.Stat_t)
+			if fi.Mode().Perm() != mode || st.Uid != nobody || st.Gid != nobody {
+				t.Errorf("%s: mode %04o owner %d:%d, want %04o %d:%d", name, fi.Mode().Perm(), st.Uid, st.Gid, mode, nobody, nobody)
+			}
+		}
+		code, body := httpGet(t, base+"/api/sponsor/machine-id", readToken(t, filepath.Join(data, "admin.token")))
+		var mid struct {
+			MachineID string `json:"machineId"`
+		}
+		if code != http.StatusOK || json.Unmarshal(body, &mid) != nil || mid.MachineID == "" {
+			t.Fatalf("machine-id: %d %s", code, body)
+		}
+		if asRoot := strings.TrimSpace(run(t, bin, "machine-id")); asRoot != mid.MachineID {
+			t.Errorf("machine code: the unprivileged daemon %s, root's CLI %s", mid.MachineID, asRoot)
+		}
+		d.stop(t, 30*time.Second)
+	})
 }
 
 func TestLicensedPackage(t *testing.T) {
