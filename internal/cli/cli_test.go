@@ -133,6 +133,9 @@ func TestExecuteExitStatus(t *testing.T) {
 		{[]string{"grop"}, 2, `prog: unknown command "grop"; did you mean "group"?`},
 		{[]string{}, 2, "prog: want a command: group"},
 		{[]string{"--help"}, 0, ""},
+		{[]string{"help", "group", "leaf"}, 0, ""},
+		{[]string{"help", "group", "nosuch"}, 2, `prog: help: no command "group nosuch"`},
+		{[]string{"help", "nosuch"}, 2, `prog: help: no command "nosuch"`},
 	} {
 		var out, errb bytes.Buffer
 		code := cli.ExitStatus("prog", cli.Execute(context.Background(), newRoot(), c.args, &out, &errb), &errb)

@@ -58,6 +58,7 @@ func Execute(ctx context.Context, root *cobra.Command, args []string, stdout, st
 	root.SetUsageTemplate(usageTemplate)
 	root.InitDefaultHelpCmd()
 	root.InitDefaultCompletionCmd()
+	strictHelp(root)
 	started := false
 	var wrap func(c *cobra.Command)
 	wrap = func(c *cobra.Command) {
@@ -92,6 +93,25 @@ func Execute(ctx context.Context, root *cobra.Command, args []string, stdout, st
 		return err
 	}
 	return &UsageError{Msg: prefix(cmd) + err.Error(), Help: cmd.CommandPath()}
+}
+
+// strictHelp makes `help NOSUCH` a usage error: cobra's help command prints
+// "Unknown help topic" and the root's usage with exit status 0.
+func strictHelp(root *cobra.Command) {
+	for _, h := range root.Commands() {
+		if h.Name() != "help" || h.Run == nil {
+			continue
+		}
+		show := h.Run
+		h.Run = nil
+		h.RunE = func(c *cobra.Command, args []string) error {
+			if cmd, rest, err := root.Find(args); err != nil || cmd == nil || len(rest) > 0 {
+				return Usagef("help: no command %q", strings.Join(args, " "))
+			}
+			show(c, args)
+			return nil
+		}
+	}
 }
 
 // prefix is "quota check: " for licensehost quota check, "" for the root.
