@@ -906,6 +906,7 @@ func TestTrayPackage(t *testing.T) {
 		t.Errorf("packaged icon differs from FyneApp.toml's %s (%v)", meta["Icon"], err)
 	}
 	// Both entries are named after the application ID.
+	var execs []string
 	for _, p := range []string{"usr/share/applications/" + meta["ID"] + ".desktop", "etc/xdg/autostart/" + meta["ID"] + ".desktop"} {
 		path := filepath.Join(root, p)
 		if out, err := exec.Command("desktop-file-validate", path).CombinedOutput(); err != nil || len(out) > 0 {
@@ -915,9 +916,20 @@ func TestTrayPackage(t *testing.T) {
 		if e["Icon"] != meta["ID"] || !strings.HasPrefix(e["Name"], meta["Name"]) {
 			t.Errorf("%s: Icon=%q Name=%q, want FyneApp.toml's ID %q and Name %q", p, e["Icon"], e["Name"], meta["ID"], meta["Name"])
 		}
-		exe := strings.Fields(e["Exec"])[0]
-		if _, err := os.Stat(filepath.Join(root, "usr/bin", exe)); err != nil {
+		execArgs := strings.Fields(e["Exec"])
+		if _, err := os.Stat(filepath.Join(root, "usr/bin", execArgs[0])); err != nil {
 			t.Errorf("%s: Exec=%s not in the package", p, e["Exec"])
+		}
+		execs = append(execs, execArgs[1:]...)
+	}
+	// The entries' flags are the tray's.
+	help, err := exec.Command(filepath.Join(root, "usr/bin/licensehost-tray"), "--help").Output()
+	if err != nil {
+		t.Fatalf("licensehost-tray --help: %v", err)
+	}
+	for _, a := range execs {
+		if strings.HasPrefix(a, "--") && !strings.Contains(string(help), a+" ") {
+			t.Errorf("a desktop entry passes %s, which licensehost-tray --help does not list", a)
 		}
 	}
 
