@@ -874,6 +874,55 @@ func TestLicensedPackage(t *testing.T) {
 		if code, body := httpGet(t, base+"/healthz", ""); code != http.StatusOK {
 			t.Fatalf("/healthz: %d %s", code, body)
 		}
+		// docs/install.md: the admin CLI on the running server's data directory.
+		admin := func(args ...string) string {
+			t.Helper()
+			cmd := exec.Command(bin, args...)
+			cmd.Env = env
+			out, err := cmd.CombinedOutput()
+			if err != nil {
+				t.Fatalf("licensed %v: %v\n%s", args, err, out)
+			}
+			return string(out)
+		}
+		pub := strings.TrimSpace(admin("pubkey"))
+		admin("type", "add", "pro", "--max-devices", "2")
+		var issued struct {
+			Key string `json:"key"`
+		}
+		if out := admin("key", "issue", "--type", "pro", "--json"); json.Unmarshal([]byte(out), &issued) != nil || issued.Key == "" {
+			t.Fatalf("key issue: %s", out)
+		}
+
+		// The appliance: the packaged host, pinned to this server's key,
+		// activates the issued key with its CLI.
+		hroot := extract(t, findDeb(t, packageDir(t), "licensehost"))
+		hu := parseUnit(t, filepath.Join(hroot, "usr/lib/systemd/system/licensehost.service"))
+		hdata := filepath.Join(hroot, "var/lib/licensehost")
+		if err := os.MkdirAll(hdata, 0o750); err != nil {
+			t.Fatal(err)
+		}
+		hbin := filepath.Join(hroot, "usr/bin/licensehost")
+		henv := append(serviceEnv(t, hroot, hu, "licensehost"), "LICENSEHOST_LISTEN=127.0.0.1:0",
+			"LICENSEHOST_LICENSE_SERVER="+base, "LICENSEHOST_SERVER_PUBLIC_KEY="+pub)
+		h := start(t, henv, hbin, strings.Fields(hu.one(t, "ExecStart"))[1:]...)
+		hbase := h.waitFor(t, `listening on (http://127\.0\.0\.1:\d+)`)[1]
+		cli := exec.Command(hbin, "activate", issued.Key, "--json")
+		cli.Env = []string{"PATH=/usr/bin:/bin", "HOME=" + hdata, "LICENSEHOST_DATA_DIR=" + hdata, "LICENSEHOST_URL=" + hbase}
+		if out, err := cli.CombinedOutput(); err != nil {
+			t.Fatalf("licensehost activate: %v\n%s\nhost:\n%s\nlicensed:\n%s", err, out, h.output(), d.output())
+		}
+		code, body := httpGet(t, hbase+"/api/sponsor/status", readToken(t, filepath.Join(hdata, "app.token")))
+		var st struct {
+			Status string `json:"status"`
+		}
+		if code != http.StatusOK || json.Unmarshal(body, &st) != nil || st.Status != "active" {
+			t.Errorf("status after activation: %d %s", code, body)
+		}
+		if strings.Contains(h.output(), issued.Key) {
+			t.Error("the host logged the full license key")
+		}
+		h.stop(t, 30*time.Second)
 		d.stop(t, 30*time.Second)
 	})
 }
