@@ -427,3 +427,45 @@ func TestAirGappedStory(t *testing.T) {
 		t.Fatal("a restore on another machine grants features")
 	}
 }
+
+// A backup of an online-licensed host: restored on the same machine the
+// license stands; restored on another machine code it is machine_changed,
+// exactly like a copied data directory.
+func TestBackupRestoreMachineChanged(t *testing.T) {
+	srv := newLicenseServer(t)
+	h := startHost(t, t.TempDir(), append(fast(srv, "7", "15"), "--machine-id", machineA)...)
+	if _, err := h.activate(e2eKey); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.client.QuotaConsume(context.Background(), api.QuotaConsumeRequest{Batch: 3, IdempotencyKey: "order-1"}); err != nil {
+		t.Fatal(err)
+	}
+	file := filepath.Join(t.TempDir(), "backup.tgz")
+	if out, code := h.cli("backup", file); code != 0 {
+		t.Fatalf("backup: %d %s", code, out)
+	}
+	fi, err := os.Stat(file)
+	if err != nil || fi.Mode().Perm() != 0o600 {
+		t.Fatalf("backup file mode: %v %v", fi, err)
+	}
+	h.stop()
+
+	same := filepath.Join(t.TempDir(), "same")
+	if out, code := runHost(t, "restore", file, "--data-dir", same, "--machine-id", machineA); code != 0 {
+		t.Fatalf("restore: %d %s", code, out)
+	}
+	r := startHost(t, same, append(fast(srv, "7", "15"), "--machine-id", machineA)...)
+	if st := r.status(); st.Status != "active" || st.Usage.Total != 3 {
+		t.Fatalf("restored on the same machine: %s %q used %d", st.Status, st.Reason, st.Usage.Total)
+	}
+	r.stop()
+
+	other := filepath.Join(t.TempDir(), "other")
+	if out, code := runHost(t, "restore", file, "--data-dir", other, "--machine-id", "server_cccccccccccccccc"); code != 0 || !strings.Contains(out, "machine_changed") {
+		t.Fatalf("restore elsewhere: %d %s", code, out)
+	}
+	o := startHost(t, other, append(fast(srv, "7", "15"), "--machine-id", "server_cccccccccccccccc")...)
+	if st := o.status(); st.Status != "expired" || st.Reason != "machine_changed" || st.IsSponsored {
+		t.Fatalf("restored on another machine: %s %q sponsored %v", st.Status, st.Reason, st.IsSponsored)
+	}
+}
