@@ -1,0 +1,70 @@
+package main
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"testing"
+
+	"github.com/licensehost/licensehost/api"
+)
+
+// A policy module decides by feature (sdk/examples/features, built here
+// for WebAssembly): the host passes the enabled features in its input, so a
+// CDC job is refused under pre-authorization alone and allowed once the
+// online license grants data.cdc.
+func TestFeaturePolicyEndToEnd(t *testing.T) {
+	pdir := t.TempDir()
+	wasm := filepath.Join(pdir, "features.wasm")
+	build := exec.Command("go", "build", "-buildmode=c-shared", "-trimpath", "-buildvcs=false", "-o", wasm, "./examples/features")
+	build.Dir = filepath.Join("..", "..", "sdk")
+	build.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building sdk/examples/features: %v\n%s", err, out)
+	}
+	b, err := os.ReadFile(wasm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(b)
+	manifest := fmt.Sprintf(`{"version":1,"modules":{"features":{"kind":"wasm","path":"features.wasm","sha256":%q}},
+		"licenseTypes":[{"match":"default","module":"features"}]}`, hex.EncodeToString(sum[:]))
+	if err := os.WriteFile(filepath.Join(pdir, "policies.json"), []byte(manifest), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	prod := filepath.Join(t.TempDir(), "product.json")
+	if err := os.WriteFile(prod, []byte(`{"version":1,"product":"P",
+		"features":[{"name":"data.source"},{"name":"data.cdc"},{"name":"bulk.create"}],
+		"preauth":{"days":180,"features":["data.source"]},
+		"licenseTypes":{"年度版":["data.source","data.cdc"]}}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	srv := newLicenseServer(t)
+	srv.SetField(e2eKey, "customField2", "")
+	h := startHost(t, t.TempDir(), append(fast(srv, "7", "15"), "--policy-dir", pdir, "--product", prod)...)
+	ctx := context.Background()
+
+	q, err := h.client.QuotaCheck(ctx, api.QuotaCheckRequest{Batch: 1, Resource: "cdc-jobs"})
+	if err != nil || q.Allowed || q.Reason != "feature_not_licensed" || q.Policy != "wasm:features" {
+		t.Fatalf("a CDC job under pre-authorization: %+v %v", q, err)
+	}
+	q, err = h.client.QuotaCheck(ctx, api.QuotaCheckRequest{Batch: 1, Resource: "sources"})
+	if err != nil || !q.Allowed || q.Policy != "wasm:features" {
+		t.Fatalf("a data source under pre-authorization: %+v %v", q, err)
+	}
+	if _, err := h.activate(e2eKey); err != nil {
+		t.Fatal(err)
+	}
+	q, err = h.client.QuotaCheck(ctx, api.QuotaCheckRequest{Batch: 1, Resource: "cdc-jobs"})
+	if err != nil || !q.Allowed || q.Policy != "wasm:features" {
+		t.Fatalf("a CDC job with the annual license (data.cdc): %+v %v", q, err)
+	}
+	q, err = h.client.QuotaCheck(ctx, api.QuotaCheckRequest{Batch: 21, Resource: "sources"})
+	if err != nil || q.Allowed || q.Reason != "feature_not_licensed" {
+		t.Fatalf("a bulk of 21 without bulk.create: %+v %v", q, err)
+	}
+}
