@@ -5,8 +5,9 @@
 #   make screenshots     # builds bin/licensehost, bin/licensed, bin/licensehost-tray,
 #                        # then runs this under xvfb-run and dbus-run-session
 #
-# Shots: the activation form (community), the status window once licensed,
-# and the status window in grace (licensed stopped, one failed refresh).
+# Shots: the activation form (community), the status window under the
+# pre-authorization (features), the status window once licensed, and the
+# status window in grace (licensed stopped, one failed refresh).
 # Env: BIN (default bin), OUT (default docs/img), LANGUAGE (default en_US;
 # LANGUAGE=zh_CN gives the Chinese UI, saved with a -zh suffix).
 set -euo pipefail
@@ -59,10 +60,19 @@ hp=${LICENSED_URL#http://}
 wait_health "${hp%%/*}"
 KEY=$("$BIN/licensed" key issue --type lifetime --note screenshots --data-dir "$LD")
 
-# The host daemon.
+# The host daemon, with a product file (docs/features.md) so the status
+# shows the Features card: the lifetime type grants two features, the
+# pre-authorization covered two (one of them only), one is not licensed.
 mkdir -p "$HD"
+cat >"$WORK/product.json" <<'JSON'
+{"version": 1, "product": "Integration Platform",
+ "features": [{"name": "data.source", "title": "数据源管理"}, {"name": "data.ingest", "title": "数据接入"},
+              {"name": "data.cdc", "title": "CDC 实时数据同步"}, {"name": "market.assets", "title": "资产市场"}],
+ "preauth": {"days": 180, "features": ["data.source", "data.ingest"]},
+ "licenseTypes": {"lifetime": ["data.source", "data.cdc"]}}
+JSON
 "$BIN/licensehost" --license-server "$LICENSED_URL" --data-dir "$HD" --listen "$HOST_ADDR" \
-	--server-public-key "$PUB" >"$WORK/host.log" 2>&1 &
+	--server-public-key "$PUB" --product "$WORK/product.json" >"$WORK/host.log" 2>&1 &
 pids+=($!)
 wait_health "$HOST_ADDR"
 wait_file "$HD/admin.token"
@@ -88,6 +98,7 @@ shot() {
 }
 
 shot activate activate
+shot features status
 "$BIN/licensehost" activate "$KEY" >/dev/null
 shot licensed status
 kill "$LICENSED_PID"
