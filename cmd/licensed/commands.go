@@ -96,6 +96,8 @@ func initCommand(a *app) *cobra.Command {
 			out := c.OutOrStdout()
 			fmt.Fprintf(out, "initialized %s\n", d)
 			fmt.Fprintf(out, "public key (pin it on hosts with --server-public-key):\n%s\n", signing.EncodePublicKey(res.PublicKey))
+			fmt.Fprintf(out, "its kid for activation files: %s (hosts trust it with --vendor-key %s=<public key>)\n",
+				licserver.DefaultKid(res.PublicKey), licserver.DefaultKid(res.PublicKey))
 			fmt.Fprintf(out, "admin token: %s (mode 0600)\n", dir.Token())
 			return nil
 		}}
