@@ -32,8 +32,6 @@ Run without a command it is the daemon and its local HTTP API (the same as
 daemon. Settings: a flag wins over its environment variable, which wins over
 the --config file, which wins over the default.`
 	root.Args = nil // cli.Execute: an argument of the root is an unknown command
-	root.Version = version
-	root.SetVersionTemplate("licensehost {{.Version}}\n")
 
 	serve := daemonCommand("serve", getenv)
 	serve.Aliases = []string{"daemon"}
@@ -57,12 +55,8 @@ the --config file, which wins over the default.`
 		webCommand(getenv),
 		cli.Group(&cobra.Command{Use: "policy", Short: "manage quota policy modules"},
 			policyReloadCommand(getenv)),
-		&cobra.Command{Use: "version", Short: "print the version", Args: cli.ExactArgs(),
-			RunE: func(c *cobra.Command, _ []string) error {
-				fmt.Fprintln(c.OutOrStdout(), "licensehost", version)
-				return nil
-			}},
 	)
+	cli.SetVersion(root, version, true)
 	return root
 }
 

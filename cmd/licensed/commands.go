@@ -49,9 +49,7 @@ func newRoot(getenv func(string) string) *cobra.Command {
 with Ed25519-signed answers) and its admin CLI. Admin commands open the data
 directory directly, or use the admin API of the server that holds it.
 See docs/licensed.md.`,
-		Version: version,
 	}
-	root.SetVersionTemplate("licensed {{.Version}}\n")
 	a.dirSet = dataDirSetting(root.PersistentFlags(), &a.dataDir)
 	root.AddCommand(
 		initCommand(a),
@@ -71,12 +69,8 @@ See docs/licensed.md.`,
 		cli.Group(&cobra.Command{Use: "signing-key", Short: "signing keys by kid: list, rotate"},
 			signingKeyListCommand(a), signingKeyRotateCommand(a)),
 		auditCommand(a),
-		&cobra.Command{Use: "version", Short: "print the version", Args: cli.ExactArgs(),
-			RunE: func(c *cobra.Command, _ []string) error {
-				fmt.Fprintln(c.OutOrStdout(), "licensed", version)
-				return nil
-			}},
 	)
+	cli.SetVersion(root, version, true)
 	return root
 }
 

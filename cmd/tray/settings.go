@@ -83,13 +83,12 @@ func (c *config) complete(s *cli.Settings, getenv func(string) string) error {
 func newRoot(getenv func(string) string, start func(config) error) *cobra.Command {
 	var cfg config
 	c := &cobra.Command{
-		Use:     "licensehost-tray",
-		Short:   "a system tray companion of the licensehost daemon",
-		Long:    "licensehost-tray — a system tray companion of the licensehost daemon (docs/tray.md).",
-		Args:    cli.ExactArgs(),
-		Version: version,
+		Use:   "licensehost-tray",
+		Short: "a system tray companion of the licensehost daemon",
+		Long:  "licensehost-tray — a system tray companion of the licensehost daemon (docs/tray.md).",
+		Args:  cli.ExactArgs(),
 	}
-	c.SetVersionTemplate("licensehost-tray {{.Version}}\n")
+	cli.SetVersion(c, version, false)
 	settings := traySettings(c.Flags(), &cfg)
 	c.RunE = func(*cobra.Command, []string) error {
 		if err := cfg.complete(settings, getenv); err != nil {

@@ -267,3 +267,17 @@ func commandList(c *cobra.Command) []string {
 }
 
 func init() { cobra.AddTemplateFunc("commandList", commandList) }
+
+// SetVersion gives root a --version flag (and -v) printing "NAME VERSION",
+// and with command also a `version` command printing the same.
+func SetVersion(root *cobra.Command, version string, command bool) {
+	root.Version = version
+	root.SetVersionTemplate(root.Name() + " {{.Version}}\n")
+	if command {
+		root.AddCommand(&cobra.Command{Use: "version", Short: "print the version", Args: ExactArgs(),
+			RunE: func(c *cobra.Command, _ []string) error {
+				fmt.Fprintln(c.OutOrStdout(), root.Name(), version)
+				return nil
+			}})
+	}
+}
