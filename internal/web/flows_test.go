@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -573,4 +574,34 @@ func TestBrowserFeaturesAndActivationFiles(t *testing.T) {
 		t.Fatal("activation files section shown to the app token")
 	}
 	app.noConsoleErrors()
+}
+
+// A session that ends under the page (signed out elsewhere) brings the
+// sign-in form back with words; a host that stops is said to be not running.
+func TestBrowserSessionEndsAndHostStops(t *testing.T) {
+	srv := newLicenseServer(t)
+	h := startHost(t, srv)
+	if _, err := h.client.Activate(context.Background(), keyAnnual); err != nil {
+		t.Fatal(err)
+	}
+	tb := newTab(t, "en-US,en")
+	tb.open(h.url + "/")
+	tb.signIn(h.admin)
+	tb.waitText("#status .badge", "Active")
+	// Another tab of the same browser signs out.
+	if code, _ := tb.fetchJS("DELETE", api.PathSession, map[string]string{api.CSRFHeader: tb.csrf()}, ""); code != 200 {
+		t.Fatalf("sign-out: %d", code)
+	}
+	tb.click(`[data-act="refresh"]`)
+	tb.waitText("#signin-error", "Your session ended; sign in again.")
+	tb.waitJS("the sections gone", `document.getElementById('sections').children.length === 0`)
+
+	tb.signIn(h.admin)
+	tb.waitText("#status .badge", "Active")
+	_ = h.cmd.Process.Signal(syscall.SIGTERM)
+	<-h.done
+	tb.click(`[data-act="refresh"]`)
+	tb.waitText(`#status [data-f="actionResult"]`, "The license host is not running")
+	tb.waitText(`#status [data-f="actionResult"]`, "Start it with `licensehost`")
+	tb.noConsoleErrors()
 }
