@@ -36,6 +36,7 @@ const (
 	PathQuotaConsume = "/api/quota/consume"
 	PathEvents       = "/api/events"
 	PathPolicyReload = "/api/policy/reload"
+	PathPolicy       = "/api/policy"
 	PathHealthz      = "/healthz"
 	PathMetrics      = "/metrics"
 	PathOpenAPI      = "/openapi.json"
@@ -196,4 +197,28 @@ type Session struct {
 	Role      string     `json:"role,omitempty"`
 	CSRFToken string     `json:"csrfToken,omitempty"`
 	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
+}
+
+// PolicyRoute is one routing rule of the quota policies in force (GET
+// /api/policy): which license types a module decides for.
+type PolicyRoute struct {
+	Match  string `json:"match"`            // license type name, glob, or "default"
+	Policy string `json:"policy"`           // e.g. "wasm:tiered", "plugin:grace", "builtin"
+	Kind   string `json:"kind,omitempty"`   // "wasm", "plugin", or "" for the built-in
+	Path   string `json:"path,omitempty"`   // as in the manifest
+	SHA256 string `json:"sha256,omitempty"` // of the loaded module
+}
+
+// PolicyStats counts a policy's decisions since the daemon started.
+type PolicyStats struct {
+	Policy    string            `json:"policy"`
+	Decisions uint64            `json:"decisions"` // answered by the policy itself
+	Fallbacks map[string]uint64 `json:"fallbacks"` // answered by the built-in policy instead, by reason
+}
+
+// Policies is the body of GET /api/policy.
+type Policies struct {
+	Configured bool          `json:"configured"` // a --policy-dir is set
+	Routes     []PolicyRoute `json:"routes"`
+	Stats      []PolicyStats `json:"stats"`
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/licensehost/licensehost/api"
 	"github.com/licensehost/licensehost/engine"
 	"github.com/licensehost/licensehost/internal/cli"
 	"github.com/licensehost/licensehost/internal/server"
@@ -67,7 +68,23 @@ func (p *policyHost) info() server.PolicyInfo {
 	if p.reg == nil {
 		return nil
 	}
-	return p.reg
+	return registryInfo{p.reg}
+}
+
+// registryInfo adds the routing rules and counters to the registry for
+// GET /api/policy (the web page's policy card).
+type registryInfo struct{ *plugins.Registry }
+
+func (r registryInfo) PolicyRoutes() ([]api.PolicyRoute, []api.PolicyStats) {
+	var routes []api.PolicyRoute
+	for _, a := range r.Active() {
+		routes = append(routes, api.PolicyRoute{Match: a.Match, Policy: a.Policy, Kind: a.Kind, Path: a.Path, SHA256: a.SHA256})
+	}
+	var stats []api.PolicyStats
+	for _, st := range r.Stats() {
+		stats = append(stats, api.PolicyStats{Policy: st.Policy, Decisions: st.Decisions, Fallbacks: st.Fallbacks})
+	}
+	return routes, stats
 }
 
 func (p *policyHost) describe() string {

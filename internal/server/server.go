@@ -142,6 +142,7 @@ func (s *Server) table() []route {
 		{http.MethodPost, api.PathQuotaConsume, roleApp, s.quotaConsume},
 		{http.MethodGet, api.PathEvents, roleAdmin, s.events},
 		{http.MethodPost, api.PathPolicyReload, roleAdmin, s.policyReload},
+		{http.MethodGet, api.PathPolicy, roleAdmin, s.policyList},
 		{http.MethodGet, api.PathFeatures, roleApp, s.features},
 		{http.MethodPost, api.PathFeatureCheck, roleApp, s.featureCheck},
 		{http.MethodPost, api.PathSession, roleNone, s.sessionCreate},

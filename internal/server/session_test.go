@@ -84,7 +84,11 @@ var jsonCT = map[string]string{"Content-Type": "application/json"}
 
 func signIn(t *testing.T, ts *httptest.Server, token string) (cookie *http.Cookie, csrf string) {
 	t.Helper()
-	a := do(t, ts.Client(), "POST", ts.URL+api.PathSession, jsonCT, `{"token":"`+token+`"}`)
+	c := ts.Client()
+	if ts.TLS == nil {
+		c = validating(t) // every answer checked against api/openapi.json
+	}
+	a := do(t, c, "POST", ts.URL+api.PathSession, jsonCT, `{"token":"`+token+`"}`)
 	if a.code != 200 || a.body["signedIn"] != true {
 		t.Fatalf("sign-in: %d %v", a.code, a.body)
 	}
@@ -102,7 +106,7 @@ func withCookie(c *http.Cookie, extra map[string]string) map[string]string {
 
 func TestSessionCookieAndCSRF(t *testing.T) {
 	ts, _ := newSessionServer(t, nil, false)
-	c := ts.Client()
+	c := validating(t)
 
 	// Wrong token, empty token, form content type: refused, no cookie.
 	for name, tc := range map[string]struct {
@@ -193,7 +197,7 @@ func TestSessionCookieAndCSRF(t *testing.T) {
 func TestSessionAppTokenIsReadOnly(t *testing.T) {
 	ts, _ := newSessionServer(t, nil, false)
 	cookie, csrf := signIn(t, ts, sessAppToken)
-	c := ts.Client()
+	c := validating(t)
 	if a := do(t, c, "GET", ts.URL+api.PathSession, withCookie(cookie, nil), ""); a.body["role"] != "app" {
 		t.Fatalf("role: %v", a.body)
 	}
@@ -279,17 +283,17 @@ func TestSessionExpires(t *testing.T) {
 	}
 	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
 	advance(server.DefaultSessionTTL - time.Second)
-	if a := do(t, ts.Client(), "GET", ts.URL+api.PathStatus, withCookie(cookie, nil), ""); a.code != 200 {
+	if a := do(t, validating(t), "GET", ts.URL+api.PathStatus, withCookie(cookie, nil), ""); a.code != 200 {
 		t.Fatalf("a second before expiry: %d", a.code)
 	}
 	advance(time.Second)
-	if a := do(t, ts.Client(), "GET", ts.URL+api.PathStatus, withCookie(cookie, nil), ""); a.code != 401 {
+	if a := do(t, validating(t), "GET", ts.URL+api.PathStatus, withCookie(cookie, nil), ""); a.code != 401 {
 		t.Fatalf("at expiry: %d, want 401", a.code)
 	}
-	if a := do(t, ts.Client(), "POST", ts.URL+api.PathClear, withCookie(cookie, map[string]string{api.CSRFHeader: csrf}), "{}"); a.code != 401 {
+	if a := do(t, validating(t), "POST", ts.URL+api.PathClear, withCookie(cookie, map[string]string{api.CSRFHeader: csrf}), "{}"); a.code != 401 {
 		t.Fatalf("an expired session's CSRF token still acts: %d", a.code)
 	}
-	if a := do(t, ts.Client(), "GET", ts.URL+api.PathSession, withCookie(cookie, nil), ""); a.body["signedIn"] != false {
+	if a := do(t, validating(t), "GET", ts.URL+api.PathSession, withCookie(cookie, nil), ""); a.body["signedIn"] != false {
 		t.Fatalf("expired session: %v", a.body)
 	}
 }
@@ -315,10 +319,10 @@ func TestSessionTableBounded(t *testing.T) {
 	if n := server.SessionCount(s); n > 256 {
 		t.Fatalf("%d sessions kept", n)
 	}
-	if a := do(t, ts.Client(), "GET", ts.URL+api.PathStatus, withCookie(last, nil), ""); a.code != 200 {
+	if a := do(t, validating(t), "GET", ts.URL+api.PathStatus, withCookie(last, nil), ""); a.code != 200 {
 		t.Fatalf("newest session: %d", a.code)
 	}
-	if a := do(t, ts.Client(), "GET", ts.URL+api.PathStatus, withCookie(first, nil), ""); a.code != 401 {
+	if a := do(t, validating(t), "GET", ts.URL+api.PathStatus, withCookie(first, nil), ""); a.code != 401 {
 		t.Fatalf("oldest session survived the bound: %d", a.code)
 	}
 }

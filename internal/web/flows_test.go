@@ -2,6 +2,9 @@ package web_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -195,6 +198,10 @@ func TestBrowserAdminFlow(t *testing.T) {
 	if st, err := h.client.Status(context.Background()); err != nil || st.Status != "community" {
 		t.Fatalf("after clear: %+v %v", st, err)
 	}
+
+	// No policy directory: the builtin decides, said in words.
+	tb.waitText(`#policy [data-f="routes"]`, "every other type (default)")
+	tb.waitText(`#policy [data-f="nodir"]`, "No policy directory is configured")
 
 	// Recent events list what happened.
 	tb.waitText("#events", "activation_failed")
@@ -603,5 +610,53 @@ func TestBrowserSessionEndsAndHostStops(t *testing.T) {
 	tb.click(`[data-act="refresh"]`)
 	tb.waitText(`#status [data-f="actionResult"]`, "The license host is not running")
 	tb.waitText(`#status [data-f="actionResult"]`, "Start it with `licensehost`")
+	tb.noConsoleErrors()
+}
+
+// The quota policy card: routing rules and decisions from GET /api/policy,
+// reload, and a refused reload in words.
+func TestBrowserPolicy(t *testing.T) {
+	wasm, err := os.ReadFile(filepath.Join("..", "..", "plugins", "wasm", "testdata", "tiered.wasm"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "tiered.wasm"), wasm, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(wasm)
+	manifest := fmt.Sprintf(`{"version":1,"modules":{"tiered":{"kind":"wasm","path":"tiered.wasm","sha256":%q}},
+		"licenseTypes":[{"match":"年度*","module":"tiered"}]}`, hex.EncodeToString(sum[:]))
+	if err := os.WriteFile(filepath.Join(dir, "policies.json"), []byte(manifest), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv := newLicenseServer(t)
+	h := startHost(t, srv, "--policy-dir", dir)
+	ctx := context.Background()
+	if _, err := h.client.Activate(ctx, keyAnnual); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := h.client.QuotaCheck(ctx, api.QuotaCheckRequest{Batch: 1}); err != nil {
+		t.Fatal(err)
+	}
+	tb := newTab(t, "en-US,en")
+	tb.open(h.url + "/")
+	tb.signIn(h.admin)
+	tb.waitText(`#policy [data-f="policy"]`, "wasm:tiered")
+	tb.waitText(`#policy [data-f="routes"]`, "年度*")
+	tb.waitText(`#policy [data-f="routes"]`, "tiered.wasm · sha256 "+hex.EncodeToString(sum[:])[:12])
+	tb.waitText(`#policy [data-f="decisions"]`, "wasm:tiered")
+	tb.click(`[data-act="reload"]`)
+	tb.waitText(`#policy [data-f="result"]`, "Policies reloaded.")
+
+	// A module that no longer matches its manifest: refused, in words.
+	if err := os.WriteFile(filepath.Join(dir, "tiered.wasm"), []byte("not wasm"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	tb.idle("#policy")
+	tb.click(`[data-act="reload"]`)
+	tb.waitText(`#policy [data-f="result"]`, "The request was refused")
+	tb.waitText(`#policy [data-f="result"]`, "previous policies stay in force")
+	tb.waitText(`#policy [data-f="policy"]`, "wasm:tiered")
 	tb.noConsoleErrors()
 }

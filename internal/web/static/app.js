@@ -20,7 +20,7 @@ const API = {
   activationReceipt: '/api/activation/receipt',
   activationDelete: '/api/activation/delete',
   policyReload: '/api/policy/reload',
-  metrics: '/metrics',
+  policy: '/api/policy',
 };
 const POLL_MS = 30000;
 const MAX_REASON_BYTES = 1024;
@@ -354,7 +354,7 @@ const SECTIONS = [
   { id: 'switch', tpl: 'tpl-switch', admin: true, mount: mountSwitch, draw: drawKept },
   { id: 'features', tpl: 'tpl-features', admin: false, update: updateFeatures, draw: drawKept },
   { id: 'activations', tpl: 'tpl-activations', admin: true, mount: mountActivations, update: updateActivations, draw: drawActivations },
-  { id: 'policy', tpl: 'tpl-policy', admin: true, mount: mountPolicy, update: updatePolicy, draw: drawKept },
+  { id: 'policy', tpl: 'tpl-policy', admin: true, mount: mountPolicy, update: updatePolicy, draw: drawPolicy },
   { id: 'events', tpl: 'tpl-events', admin: true, update: updateEvents, draw: drawEvents },
 ];
 
@@ -794,45 +794,47 @@ function mountPolicy(el) {
   }));
 }
 
-// Policy decisions come from /metrics (Prometheus text), the one place the
-// host counts them.
-const DECISION = /^licensehost_policy_decisions_total\{([^}]*)\}\s+([0-9.eE+]+)$/;
-const FALLBACKS = /^licensehost_policy_fallbacks_total\s+([0-9.eE+]+)$/;
-function parseLabels(s) {
-  const out = {};
-  for (const [, k, v] of s.matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) out[k] = v.replace(/\\(.)/g, '$1');
-  return out;
-}
+// The routing rules and the decisions per module come from GET /api/policy.
+let lastPolicies = null;
 
 async function updatePolicy(el, st) {
   put(field(el, 'policy'), st.policy || 'builtin');
-  const res = await api('GET', API.metrics);
-  if (!res.ok || typeof res.data !== 'string') return;
-  const rows = [];
-  let fallbacks = null;
-  for (const line of res.data.split('\n')) {
-    let x = DECISION.exec(line);
-    if (x) {
-      const l = parseLabels(x[1]);
-      rows.push([l.policy || '', l.outcome || '', x[2]]);
-    } else if ((x = FALLBACKS.exec(line))) {
-      fallbacks = x[1];
-    }
-  }
-  const table = field(el, 'decisions');
-  table.hidden = rows.length === 0;
-  const tbody = $(table, 'tbody');
+  const res = await api('GET', API.policy);
+  if (res.ok && res.data) lastPolicies = res.data;
+  drawPolicy(el);
+}
+
+function rowsInto(tbody, rows) {
   tbody.replaceChildren();
   for (const r of rows) {
     const tr = document.createElement('tr');
     for (const v of r) {
       const td = document.createElement('td');
-      td.textContent = v;
+      put(td, v);
       tr.append(td);
     }
     tbody.append(tr);
   }
-  put(field(el, 'fallbacks'), fallbacks == null ? '' : m('Fallbacks to the builtin policy since the host started: {{.N}}', { N: fallbacks }));
+}
+
+function drawPolicy(el) {
+  drawKept(el, true);
+  if (state.status) put(field(el, 'policy'), state.status.policy || 'builtin');
+  const p = lastPolicies;
+  if (!p) return;
+  const routes = (p.routes || []).map((r) => [
+    r.match === 'default' ? m('every other type (default)') : r.match,
+    r.policy,
+    r.path ? `${r.path}${r.sha256 ? ` · sha256 ${r.sha256.slice(0, 12)}…` : ''}` : '—',
+  ]);
+  rowsInto($(field(el, 'routes'), 'tbody'), routes);
+  const stats = (p.stats || []).map((s) => {
+    const fb = Object.entries(s.fallbacks || {}).filter(([, n]) => n > 0).map(([k, n]) => `${k} ${n}`);
+    return [s.policy, String(s.decisions), fb.length ? fb.join(', ') : '0'];
+  });
+  field(el, 'decisions').hidden = stats.length === 0;
+  rowsInto($(field(el, 'decisions'), 'tbody'), stats);
+  field(el, 'nodir').hidden = !!p.configured;
 }
 
 // -- events --
