@@ -167,7 +167,7 @@ func TestAirGappedStory(t *testing.T) {
 	v.must("init", "--app-name", "ACME")
 	v.must("type", "add", "pro", "--kind", "formal", "--features", "data.source,data.cdc", "--uninstallable", "--migratable",
 		"--max-devices", "1", "--field1", "500", "--field2", "100")
-	v.must("type", "add", "trial", "--kind", "temporary", "--features", "data.mq", "--validity", "8s")
+	v.must("type", "add", "trial", "--kind", "temporary", "--features", "data.mq", "--validity", "12s")
 	formalKey := v.must("key", "issue", "--type", "pro")
 	keys0, kid0 := v.keys()
 	prod := airProduct(t, keys0)
@@ -183,7 +183,7 @@ func TestAirGappedStory(t *testing.T) {
 		t.Fatalf("issue formal: %d %s", code, msg)
 	}
 	trialStart := time.Now()
-	trialKey := v.must("key", "issue", "--type", "trial") // expires 8 s after licensed issues it, truncated to the second
+	trialKey := v.must("key", "issue", "--type", "trial") // expires 12 s after licensed issues it, truncated to the second
 	fileT, code, msg := v.issue(a.request(trialKey), trialKey)
 	if code != 0 {
 		t.Fatalf("issue temporary: %d %s", code, msg)
@@ -284,11 +284,11 @@ func TestAirGappedStory(t *testing.T) {
 	// reinstalled, only deleted.
 	for ok, _ := a.enabled("data.mq"); ok; ok, _ = a.enabled("data.mq") {
 		if time.Since(trialStart) > 60*time.Second {
-			t.Fatal("data.mq still on a minute after its 8 s license")
+			t.Fatal("data.mq still on a minute after its 12 s license")
 		}
 		time.Sleep(200 * time.Millisecond)
 	}
-	if d := time.Since(trialStart); d < 7*time.Second {
+	if d := time.Since(trialStart); d < 11*time.Second {
 		t.Fatalf("data.mq went off after %s, before its expiry", d)
 	}
 	if _, reason := a.enabled("data.mq"); reason != "expired" {
