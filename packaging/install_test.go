@@ -1119,6 +1119,10 @@ func TestVersionScript(t *testing.T) {
 		}
 		return strings.TrimSpace(string(out))
 	}
+	// Not a git checkout yet.
+	if got := version(); got != "0.0.0+nogit" {
+		t.Errorf("outside git: %q, want 0.0.0+nogit", got)
+	}
 	git("init", "-q")
 	commit()
 	var seen []string

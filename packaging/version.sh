@@ -6,8 +6,13 @@
 #   no v* tag                     -> 0.0.0+<commit count>.g<commit>
 # A work tree with uncommitted changes adds ".dirty". Every form is a valid
 # Debian and RPM version and sorts by history on one branch.
+# Outside a git checkout (a source archive) it is 0.0.0+nogit.
 set -eu
 cd "$(dirname "$0")/.."
+if ! git rev-parse --verify -q HEAD >/dev/null 2>&1; then
+	echo 0.0.0+nogit
+	exit 0
+fi
 dirty=""
 git diff --quiet HEAD -- 2>/dev/null || dirty=".dirty"
 if d=$(git describe --tags --match 'v[0-9]*' --long 2>/dev/null); then
