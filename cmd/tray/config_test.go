@@ -3,6 +3,8 @@ package main
 import (
 	"errors"
 	"io"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -57,5 +59,42 @@ func TestRunExitCodes(t *testing.T) {
 	errOut.Reset()
 	if code := run([]string{"--poll", "x"}, env(nil), &out, &errOut); code != 2 || strings.Count(strings.TrimSpace(errOut.String()), "\n") > 3 {
 		t.Errorf("bad flag: %d %q", code, errOut.String())
+	}
+}
+
+// TestTokenFallback: without --token-file, the tray reads the user's own
+// admin token, else the packaged service's app token (docs/install.md).
+func TestTokenFallback(t *testing.T) {
+	home, system := t.TempDir(), t.TempDir()
+	t.Setenv("XDG_DATA_HOME", home)
+	old := systemAppToken
+	systemAppToken = filepath.Join(system, "app.token")
+	t.Cleanup(func() { systemAppToken = old })
+	own := filepath.Join(home, "licensehost", "admin.token")
+	tokenFile := func() string {
+		t.Helper()
+		c, err := parseConfig(nil, env(nil), io.Discard)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c.TokenFile
+	}
+	if got := tokenFile(); got != own {
+		t.Errorf("no token anywhere: %s, want the user's %s", got, own)
+	}
+	if err := os.WriteFile(systemAppToken, []byte("x\n"), 0o640); err != nil {
+		t.Fatal(err)
+	}
+	if got := tokenFile(); got != systemAppToken {
+		t.Errorf("only the service's app token: %s, want %s", got, systemAppToken)
+	}
+	if err := os.MkdirAll(filepath.Dir(own), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(own, []byte("y\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if got := tokenFile(); got != own {
+		t.Errorf("both: %s, want the user's %s", got, own)
 	}
 }

@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
@@ -39,7 +42,7 @@ func traySettings(fs *pflag.FlagSet, c *config) *cli.Settings {
 		cli.Setting{Name: "host", Env: "LICENSEHOST_URL", Value: cli.String(&c.HostURL, hostclient.DefaultBaseURL),
 			Help: "the licensehost daemon's URL"},
 		cli.Setting{Name: "token-file", Env: "LICENSEHOST_TOKEN_FILE", Value: cli.String(&c.TokenFile, ""),
-			DefaultDoc: "`$XDG_DATA_HOME/licensehost/admin.token` (else `~/.local/share/licensehost/admin.token`)",
+			DefaultDoc: "`$XDG_DATA_HOME/licensehost/admin.token` (else `~/.local/share/licensehost/admin.token`); without one, the packaged service's `/var/lib/licensehost/app.token` (read-only)",
 			Help:       "the admin token file the daemon creates"},
 		cli.Setting{Name: "poll", Env: "LICENSEHOST_TRAY_POLL", Value: cli.Duration(&c.Poll, defaultPoll, 0),
 			Help: "how often to re-read the status, at least 1s"},
@@ -73,10 +76,21 @@ func (c *config) complete(s *cli.Settings, getenv func(string) string) error {
 		if err != nil {
 			return cli.Usagef("--token-file not given and %v", err)
 		}
+		// No daemon of this user: the packaged service's read-only app
+		// token, readable by the licensehost group (docs/install.md).
+		if _, err := os.Stat(p); errors.Is(err, fs.ErrNotExist) {
+			if _, err := os.Stat(systemAppToken); !errors.Is(err, fs.ErrNotExist) {
+				p = systemAppToken
+			}
+		}
 		c.TokenFile = p
 	}
 	return nil
 }
+
+// systemAppToken is the packaged service's app token (docs/install.md); a
+// variable for tests.
+var systemAppToken = "/var/lib/licensehost/app.token"
 
 // newRoot is the tray's command: start runs the tray with the resolved
 // configuration.
