@@ -99,6 +99,16 @@ policies:
 	cd $(POLICY_FIXTURES) && $(GO) run ./encodings
 	cd $(POLICY_FIXTURES) && sha256sum *.wasm > SHA256SUMS
 
+## bench-http: wrk against bin/licensehost and a bare net/http JSON handler (bin/barejson),
+## same machine, same run (docs/benchmarks.md). Installs wrk (Debian) if it is missing.
+.PHONY: bench-http
+bench-http: build
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(BIN)/barejson ./scripts/barejson
+	@command -v wrk >/dev/null || { echo "bench-http: installing the Debian package wrk"; \
+		SUDO=""; [ "$$(id -u)" = 0 ] || SUDO=sudo; \
+		$$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends wrk; }
+	BIN=$(BIN) ./scripts/bench-http.sh
+
 # ---- tray: the Fyne tray app and its views (issue 5; docs/tray.md) ----
 .PHONY: tray test-ui screenshots screenshots-web bench-tray
 

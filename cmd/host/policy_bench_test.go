@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -30,7 +31,9 @@ import (
 // (sdk/examples/wat) and the go-plugin binary of sdk/examples/builtin. The
 // backends take turns in blocks of 1000 requests, so they share the
 // machine's conditions; it reports each one's req/s and its ratio to the
-// built-in's, then each policy's own time per decision (sequential, through
+// built-in's, the process CPU time per request and the ratio by it (the
+// req/s ratio on an otherwise idle CPU-bound machine, robust to other
+// load), then each policy's own time per decision (sequential, through
 // plugins.Set) beside the built-in's. docs/benchmarks-policy.md.
 func BenchmarkQuotaCheckPolicies(b *testing.B) {
 	ctx := context.Background()
@@ -47,6 +50,7 @@ func BenchmarkQuotaCheckPolicies(b *testing.B) {
 		pol  engine.Policy // nil: the engine's built-in
 		url  string
 		took time.Duration
+		cpu  time.Duration // process CPU time (user + system) spent in its blocks
 	}
 	set := func(kind, path string) engine.Policy {
 		pdir := b.TempDir()
@@ -84,7 +88,7 @@ func BenchmarkQuotaCheckPolicies(b *testing.B) {
 	run := func(be *backend, n int) {
 		var next atomic.Int64
 		var wg sync.WaitGroup
-		start := time.Now()
+		start, cpu0 := time.Now(), processCPU()
 		for range 16 {
 			wg.Go(func() {
 				for next.Add(1) <= int64(n) {
@@ -97,10 +101,11 @@ func BenchmarkQuotaCheckPolicies(b *testing.B) {
 		}
 		wg.Wait()
 		be.took += time.Since(start)
+		be.cpu += processCPU() - cpu0
 	}
 	for _, be := range bs { // warm up: connections, instances, plugin
 		run(be, 200)
-		be.took = 0
+		be.took, be.cpu = 0, 0
 	}
 	const block = 1000
 	b.ResetTimer()
@@ -114,8 +119,13 @@ func BenchmarkQuotaCheckPolicies(b *testing.B) {
 	for _, be := range bs {
 		rps := float64(b.N) / be.took.Seconds()
 		b.ReportMetric(rps, be.name+"-req/s")
+		b.ReportMetric(float64(be.cpu.Microseconds())/float64(b.N), be.name+"-cpu-µs/req")
 		if be != bs[0] {
 			b.ReportMetric(rps/base, be.name+"/builtin")
+			// CPU per request (client and server, one process) bounds
+			// throughput on a CPU-bound machine, and unlike req/s it does
+			// not move with the machine's other load.
+			b.ReportMetric(float64(bs[0].cpu)/float64(be.cpu), be.name+"/builtin-by-cpu")
 		}
 	}
 	// Each policy's own time per decision, sequential, beside the built-in.
@@ -134,6 +144,15 @@ func BenchmarkQuotaCheckPolicies(b *testing.B) {
 		}
 		b.ReportMetric(float64(time.Since(start).Nanoseconds())/n, be.name+"-decide-ns")
 	}
+}
+
+// processCPU is the CPU time this process has used, user and system.
+func processCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // benchHostPolicy is benchHost with a policy (nil: the built-in).
