@@ -238,7 +238,7 @@ func checkUnit(t *testing.T, root, name string) unit {
 	path := filepath.Join(root, "usr/lib/systemd/system", name+".service")
 	u := parseUnit(t, path)
 	want := map[string]string{
-		"User": name, "Group": name, "StateDirectory": name, "Restart": "on-failure",
+		"User": name, "Group": name, "StateDirectory": name, "Restart": "on-failure", "RestartPreventExitStatus": "2",
 		"KillSignal": "SIGTERM", "NoNewPrivileges": "yes", "ProtectSystem": "strict",
 		"ProtectHome": "yes", "PrivateTmp": "yes", "PrivateDevices": "yes",
 		"CapabilityBoundingSet": "", "SystemCallArchitectures": "native",
@@ -633,6 +633,15 @@ func TestHostPackage(t *testing.T) {
 		// 127.0.0.1:7474 may be taken on a shared machine.
 		env = append(env, "LICENSEHOST_LISTEN=127.0.0.1:0")
 		args := strings.Fields(u.one(t, "ExecStart"))[1:]
+
+		// A bad setting in /etc/default/licensehost: exit status 2, which
+		// RestartPreventExitStatus= keeps from a restart loop.
+		bad := exec.Command(bin, args...)
+		bad.Env = append(slices.Clone(env), "LICENSEHOST_LISTEN=nonsense")
+		if out, err := bad.CombinedOutput(); bad.ProcessState == nil || bad.ProcessState.ExitCode() != 2 {
+			t.Errorf("a bad setting: %v, want exit status 2\n%s", err, out)
+		}
+
 		d := start(t, env, bin, args...)
 		base := d.waitFor(t, `listening on (http://127\.0\.0\.1:\d+)`)[1]
 
@@ -869,6 +878,11 @@ func TestLicensedPackage(t *testing.T) {
 		}
 		bin := filepath.Join(root, "usr/bin/licensed")
 		args := strings.Fields(u.one(t, "ExecStart"))[1:]
+		bad := exec.Command(bin, args...)
+		bad.Env = append(slices.Clone(env), "LICENSED_LISTEN=nonsense")
+		if out, err := bad.CombinedOutput(); bad.ProcessState == nil || bad.ProcessState.ExitCode() != 2 {
+			t.Errorf("a bad setting: %v, want exit status 2\n%s", err, out)
+		}
 		d := start(t, env, bin, args...)
 		base := d.waitFor(t, `url=(http://127\.0\.0\.1:\d+)`)[1]
 		if code, body := httpGet(t, base+"/healthz", ""); code != http.StatusOK {
