@@ -29,7 +29,7 @@ import (
 // sign out; the security headers, the cookie, no console error.
 func TestBrowserAdminFlow(t *testing.T) {
 	srv := newLicenseServer(t)
-	h := startHost(t, srv)
+	h := startHost(t, srv, "--license-url", "https://licenses.example.test/buy?product=web")
 	tb := newTab(t, "en-US,en")
 
 	resp := tb.open(h.url + "/")
@@ -67,6 +67,14 @@ func TestBrowserAdminFlow(t *testing.T) {
 	tb.waitText("#who", "admin token")
 	for _, sel := range []string{"#activate", "#switch", "#policy", "#events", `[data-act="refresh"]`, `[data-act="clear"]`} {
 		tb.waitJS(sel+" present", `document.querySelector('`+sel+`') !== null`)
+	}
+
+	// The "Get a license" link is the configured one, opened without a
+	// referrer or an opener.
+	var link struct{ Href, Rel, Target string }
+	tb.eval(`(() => { const a = document.querySelector('#activate a.ext'); return {Href: a.href, Rel: a.rel, Target: a.target}; })()`, &link)
+	if link.Href != "https://licenses.example.test/buy?product=web" || !strings.Contains(link.Rel, "noopener") || !strings.Contains(link.Rel, "noreferrer") || link.Target != "_blank" {
+		t.Errorf("Get a license link: %+v", link)
 	}
 
 	// The token is in no URL, no page text, no storage, not in a cookie
