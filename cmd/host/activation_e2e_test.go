@@ -384,6 +384,21 @@ func TestAirGappedStory(t *testing.T) {
 	if states[kid0] != "untrusted" || states["2026-b"] != "in_force" {
 		t.Fatalf("states after dropping %s: %v", kid0, states)
 	}
+	// Asking licensed again re-signs B's formal file under the new kid:
+	// same serial, installed over the old one, in force again.
+	resigned, code, msg := v.issue(b.request(formalKey), formalKey)
+	if code != 0 {
+		t.Fatalf("re-issue under the new kid: %s", msg)
+	}
+	if out, code := b.cli("activation", "install", resigned); code != 0 || !strings.HasPrefix(out, "installed: ") {
+		t.Fatalf("install the re-signed file: %d %s", code, out)
+	}
+	if ok, reason := b.enabled("data.cdc"); !ok {
+		t.Fatalf("data.cdc off after the re-signed file: %s", reason)
+	}
+	if l := b.activations(); len(l.Activations) != 2 {
+		t.Fatalf("the re-signed file did not replace the old one: %d files", len(l.Activations))
+	}
 	b.stop()
 	b = startHost(t, bDir, "--license-server", noServer, "--machine-id", machineB, "--product", prod, "--vendor-key", "2026-b="+keys1["2026-b"])
 

@@ -147,6 +147,21 @@ func (a *actOps) IssueActivation(ctx context.Context, request []byte, licenseKey
 			return err
 		}
 		if prev != nil {
+			// Hand out the same file again; after a signing-key rotation,
+			// the same payload signed by the current key (docs).
+			if kid, priv := a.keys.Current(); prev.Kid != kid {
+				sa, err := actfile.ParseActivation([]byte(prev.File))
+				if err != nil {
+					return err
+				}
+				file, err := actfile.SignActivation(sa.Activation, kid, priv)
+				if err != nil {
+					return err
+				}
+				rec = *prev
+				rec.Kid, rec.File = kid, string(file)
+				prev = &rec
+			}
 			out = IssuedFile{Serial: prev.Serial, Kid: prev.Kid, Kind: prev.Kind, MachineID: prev.MachineID, File: prev.File, Reissued: true}
 			return nil
 		}
@@ -205,7 +220,7 @@ func (a *actOps) IssueActivation(ctx context.Context, request []byte, licenseKey
 	case deny != nil:
 		entry.Outcome = deny.Error()
 	case out.Reissued:
-		entry.Detail = "serial " + out.Serial + " handed out again"
+		entry.Detail = "serial " + out.Serial + " handed out again (kid " + out.Kid + ")"
 	default:
 		entry.Detail = "serial " + out.Serial + " " + out.Kind + " kid " + out.Kid
 	}
@@ -214,6 +229,8 @@ func (a *actOps) IssueActivation(ctx context.Context, request []byte, licenseKey
 			if err := tx.PutLicense(*put); err != nil {
 				return err
 			}
+		}
+		if rec.Serial != "" {
 			if err := tx.PutActivation(rec); err != nil {
 				return err
 			}

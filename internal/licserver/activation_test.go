@@ -223,7 +223,8 @@ func TestSigningKeyRotation(t *testing.T) {
 	}
 	e.admin.AddType(ctx, store.LicenseType{Name: "f", Kind: "formal", Features: []string{"a"}})
 	l, _ := e.admin.IssueKey(ctx, IssueRequest{Type: "f"})
-	old, err := e.act.IssueActivation(ctx, newInstallation(t, "server_1111111111111111").request(t, l.Key), "")
+	first := newInstallation(t, "server_1111111111111111")
+	old, err := e.act.IssueActivation(ctx, first.request(t, l.Key), "")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -253,6 +254,21 @@ func TestSigningKeyRotation(t *testing.T) {
 	sa, _ := actfile.ParseActivation([]byte(old.File))
 	if err := sa.Verify(actfile.TrustSet{"2026-b": ts["2026-b"]}); !errors.Is(err, actfile.ErrUntrustedKey) {
 		t.Fatalf("old file without its kid: %v", err)
+	}
+	// The first installation asking again gets its file re-signed by the
+	// current key: same serial and payload, new kid, no new binding.
+	before, _ := e.admin.GetKey(ctx, l.Key)
+	again, err := e.act.IssueActivation(ctx, first.request(t, l.Key), "")
+	if err != nil || !again.Reissued || again.Serial != old.Serial || again.Kid != "2026-b" {
+		t.Fatalf("re-issue after rotation: %+v %v", again, err)
+	}
+	sOld, _ := actfile.ParseActivation([]byte(old.File))
+	sNew, _ := actfile.ParseActivation([]byte(again.File))
+	if !bytes.Equal(sOld.Envelope.Payload, sNew.Envelope.Payload) || sNew.Verify(actfile.TrustSet{"2026-b": ts["2026-b"]}) != nil {
+		t.Fatal("re-signed file differs or does not verify under the new kid")
+	}
+	if after, _ := e.admin.GetKey(ctx, l.Key); after.CurrentUses != before.CurrentUses || len(after.Devices) != len(before.Devices) {
+		t.Fatal("re-issue made a new binding")
 	}
 	// Answers now carry the new kid and verify under the new key.
 	r := e.verify(l.Key, "server_3333333333333333", "")
