@@ -43,7 +43,7 @@ const proofSlack = 15 * time.Minute
 
 // maxProofBytes bounds the answer body kept as a proof; a larger answer is
 // accepted but not kept, and the host re-verifies at its next start.
-const maxProofBytes = 256 << 10
+const maxProofBytes = 32 << 10
 
 // sealDomain separates record seals from any other use of the secret.
 const sealDomain = "licensehost-record-v1\n"

@@ -26,14 +26,14 @@ type Options struct {
 // record, a handful of counters, ≤ 1000 events and ≤ 10000 idempotency keys.
 // docs/storage.md has the measurements behind these numbers.
 const (
-	memTableSize     = 4 << 20 // default 64 MiB; one arena per memtable
+	memTableSize     = 1 << 20 // default 64 MiB; one arena (~1.3 MiB with batch room) per memtable
 	numMemtables     = 2       // default 5
 	baseTableSize    = 1 << 20 // default 2 MiB
 	baseLevelSize    = 4 << 20 // default 10 MiB
 	valueLogFileSize = 8 << 20 // default 1 GiB
 	valueThreshold   = 64 << 10
-	blockCacheSize   = 1 << 20 // default 256 MiB
-	numCompactors    = 2       // badger's minimum when compacting at all
+	blockCacheSize   = 0 // default 256 MiB; no compression, so blocks are read from the mapped tables
+	numCompactors    = 2 // badger's minimum when compacting at all
 )
 
 // badgerOptions returns the Badger options Open uses on dir.

@@ -305,6 +305,7 @@ func (d *daemon) closeAll() error {
 // shuts down gracefully, and exits at once on a second signal.
 func runDaemon(ctx context.Context, cfg daemonConfig, stdout, stderr io.Writer) error {
 	log := newLogger(stderr, cfg.LogFormat, cfg.LogLevel)
+	tuneMemory()
 	d, err := startDaemon(cfg, stdout, log)
 	if err != nil {
 		return err
