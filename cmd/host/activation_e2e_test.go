@@ -208,6 +208,21 @@ func TestAirGappedStory(t *testing.T) {
 	if len(list.Activations) != 2 || list.MachineID != machineA {
 		t.Fatalf("list: %+v", list)
 	}
+	// machine-id --explain shows the installation key the files are bound to.
+	out, code := runHost(t, "machine-id", "--explain", "--json", "--machine-id", machineA, "--data-dir", a.dataDir)
+	var explained struct {
+		Code            string `json:"code"`
+		InstallationKey struct {
+			PublicKey string `json:"publicKey"`
+		} `json:"installationKey"`
+	}
+	if err := json.Unmarshal([]byte(out), &explained); code != 0 || err != nil || explained.Code != machineA ||
+		explained.InstallationKey.PublicKey != list.InstallationKey || list.InstallationKey == "" {
+		t.Fatalf("machine-id --explain --json: %d %v %s", code, err, out)
+	}
+	if text, _ := runHost(t, "machine-id", "--explain", "--data-dir", a.dataDir); !strings.Contains(text, "installation key: "+list.InstallationKey) {
+		t.Fatalf("machine-id --explain: %s", text)
+	}
 	serialF, serialT := "", ""
 	for _, x := range list.Activations {
 		if x.Kind == "formal" {
