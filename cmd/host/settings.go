@@ -71,7 +71,7 @@ func daemonSettings(fs *pflag.FlagSet, c *daemonConfig) *cli.Settings {
 			DefaultDoc: "`<data-dir>/" + api.TokenFileName + "`",
 			Help:       "admin token file, created with 32 random bytes, mode 0600"},
 		cli.Setting{Name: "app-token-file", Env: "LICENSEHOST_APP_TOKEN_FILE", Value: cli.String(&c.AppTokenFile, ""),
-			Help: "optional read-only token file: status, machine-id and quota only"},
+			Help: "optional read-only token file: status, machine-id, quota and features only"},
 		cli.Setting{Name: "app-token-group-read", Env: "LICENSEHOST_APP_TOKEN_GROUP_READ", Value: cli.Switch(&c.AppTokenGroupRead),
 			Help: "create the app token file with mode 0640, readable by its group (the packaged service, docs/install.md)"},
 		cli.Setting{Name: "license-server", Env: "LICENSEHOST_LICENSE_SERVER", Value: cli.String(&c.LicenseServer, remote.DefaultBaseURL),
