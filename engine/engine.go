@@ -75,6 +75,7 @@ type Engine struct {
 	product   Product
 	featStore FeatureStore // nil: no feature licensing state
 	preMu     sync.Mutex
+	featMu    sync.Mutex   // serialises feature state writes (features_engine.go)
 	preCache  PreauthState // see preauthState
 	preCached bool
 

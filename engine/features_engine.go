@@ -154,12 +154,19 @@ func (e *Engine) cachePreauth(pre PreauthState) {
 	e.preMu.Unlock()
 }
 
+// startPreauth and supersede write under featMu and re-read first, so
+// concurrent first requests write and log each event once.
 func (e *Engine) startPreauth(ctx context.Context, at time.Time) (PreauthState, error) {
-	pre, err := e.featStore.StartPreauth(ctx, e.product.Name, at)
-	if err != nil {
+	e.featMu.Lock()
+	defer e.featMu.Unlock()
+	pre, err := e.featStore.Preauth(ctx, e.product.Name)
+	if err != nil || !pre.StartedAt.IsZero() {
 		return pre, err
 	}
-	if pre.StartedAt.Equal(at.UTC()) && e.product.Preauth > 0 {
+	if pre, err = e.featStore.StartPreauth(ctx, e.product.Name, at); err != nil {
+		return pre, err
+	}
+	if e.product.Preauth > 0 {
 		msg := fmt.Sprintf("pre-authorization of %q started: %d features for %s", e.product.Name, len(e.product.PreauthFeatures), e.product.Preauth)
 		e.log.Info(msg)
 		if err := e.store.AppendEvent(ctx, Event{At: at, Kind: EventPreauthStarted, Message: msg}); err != nil {
@@ -170,6 +177,12 @@ func (e *Engine) startPreauth(ctx context.Context, at time.Time) (PreauthState, 
 }
 
 func (e *Engine) supersede(ctx context.Context, at time.Time, by string) error {
+	e.featMu.Lock()
+	defer e.featMu.Unlock()
+	pre, err := e.featStore.Preauth(ctx, e.product.Name)
+	if err != nil || pre.Superseded() {
+		return err
+	}
 	if err := e.featStore.SupersedePreauth(ctx, at, by); err != nil {
 		return err
 	}
@@ -208,6 +221,8 @@ func (e *Engine) InstallGrants(ctx context.Context, source string, grants []Gran
 		return err
 	}
 	at := EffectiveNow(now, e.highWater(rec))
+	e.featMu.Lock()
+	defer e.featMu.Unlock()
 	pre, err := e.featStore.Preauth(ctx, e.product.Name)
 	if err != nil {
 		return err

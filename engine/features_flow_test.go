@@ -3,7 +3,9 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
+	"sync"
 	"testing"
 	"time"
 
@@ -314,5 +316,53 @@ func TestFeatureStoreFailure(t *testing.T) {
 	}
 	if _, err := r.eng.Status(r.ctx); !errors.Is(err, disk) {
 		t.Fatalf("status err = %v, want the store's", err)
+	}
+}
+
+// Concurrent first requests on a fresh installation: every pre-authorized
+// feature is allowed, the start is written once, and each event is logged
+// once; so is the supersession when concurrent reads follow an activation.
+func TestFeaturesConcurrentFirstRequests(t *testing.T) {
+	r := newFeatureRig(t, testProduct())
+	// A fresh store: the rig's engine already started its own.
+	fresh := enginetest.NewMemStore()
+	e, err := engine.New(engine.Options{Store: fresh, Remote: r.rc, Clock: r.clock, Config: engine.DefaultConfig(), MachineID: thisMachine, Product: r.product})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 32)
+	for i := range 32 {
+		wg.Go(func() {
+			f, err := e.CheckFeature(r.ctx, "data.source")
+			switch {
+			case err != nil:
+				errs <- err
+			case !f.Enabled:
+				errs <- fmt.Errorf("request %d: data.source refused: %s", i, f.Reason)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if n := countEvents(t, fresh, engine.EventPreauthStarted); n != 1 {
+		t.Fatalf("%d preauth_started events, want 1", n)
+	}
+	if _, err := e.Activate(r.ctx, keyA); err != nil {
+		t.Fatal(err)
+	}
+	for range 16 {
+		wg.Go(func() {
+			if _, err := e.Features(r.ctx); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	if n := countEvents(t, fresh, engine.EventPreauthSuperseded); n != 1 {
+		t.Fatalf("%d preauth_superseded events, want 1", n)
 	}
 }
