@@ -19,7 +19,9 @@ import (
 
 // writePolicyDir copies the committed tiered.wasm fixture (built from
 // sdk/examples/tiered) into a policy directory with a manifest routing
-// 年度版 to it.
+// 年度版 to it. Its timeout is 2 s: these tests are about routing and
+// reloading, and a wall-clock deadline of 100 ms can pass on a loaded
+// machine (the sandbox's own bounds: sandbox_e2e_test.go).
 func writePolicyDir(t *testing.T, wasm string) string {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join("..", "..", "plugins", "wasm", "testdata", wasm))
@@ -31,7 +33,7 @@ func writePolicyDir(t *testing.T, wasm string) string {
 		t.Fatal(err)
 	}
 	sum := sha256.Sum256(b)
-	manifest := fmt.Sprintf(`{"version":1,"modules":{"tiered":{"kind":"wasm","path":"tiered.wasm","sha256":%q}},
+	manifest := fmt.Sprintf(`{"version":1,"modules":{"tiered":{"kind":"wasm","path":"tiered.wasm","sha256":%q,"limits":{"timeout":"2s"}}},
 		"licenseTypes":[{"match":"年度*","module":"tiered"}]}`, hex.EncodeToString(sum[:]))
 	if err := os.WriteFile(filepath.Join(dir, "policies.json"), []byte(manifest), 0o600); err != nil {
 		t.Fatal(err)

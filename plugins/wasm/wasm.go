@@ -63,6 +63,9 @@ const (
 	MaxModuleSize = 16 << 20
 )
 
+// eagerInstances is how many instances of the pool are created at load.
+const eagerInstances = 4
+
 // minInputBuffer is the smallest input buffer asked of policy_alloc, so a
 // slightly longer input does not cost another call.
 const minInputBuffer = 1024
@@ -235,18 +238,28 @@ func New(ctx context.Context, module []byte, cfg Config) (_ *Policy, err error) 
 		WithName("").
 		WithStartFunctions(exportInit)
 
+	// Instantiate up to eagerInstances now: the first proves the module
+	// links, initialises within its limits and speaks a known ABI version;
+	// the others spare the first concurrent decisions an instantiation
+	// inside their deadline. The rest of the pool fills on demand, and a
+	// failed instance is replaced in the background.
 	p.slots = make(chan *instance, cfg.Instances)
-	for range cfg.Instances {
-		p.slots <- nil
+	for i := range cfg.Instances {
+		if i >= eagerInstances {
+			p.slots <- nil
+			continue
+		}
+		inst, err := p.instantiate(ctx)
+		if err != nil {
+			for range len(p.slots) {
+				if x := <-p.slots; x != nil {
+					x.close()
+				}
+			}
+			return nil, err
+		}
+		p.slots <- inst
 	}
-	// Instantiate one instance now: it proves the module links, initialises
-	// within its limits and speaks a known ABI version.
-	inst, err := p.instantiate(ctx)
-	if err != nil {
-		return nil, err
-	}
-	<-p.slots
-	p.slots <- inst
 	return p, nil
 }
 
