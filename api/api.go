@@ -43,6 +43,9 @@ const (
 	// PathSession signs a browser in (POST), describes its session (GET)
 	// and signs it out (DELETE): docs/web.md.
 	PathSession = "/api/session"
+	// PathSessionLink makes a one-time sign-in link for the page (admin;
+	// licensehost web --link).
+	PathSessionLink = "/api/session/link"
 )
 
 // Web admin page sessions (docs/web.md).
@@ -183,10 +186,19 @@ type Error struct {
 	Message string `json:"message"`
 }
 
-// SessionRequest is the body of POST /api/session: the admin token, or the
-// read-only app token.
+// SessionRequest is the body of POST /api/session: the admin token, the
+// read-only app token, or the code of a one-time sign-in link (exactly one).
 type SessionRequest struct {
-	Token string `json:"token"`
+	Token string `json:"token,omitempty"`
+	Code  string `json:"code,omitempty"`
+}
+
+// SessionLink is the answer of POST /api/session/link: the page's address
+// followed by "#signin=" and Code signs a browser in as admin, once, until
+// ExpiresAt.
+type SessionLink struct {
+	Code      string    `json:"code"`
+	ExpiresAt time.Time `json:"expiresAt"`
 }
 
 // Session is the answer of POST and GET /api/session. Role is "admin" or

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -11,7 +12,9 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/licensehost/licensehost/api"
 	"github.com/licensehost/licensehost/internal/cli"
+	"github.com/licensehost/licensehost/internal/hostdir"
 )
 
 // webCommand prints the web admin page's address after checking the daemon
@@ -19,7 +22,7 @@ import (
 // in does, so the token file is named, never printed.
 func webCommand(getenv func(string) string) *cobra.Command {
 	var cfg clientConfig
-	var asJSON bool
+	var asJSON, link bool
 	c := &cobra.Command{
 		Use:   "web",
 		Short: "print the address of the web admin page",
@@ -27,6 +30,7 @@ func webCommand(getenv func(string) string) *cobra.Command {
 	}
 	settings := clientSettings(c.Flags(), &cfg)
 	c.Flags().BoolVar(&asJSON, "json", false, "JSON output for scripts")
+	c.Flags().BoolVar(&link, "link", false, "print a one-time sign-in link instead (admin, works once within 5 minutes)")
 	c.RunE = func(c *cobra.Command, _ []string) error {
 		if err := cfg.complete(settings, getenv); err != nil {
 			return err
@@ -55,6 +59,9 @@ func webCommand(getenv func(string) string) *cobra.Command {
 			return fmt.Errorf("the daemon at %s answered %s for its admin page", cfg.Host, resp.Status)
 		}
 		out := c.OutOrStdout()
+		if link {
+			return printLink(ctx, out, cfg, page, asJSON)
+		}
 		if asJSON {
 			return printJSON(out, map[string]string{"url": page, "tokenFile": cfg.TokenFile})
 		}
@@ -63,4 +70,38 @@ func webCommand(getenv func(string) string) *cobra.Command {
 		return nil
 	}
 	return c
+}
+
+// printLink asks the daemon (with the admin token) for a one-time sign-in
+// code and prints <page>#signin=<code>. The code is in the fragment, which
+// browsers never send to a server; the page removes it from the address bar.
+func printLink(ctx context.Context, out io.Writer, cfg clientConfig, page string, asJSON bool) error {
+	tok, err := hostdir.ReadToken(cfg.TokenFile)
+	if err != nil && !errors.Is(err, hostdir.ErrTokenFileInsecure) {
+		return fmt.Errorf("%w (the link needs the admin token)", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, strings.TrimRight(cfg.Host, "/")+api.PathSessionLink, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("the daemon at %s: %v", cfg.Host, err)
+	}
+	defer resp.Body.Close()
+	var body struct {
+		api.SessionLink
+		Message string `json:"message"`
+	}
+	if err := json.NewDecoder(io.LimitReader(resp.Body, 1<<20)).Decode(&body); err != nil || resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("the daemon refused a sign-in link (%s): %s", resp.Status, body.Message)
+	}
+	u := page + "#signin=" + body.Code
+	if asJSON {
+		return printJSON(out, map[string]any{"url": u, "expiresAt": body.ExpiresAt})
+	}
+	fmt.Fprintln(out, u)
+	fmt.Fprintf(out, "signs a browser in as admin once, until %s\n", body.ExpiresAt.Local().Format("2006-01-02 15:04:05"))
+	return nil
 }

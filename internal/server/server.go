@@ -148,6 +148,7 @@ func (s *Server) table() []route {
 		{http.MethodPost, api.PathSession, roleNone, s.sessionCreate},
 		{http.MethodGet, api.PathSession, roleNone, s.sessionGet},
 		{http.MethodDelete, api.PathSession, roleNone, s.sessionDelete},
+		{http.MethodPost, api.PathSessionLink, roleAdmin, s.sessionLink},
 	}
 	rs = append(rs, s.activationRoutes()...)
 	rs = append(rs, s.backupRoute()...)

@@ -28,6 +28,13 @@ const DefaultSessionTTL = 12 * time.Hour
 // session closest to its expiry.
 const maxSessions = 256
 
+// LinkTTL is how long a one-time sign-in link works; maxLinks bounds the
+// links waiting to be used (the oldest is dropped).
+const (
+	LinkTTL  = 5 * time.Minute
+	maxLinks = 16
+)
+
 // Content-Security-Policy of the admin page and of every API answer.
 const (
 	PageCSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self'; " +
@@ -46,13 +53,15 @@ type sessionStore struct {
 	ttl time.Duration
 	now func() time.Time
 	m   map[[32]byte]*session // by sha256 of the cookie value: the table never holds a usable cookie
+	// links are one-time sign-in codes (by sha256) and their expiry.
+	links map[[32]byte]time.Time
 }
 
 func newSessionStore(ttl time.Duration) *sessionStore {
 	if ttl <= 0 {
 		ttl = DefaultSessionTTL
 	}
-	return &sessionStore{ttl: ttl, now: time.Now, m: map[[32]byte]*session{}}
+	return &sessionStore{ttl: ttl, now: time.Now, m: map[[32]byte]*session{}, links: map[[32]byte]time.Time{}}
 }
 
 func randomToken() string {
@@ -105,6 +114,45 @@ func (st *sessionStore) lookup(id string) *session {
 	}
 	cp := *s
 	return &cp
+}
+
+// newLink stores a one-time sign-in code.
+func (st *sessionStore) newLink() (code string, expires time.Time) {
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	now := st.now()
+	for k, exp := range st.links {
+		if !now.Before(exp) {
+			delete(st.links, k)
+		}
+	}
+	for len(st.links) >= maxLinks {
+		var oldest [32]byte
+		first := true
+		for k, exp := range st.links {
+			if first || exp.Before(st.links[oldest]) {
+				oldest, first = k, false
+			}
+		}
+		delete(st.links, oldest)
+	}
+	code = randomToken()
+	expires = now.Add(LinkTTL)
+	st.links[sha256.Sum256([]byte(code))] = expires
+	return code, expires
+}
+
+// useLink consumes a code: true once, while it has not expired.
+func (st *sessionStore) useLink(code string) bool {
+	if code == "" {
+		return false
+	}
+	k := sha256.Sum256([]byte(code))
+	st.mu.Lock()
+	defer st.mu.Unlock()
+	exp, ok := st.links[k]
+	delete(st.links, k)
+	return ok && st.now().Before(exp)
 }
 
 func (st *sessionStore) delete(id string) {
@@ -180,8 +228,18 @@ func (s *Server) sessionCreate(w http.ResponseWriter, r *http.Request) error {
 	if err := decode(w, r, &req); err != nil {
 		return err
 	}
-	got := s.roleOf(req.Token)
-	if got == roleNone {
+	if (req.Token == "") == (req.Code == "") {
+		return badRequest("give either token or code")
+	}
+	got := roleNone
+	if req.Code != "" {
+		if !s.sessions.useLink(req.Code) {
+			s.log.Warn("web sign-in refused: a used, expired or wrong sign-in link", "remote", r.RemoteAddr)
+			writeError(w, http.StatusUnauthorized, "link_invalid", "this sign-in link was used already, has expired or is wrong: run licensehost web --link again, or sign in with the token")
+			return nil
+		}
+		got = roleAdmin
+	} else if got = s.roleOf(req.Token); got == roleNone {
 		s.log.Warn("web sign-in refused: wrong token", "remote", r.RemoteAddr)
 		writeError(w, http.StatusUnauthorized, "unauthorized", "wrong token: use the admin token (admin.token in the data directory) or the app token")
 		return nil
@@ -193,6 +251,18 @@ func (s *Server) sessionCreate(w http.ResponseWriter, r *http.Request) error {
 	s.setSessionCookie(w, r, id, sess.expires)
 	s.log.Info("web sign-in", "role", roleName(got), "remote", r.RemoteAddr)
 	writeJSON(w, http.StatusOK, sessionBody(sess))
+	return nil
+}
+
+// sessionLink is POST /api/session/link (admin): a one-time code for
+// <page>#signin=<code>. The code is never logged.
+func (s *Server) sessionLink(w http.ResponseWriter, r *http.Request) error {
+	if err := decode(w, r, &struct{}{}); err != nil {
+		return err
+	}
+	code, exp := s.sessions.newLink()
+	s.log.Info("web sign-in link made", "expiresAt", exp.UTC().Format(time.RFC3339), "remote", r.RemoteAddr)
+	writeJSON(w, http.StatusOK, api.SessionLink{Code: code, ExpiresAt: exp.UTC()})
 	return nil
 }
 

@@ -114,11 +114,13 @@ func TestSessionCookieAndCSRF(t *testing.T) {
 		body string
 		code int
 	}{
-		"wrong token":   {jsonCT, `{"token":"nope"}`, 401},
-		"empty token":   {jsonCT, `{"token":""}`, 401},
-		"form type":     {map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, `{"token":"` + adminToken + `"}`, 415},
-		"no type":       {nil, `{"token":"` + adminToken + `"}`, 415},
-		"unknown field": {jsonCT, `{"token":"` + adminToken + `","x":1}`, 400},
+		"wrong token":    {jsonCT, `{"token":"nope"}`, 401},
+		"empty token":    {jsonCT, `{"token":""}`, 400},
+		"token and code": {jsonCT, `{"token":"` + adminToken + `","code":"x"}`, 400},
+		"wrong code":     {jsonCT, `{"code":"nope"}`, 401},
+		"form type":      {map[string]string{"Content-Type": "application/x-www-form-urlencoded"}, `{"token":"` + adminToken + `"}`, 415},
+		"no type":        {nil, `{"token":"` + adminToken + `"}`, 415},
+		"unknown field":  {jsonCT, `{"token":"` + adminToken + `","x":1}`, 400},
 	} {
 		a := do(t, c, "POST", ts.URL+api.PathSession, tc.hdr, tc.body)
 		if a.code != tc.code || len(a.resp.Cookies()) != 0 {
@@ -324,5 +326,60 @@ func TestSessionTableBounded(t *testing.T) {
 	}
 	if a := do(t, validating(t), "GET", ts.URL+api.PathStatus, withCookie(first, nil), ""); a.code != 401 {
 		t.Fatalf("oldest session survived the bound: %d", a.code)
+	}
+}
+
+// A one-time sign-in link: made with the admin token only, signs in as
+// admin once, and no more after its expiry.
+func TestSessionLink(t *testing.T) {
+	ts, s := newSessionServer(t, nil, false)
+	var mu sync.Mutex
+	now := time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC)
+	server.SetSessionClock(s, func() time.Time { mu.Lock(); defer mu.Unlock(); return now })
+	c := validating(t)
+	bearer := func(tok string) map[string]string { return map[string]string{"Authorization": "Bearer " + tok} }
+	link := func() string {
+		t.Helper()
+		a := do(t, c, "POST", ts.URL+api.PathSessionLink, bearer(adminToken), "")
+		code, _ := a.body["code"].(string)
+		if a.code != 200 || len(code) < 40 || a.body["expiresAt"] != now.Add(server.LinkTTL).Format(time.RFC3339) {
+			t.Fatalf("link: %d %v", a.code, a.body)
+		}
+		return code
+	}
+	if a := do(t, c, "POST", ts.URL+api.PathSessionLink, bearer(sessAppToken), ""); a.code != 403 {
+		t.Fatalf("the app token made a link: %d", a.code)
+	}
+	if a := do(t, c, "POST", ts.URL+api.PathSessionLink, nil, ""); a.code != 401 {
+		t.Fatalf("no token made a link: %d", a.code)
+	}
+	code := link()
+	a := do(t, c, "POST", ts.URL+api.PathSession, jsonCT, `{"code":"`+code+`"}`)
+	if a.code != 200 || a.body["role"] != "admin" {
+		t.Fatalf("sign-in with the link: %d %v", a.code, a.body)
+	}
+	cookie := sessionCookie(t, a.resp)
+	if a := do(t, c, "GET", ts.URL+api.PathStatus, withCookie(cookie, nil), ""); a.code != 200 {
+		t.Fatalf("the link's session: %d", a.code)
+	}
+	// Works once.
+	if a := do(t, c, "POST", ts.URL+api.PathSession, jsonCT, `{"code":"`+code+`"}`); a.code != 401 || a.body["error"] != "link_invalid" || len(a.resp.Cookies()) != 0 {
+		t.Fatalf("second use: %d %v", a.code, a.body)
+	}
+	// Expires.
+	code = link()
+	mu.Lock()
+	now = now.Add(server.LinkTTL)
+	mu.Unlock()
+	if a := do(t, c, "POST", ts.URL+api.PathSession, jsonCT, `{"code":"`+code+`"}`); a.code != 401 {
+		t.Fatalf("expired link: %d", a.code)
+	}
+	// A browser session makes one only with its CSRF token.
+	ck, csrf := signIn(t, ts, adminToken)
+	if a := do(t, c, "POST", ts.URL+api.PathSessionLink, withCookie(ck, nil), ""); a.code != 403 {
+		t.Fatalf("link by cookie without CSRF: %d", a.code)
+	}
+	if a := do(t, c, "POST", ts.URL+api.PathSessionLink, withCookie(ck, map[string]string{api.CSRFHeader: csrf}), ""); a.code != 200 {
+		t.Fatalf("link by cookie with CSRF: %d", a.code)
 	}
 }

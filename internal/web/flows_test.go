@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -666,5 +667,37 @@ func TestBrowserPolicy(t *testing.T) {
 	tb.waitText(`#policy [data-f="result"]`, "The request was refused")
 	tb.waitText(`#policy [data-f="result"]`, "previous policies stay in force")
 	tb.waitText(`#policy [data-f="policy"]`, "wasm:tiered")
+	tb.noConsoleErrors()
+}
+
+// `licensehost web --link` prints a one-time sign-in link: it signs a
+// browser in as admin, leaves no code in the address bar, and works once.
+func TestBrowserSignInLink(t *testing.T) {
+	srv := newLicenseServer(t)
+	h := startHost(t, srv)
+	out, err := exec.Command(hostBin, "web", "--link", "--host", h.url, "--token-file", filepath.Join(h.dataDir, api.TokenFileName)).CombinedOutput()
+	if err != nil {
+		t.Fatalf("licensehost web --link: %v\n%s", err, out)
+	}
+	link, _, _ := strings.Cut(string(out), "\n")
+	code, ok := strings.CutPrefix(link, h.url+"/#signin=")
+	if !ok || len(code) < 40 || strings.Contains(string(out), h.admin) {
+		t.Fatalf("link output: %q", out)
+	}
+	tb := newTab(t, "en-US,en")
+	tb.open(link)
+	tb.waitText("#status .badge", "Not activated")
+	tb.waitText("#who", "admin token")
+	var href string
+	tb.eval(`location.href`, &href)
+	if strings.Contains(href, code) || strings.Contains(href, "signin") {
+		t.Errorf("the code stayed in the address bar: %s", href)
+	}
+	other := newTab(t, "en-US,en")
+	other.open(link)
+	other.waitText("#signin-error", "This sign-in link was used already or has expired")
+	if strings.Contains(h.stderr.String(), code) {
+		t.Error("the link's code is in the host's log")
+	}
 	tb.noConsoleErrors()
 }

@@ -987,6 +987,18 @@ async function main() {
     setLang(ev.target.value);
   });
   await setLang(pickLang());
+  // A one-time sign-in link (licensehost web --link): the code leaves the
+  // address bar and the history at once, and works once.
+  if (location.hash.startsWith('#signin=')) {
+    const code = decodeURIComponent(location.hash.slice('#signin='.length));
+    history.replaceState(null, '', location.pathname + location.search);
+    const link = await api('POST', API.session, { code });
+    document.getElementById('loading').hidden = true;
+    if (link.ok && link.data && link.data.signedIn) await startSession(link.data);
+    else showSignIn(m('This sign-in link was used already or has expired: run `licensehost web --link` again, or sign in with the token.'));
+    document.body.dataset.ready = '1';
+    return;
+  }
   const res = await api('GET', API.session);
   document.getElementById('loading').hidden = true;
   if (res.ok && res.data && res.data.signedIn) await startSession(res.data);
