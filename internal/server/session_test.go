@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -381,5 +382,44 @@ func TestSessionLink(t *testing.T) {
 	}
 	if a := do(t, c, "POST", ts.URL+api.PathSessionLink, withCookie(ck, map[string]string{api.CSRFHeader: csrf}), ""); a.code != 200 {
 		t.Fatalf("link by cookie with CSRF: %d", a.code)
+	}
+}
+
+// Sign-ins, requests with cookies and sign-outs at once: every session
+// works until it signs out (go test -race covers the table's locking).
+func TestSessionsConcurrent(t *testing.T) {
+	ts, _ := newSessionServer(t, nil, false)
+	var wg sync.WaitGroup
+	errs := make(chan string, 64)
+	for range 16 {
+		wg.Go(func() {
+			c := ts.Client()
+			a := do(t, c, "POST", ts.URL+api.PathSession, jsonCT, `{"token":"`+adminToken+`"}`)
+			if a.code != 200 {
+				errs <- fmt.Sprintf("sign-in %d", a.code)
+				return
+			}
+			var ck *http.Cookie
+			for _, x := range a.resp.Cookies() {
+				ck = x
+			}
+			csrf, _ := a.body["csrfToken"].(string)
+			for range 5 {
+				if a := do(t, c, "POST", ts.URL+api.PathQuotaCheck, withCookie(ck, map[string]string{api.CSRFHeader: csrf}), `{"batch":1}`); a.code != 200 {
+					errs <- fmt.Sprintf("check %d", a.code)
+				}
+			}
+			if a := do(t, c, "DELETE", ts.URL+api.PathSession, withCookie(ck, map[string]string{api.CSRFHeader: csrf}), ""); a.code != 200 {
+				errs <- fmt.Sprintf("sign-out %d", a.code)
+			}
+			if a := do(t, c, "GET", ts.URL+api.PathStatus, withCookie(ck, nil), ""); a.code != 401 {
+				errs <- fmt.Sprintf("after sign-out %d", a.code)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for e := range errs {
+		t.Error(e)
 	}
 }
