@@ -5,7 +5,6 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -129,23 +128,12 @@ func TestActivationAndRotationThroughAPI(t *testing.T) {
 	if !pub.Equal(trust["k2"]) {
 		t.Fatal("pubkey does not print the current key")
 	}
-	v, _ := signing.NewVerifier(signing.VerifierConfig{PublicKeys: []ed25519.PublicKey{pub}})
-	n, _ := v.NewNonce()
-	body, _ := json.Marshal(licapi.VerifyRequest{LicenseKey: key, MachineID: "server_1111111111111111", DeviceInfo: "heartbeat:server_1111111111111111"})
-	req, _ := http.NewRequest(http.MethodPost, base+licapi.PathVerify, bytes.NewReader(body))
-	req.Header.Set(signing.HeaderNonce, n)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rb bytes.Buffer
-	rb.ReadFrom(resp.Body)
-	resp.Body.Close()
+	resp, _, sigErr := signedVerify(t, base, pub, licapi.VerifyRequest{LicenseKey: key, MachineID: "server_1111111111111111", DeviceInfo: "heartbeat:server_1111111111111111"})
 	if h := resp.Header.Get(signing.HeaderSignature); !strings.HasSuffix(h, ";kid=k2") {
 		t.Fatalf("header %q", h)
 	}
-	if err := v.Verify(licapi.PathVerify, "server_1111111111111111", n, resp.Header, rb.Bytes()); err != nil {
-		t.Fatalf("answer after rotation: %v", err)
+	if sigErr != nil {
+		t.Fatalf("answer after rotation: %v", sigErr)
 	}
 	var list []map[string]any
 	json.Unmarshal([]byte(cli("activation", "list", "--key", key, "--json")), &list)

@@ -5,7 +5,7 @@ import (
 	"context"
 	"crypto/ed25519"
 	"encoding/json"
-	"github.com/licensehost/licensehost/internal/licapi"
+	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/licensehost/licensehost/internal/licapi"
 	"github.com/licensehost/licensehost/internal/lickey"
 	"github.com/licensehost/licensehost/internal/licserver"
 	"github.com/licensehost/licensehost/internal/signing"
@@ -23,6 +24,31 @@ func runCLI(t *testing.T, args ...string) (int, string, string) {
 	var out, errb bytes.Buffer
 	code := Run(context.Background(), args, &out, &errb)
 	return code, out.String(), errb.String()
+}
+
+// signedVerify posts req to the verify route of the server at base as a
+// licensehost does (with a fresh nonce of a verifier pinned to pub) and
+// returns the answer, its body, and whether its signature verifies.
+func signedVerify(t *testing.T, base string, pub ed25519.PublicKey, req licapi.VerifyRequest) (*http.Response, []byte, error) {
+	t.Helper()
+	v, err := signing.NewVerifier(signing.VerifierConfig{PublicKeys: []ed25519.PublicKey{pub}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, _ := v.NewNonce()
+	body, _ := json.Marshal(req)
+	hr, _ := http.NewRequest(http.MethodPost, base+licapi.PathVerify, bytes.NewReader(body))
+	hr.Header.Set(signing.HeaderNonce, n)
+	resp, err := http.DefaultClient.Do(hr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	rb, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return resp, rb, v.Verify(licapi.PathVerify, req.MachineID, n, resp.Header, rb)
 }
 
 func TestBadCommandLines(t *testing.T) {
@@ -158,23 +184,12 @@ func TestServeAndAdminThroughAPI(t *testing.T) {
 
 	_, pubOut, _ := runCLI(t, "pubkey", "--data-dir", dir)
 	pub, _ := signing.ParsePublicKey(pubOut)
-	v, _ := signing.NewVerifier(signing.VerifierConfig{PublicKeys: []ed25519.PublicKey{pub}})
-	n, _ := v.NewNonce()
-	body, _ := json.Marshal(licapi.VerifyRequest{LicenseKey: key, MachineID: "server_0123456789abcdef", DeviceInfo: "sponsor-activation:server_0123456789abcdef"})
-	req, _ := http.NewRequest(http.MethodPost, base+licapi.PathVerify, bytes.NewReader(body))
-	req.Header.Set(signing.HeaderNonce, n)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var rb bytes.Buffer
-	rb.ReadFrom(resp.Body)
-	resp.Body.Close()
+	resp, body, sigErr := signedVerify(t, base, pub, licapi.VerifyRequest{LicenseKey: key, MachineID: "server_0123456789abcdef", DeviceInfo: "sponsor-activation:server_0123456789abcdef"})
 	if resp.StatusCode != 200 {
-		t.Fatalf("verify: %d %s", resp.StatusCode, rb.String())
+		t.Fatalf("verify: %d %s", resp.StatusCode, body)
 	}
-	if err := v.Verify(licapi.PathVerify, "server_0123456789abcdef", n, resp.Header, rb.Bytes()); err != nil {
-		t.Fatalf("signature: %v", err)
+	if sigErr != nil {
+		t.Fatalf("signature: %v", sigErr)
 	}
 
 	cancel()

@@ -335,25 +335,25 @@ func sign(typ, kid string, priv ed25519.PrivateKey, v any) ([]byte, error) {
 // is the key r names, and returns the armored request.
 func SignRequest(r Request, priv ed25519.PrivateKey) ([]byte, error) {
 	r.Format, r.Version = FormatRequest, Version
-	if err := r.Validate(); err != nil {
-		return nil, err
-	}
-	if err := ownKey(r.InstallationKey, priv); err != nil {
-		return nil, err
-	}
-	return sign(TypeRequest, "", priv, r)
+	return signSelf(TypeRequest, &r, r.InstallationKey, priv)
 }
 
 // SignReceipt is SignRequest for a receipt.
 func SignReceipt(r Receipt, priv ed25519.PrivateKey) ([]byte, error) {
 	r.Format, r.Version = FormatReceipt, Version
-	if err := r.Validate(); err != nil {
+	return signSelf(TypeReceipt, &r, r.InstallationKey, priv)
+}
+
+// signSelf validates payload, checks that priv is the installation key
+// pubB64 the payload names, and returns the armored block of kind typ.
+func signSelf(typ string, payload interface{ Validate() error }, pubB64 string, priv ed25519.PrivateKey) ([]byte, error) {
+	if err := payload.Validate(); err != nil {
 		return nil, err
 	}
-	if err := ownKey(r.InstallationKey, priv); err != nil {
+	if err := ownKey(pubB64, priv); err != nil {
 		return nil, err
 	}
-	return sign(TypeReceipt, "", priv, r)
+	return sign(typ, "", priv, payload)
 }
 
 // SignActivation fills a's format and version, validates a, and returns the
@@ -389,21 +389,12 @@ type SignedRequest struct {
 // ParseRequest parses an armored request and verifies its signature under
 // the installation key it carries (ErrBadSignature otherwise).
 func ParseRequest(b []byte) (*SignedRequest, error) {
-	env, err := Decode(b, TypeRequest)
+	s := &SignedRequest{}
+	env, err := parseSelfSigned(b, TypeRequest, FormatRequest, &s.Request, &s.InstallationKey)
 	if err != nil {
 		return nil, err
 	}
-	s := &SignedRequest{Envelope: env}
-	if err := decodePayload(env.Payload, FormatRequest, &s.Request); err != nil {
-		return nil, err
-	}
-	if err := s.Validate(); err != nil {
-		return nil, err
-	}
-	pub, _ := DecodeKey(s.InstallationKey)
-	if !env.VerifyWith(pub) {
-		return nil, ErrBadSignature
-	}
+	s.Envelope = env
 	return s, nil
 }
 
@@ -418,22 +409,35 @@ type SignedReceipt struct {
 // ParseReceipt parses an armored receipt and verifies its signature under
 // the installation key it carries.
 func ParseReceipt(b []byte) (*SignedReceipt, error) {
-	env, err := Decode(b, TypeReceipt)
+	s := &SignedReceipt{}
+	env, err := parseSelfSigned(b, TypeReceipt, FormatReceipt, &s.Receipt, &s.InstallationKey)
 	if err != nil {
 		return nil, err
 	}
-	s := &SignedReceipt{Envelope: env}
-	if err := decodePayload(env.Payload, FormatReceipt, &s.Receipt); err != nil {
-		return nil, err
-	}
-	if err := s.Validate(); err != nil {
-		return nil, err
-	}
-	pub, _ := DecodeKey(s.InstallationKey)
-	if !env.VerifyWith(pub) {
-		return nil, ErrBadSignature
-	}
+	s.Envelope = env
 	return s, nil
+}
+
+// parseSelfSigned decodes an armored block of kind typ into payload (of
+// format), validates it, and verifies the block's signature under the
+// installation key the payload names (*key, read after decoding): the way
+// requests and receipts, which the installation signs itself, are read.
+func parseSelfSigned(b []byte, typ, format string, payload interface{ Validate() error }, key *string) (Envelope, error) {
+	env, err := Decode(b, typ)
+	if err != nil {
+		return Envelope{}, err
+	}
+	if err := decodePayload(env.Payload, format, payload); err != nil {
+		return Envelope{}, err
+	}
+	if err := payload.Validate(); err != nil {
+		return Envelope{}, err
+	}
+	pub, _ := DecodeKey(*key)
+	if !env.VerifyWith(pub) {
+		return Envelope{}, ErrBadSignature
+	}
+	return env, nil
 }
 
 // SignedActivation is a parsed activation file. Its signature is NOT yet
