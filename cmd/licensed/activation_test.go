@@ -1,8 +1,6 @@
 package main
 
 import (
-	"bytes"
-	"context"
 	"crypto/ed25519"
 	"encoding/json"
 	"os"
@@ -66,27 +64,7 @@ func TestActivationAndRotationThroughAPI(t *testing.T) {
 	if code, _, errs := runCLI(t, "init", "--data-dir", dir); code != 0 {
 		t.Fatal(errs)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int)
-	var serveErr bytes.Buffer
-	go func() {
-		done <- Run(ctx, []string{"serve", "--data-dir", dir, "--listen", "127.0.0.1:0"}, &bytes.Buffer{}, &serveErr)
-	}()
-	defer func() {
-		cancel()
-		<-done
-	}()
-	var base string
-	for range 500 {
-		if b, err := os.ReadFile(licserver.DataDir(dir).Addr()); err == nil {
-			base = strings.TrimSpace(string(b))
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	if base == "" {
-		t.Fatalf("server did not start: %s", serveErr.String())
-	}
+	base := startServe(t, dir).base
 	cli := func(args ...string) string {
 		t.Helper()
 		code, out, errs := runCLI(t, append(args, "--data-dir", dir)...)

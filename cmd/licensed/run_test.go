@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -49,6 +50,48 @@ func signedVerify(t *testing.T, base string, pub ed25519.PublicKey, req licapi.V
 		t.Fatal(err)
 	}
 	return resp, rb, v.Verify(licapi.PathVerify, req.MachineID, n, resp.Header, rb)
+}
+
+// served is `licensed serve` running in this test on a data directory.
+type served struct {
+	base   string // the server's base URL
+	stderr *bytes.Buffer
+	cancel context.CancelFunc
+	done   chan int
+	once   sync.Once
+	code   int
+}
+
+// startServe runs `licensed serve` on dir (initialized) on a free loopback
+// port and waits for the address file it writes; the server stops when the
+// test ends, or at stop.
+func startServe(t *testing.T, dir string) *served {
+	t.Helper()
+	ctx, cancel := context.WithCancel(context.Background())
+	s := &served{stderr: &bytes.Buffer{}, cancel: cancel, done: make(chan int)}
+	go func() {
+		s.done <- Run(ctx, []string{"serve", "--data-dir", dir, "--listen", "127.0.0.1:0"}, &bytes.Buffer{}, s.stderr)
+	}()
+	t.Cleanup(func() { s.stop() })
+	for range 500 {
+		if b, err := os.ReadFile(licserver.DataDir(dir).Addr()); err == nil {
+			s.base = strings.TrimSpace(string(b))
+			return s
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	s.stop()
+	t.Fatalf("server did not start: %s", s.stderr.String())
+	return nil
+}
+
+// stop ends the server and returns its exit status.
+func (s *served) stop() int {
+	s.once.Do(func() {
+		s.cancel()
+		s.code = <-s.done
+	})
+	return s.code
 }
 
 func TestBadCommandLines(t *testing.T) {
@@ -154,25 +197,8 @@ func TestServeAndAdminThroughAPI(t *testing.T) {
 	if code, _, errs := runCLI(t, "init", "--data-dir", dir); code != 0 {
 		t.Fatal(errs)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan int)
-	var serveErr bytes.Buffer
-	go func() {
-		done <- Run(ctx, []string{"serve", "--data-dir", dir, "--listen", "127.0.0.1:0"}, &bytes.Buffer{}, &serveErr)
-	}()
-	addrFile := licserver.DataDir(dir).Addr()
-	var base string
-	for range 500 {
-		if b, err := os.ReadFile(addrFile); err == nil {
-			base = strings.TrimSpace(string(b))
-			break
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	if base == "" {
-		cancel()
-		t.Fatalf("server did not start: %s", serveErr.String())
-	}
+	srv := startServe(t, dir)
+	base := srv.base
 	if code, _, errs := runCLI(t, "type", "add", "demo", "--data-dir", dir); code != 0 {
 		t.Fatalf("type add via API: %s", errs)
 	}
@@ -192,16 +218,15 @@ func TestServeAndAdminThroughAPI(t *testing.T) {
 		t.Fatalf("signature: %v", sigErr)
 	}
 
-	cancel()
-	if code := <-done; code != 0 {
-		t.Fatalf("serve exit %d: %s", code, serveErr.String())
+	if code := srv.stop(); code != 0 {
+		t.Fatalf("serve exit %d: %s", code, srv.stderr.String())
 	}
-	if _, err := os.Stat(addrFile); !os.IsNotExist(err) {
+	if _, err := os.Stat(licserver.DataDir(dir).Addr()); !os.IsNotExist(err) {
 		t.Fatalf("addr file left behind: %v", err)
 	}
 	// Full keys never reach the server's log.
-	if strings.Contains(serveErr.String(), key) {
-		t.Fatalf("server log holds a full key:\n%s", serveErr.String())
+	if strings.Contains(srv.stderr.String(), key) {
+		t.Fatalf("server log holds a full key:\n%s", srv.stderr.String())
 	}
 	// Offline again: the CLI opens the store directly and sees the binding.
 	_, out, _ = runCLI(t, "key", "show", key, "--data-dir", dir)
