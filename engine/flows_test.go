@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"github.com/licensehost/licensehost/internal/licapi"
 	"sync"
 	"testing"
 	"time"
@@ -159,18 +160,18 @@ func TestActivateFailureKeepsStandingLicense(t *testing.T) {
 func TestActivateDefinitiveRejectionStoresNothing(t *testing.T) {
 	r := newRig(t, engine.DefaultConfig())
 	res := r.activate("LK-UNKNOWN-KEY-0000")
-	if res.Success || res.RemoteError == nil || !res.RemoteError.Definitive || res.RemoteError.HTTPStatus != 404 || res.Message != remotetest.MsgNotFound {
+	if res.Success || res.RemoteError == nil || !res.RemoteError.Definitive || res.RemoteError.HTTPStatus != 404 || res.Message != licapi.MsgNotFound {
 		t.Fatalf("unexpected result %+v / %+v", res, res.RemoteError)
 	}
 	var data map[string]any
-	if err := json.Unmarshal(res.RemoteError.Data, &data); err != nil || data["message"] != remotetest.MsgNotFound {
+	if err := json.Unmarshal(res.RemoteError.Data, &data); err != nil || data["message"] != licapi.MsgNotFound {
 		t.Fatalf("remoteError.data = %s", res.RemoteError.Data)
 	}
 	v := r.status()
 	if v.Record.HasLicense() || v.Evaluation.Status != engine.StatusCommunity {
 		t.Fatalf("a rejected key was stored: %+v", v.Record)
 	}
-	if v.Record.LastRemoteErrorHTTPStatus != 404 || v.Record.LastRemoteErrorMessage != remotetest.MsgNotFound {
+	if v.Record.LastRemoteErrorHTTPStatus != 404 || v.Record.LastRemoteErrorMessage != licapi.MsgNotFound {
 		t.Fatalf("error not recorded: %+v", v.Record)
 	}
 }

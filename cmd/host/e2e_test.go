@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/licensehost/licensehost/internal/licapi"
 	"io"
 	"net/http"
 	"os"
@@ -237,12 +238,12 @@ func TestChecklist2ActivationFailure(t *testing.T) {
 	_, err := h.activate("LH-NO-SUCH-KEY")
 	ae := actionErr(t, err)
 	r := ae.Response
-	if ae.StatusCode != 422 || r.Success || r.Message != remotetest.MsgNotFound || r.RemoteError == nil || r.RemoteError.HTTPStatus != 404 ||
-		r.RemoteError.Message != remotetest.MsgNotFound || r.Fallback == nil || r.Fallback.Status != "community" || r.Fallback.IsSponsored {
+	if ae.StatusCode != 422 || r.Success || r.Message != licapi.MsgNotFound || r.RemoteError == nil || r.RemoteError.HTTPStatus != 404 ||
+		r.RemoteError.Message != licapi.MsgNotFound || r.Fallback == nil || r.Fallback.Status != "community" || r.Fallback.IsSponsored {
 		t.Fatalf("failure body: %d %+v", ae.StatusCode, r)
 	}
 	var data map[string]any
-	if json.Unmarshal(r.RemoteError.Data, &data) != nil || data["message"] != remotetest.MsgNotFound {
+	if json.Unmarshal(r.RemoteError.Data, &data) != nil || data["message"] != licapi.MsgNotFound {
 		t.Fatalf("remoteError.data = %s", r.RemoteError.Data)
 	}
 	st := h.status()
@@ -284,7 +285,7 @@ func TestChecklist3ManualRefresh(t *testing.T) {
 		t.Fatalf("refresh: %+v %v", res, err)
 	}
 	lr := h.status().LastRefresh
-	if lr == nil || !lr.Success || lr.HTTPStatus != 200 || lr.Kind != "heartbeat" || lr.Message != remotetest.MsgVerified || time.Since(lr.At) > time.Minute {
+	if lr == nil || !lr.Success || lr.HTTPStatus != 200 || lr.Kind != "heartbeat" || lr.Message != licapi.MsgVerifyOK || time.Since(lr.At) > time.Minute {
 		t.Fatalf("last refresh after success: %+v", lr)
 	}
 	srv.SetFault(remotetest.Status5xx(503))
@@ -616,7 +617,7 @@ func TestCLIAgainstDaemon(t *testing.T) {
 	if out, code := cli("quota", "consume", "--batch", "11"); code != 1 || !strings.Contains(out, "refused: batch_exceeded") {
 		t.Fatalf("refused consume: %d %s", code, out)
 	}
-	if out, code := cli("activate", "LH-NOPE-NOPE"); code != 1 || !strings.Contains(out, remotetest.MsgNotFound) || !strings.Contains(out, "HTTP 404") {
+	if out, code := cli("activate", "LH-NOPE-NOPE"); code != 1 || !strings.Contains(out, licapi.MsgNotFound) || !strings.Contains(out, "HTTP 404") {
 		t.Fatalf("failed activation: %d %s", code, out)
 	}
 	if out, code := cli("events", "--limit", "5"); code != 0 || !strings.Contains(out, "activation_ok") {

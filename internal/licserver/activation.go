@@ -178,11 +178,11 @@ func (a *actOps) IssueActivation(ctx context.Context, request []byte, licenseKey
 			return err
 		}
 		if l.Device(req.MachineID) < 0 {
-			if ans, ok := a.s.admit(l, now); !ok {
-				deny = refused(ans)
+			if ans := admitNew(l, a.s.churnAdmit(now)); ans != nil {
+				deny = refused(*ans)
 				return nil
 			}
-			bind(&l, req.MachineID, "activation-file:"+serial, now)
+			bindNew(&l, req.MachineID, "activation-file:"+serial, now)
 		}
 		l.UpdatedAt = now
 		put = &l

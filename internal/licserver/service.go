@@ -11,8 +11,6 @@ import (
 	"github.com/licensehost/licensehost/internal/licapi"
 	"hash/fnv"
 	"log/slog"
-	"slices"
-	"strings"
 	"sync"
 	"time"
 
@@ -173,31 +171,16 @@ func (s *Service) serve(action, rawKey, machineID, clientIP, detail string, inv 
 	return out.ans
 }
 
-// admit checks that one more machine may be bound to l at now: the device
-// limit, the use limit and the churn rate (a token is taken). ok=false comes
-// with the rejection to send.
-func (s *Service) admit(l store.License, now time.Time) (Answer, bool) {
-	switch {
-	case l.MaxDevices > 0 && int64(len(l.Devices)) >= l.MaxDevices:
-		return fail(403, licapi.MsgDeviceLimit, "device_limit_reached"), false
-	case l.MaxUses > 0 && l.CurrentUses >= l.MaxUses:
-		return fail(403, licapi.MsgUseLimit, "use_limit_reached"), false
+// churnAdmit admits a new binding when the key's churn rate has a token
+// at now.
+func (s *Service) churnAdmit(now time.Time) Admit {
+	return func(l store.License) *Answer {
+		if ok, wait := s.churn.allow(l.Key, now); !ok {
+			a := s.rateLimited(wait)
+			return &a
+		}
+		return nil
 	}
-	if ok, wait := s.churn.allow(l.Key, now); !ok {
-		return s.rateLimited(wait), false
-	}
-	return Answer{}, true
-}
-
-// bind binds a machine admit let in: it is no longer a released one, and
-// counts as a use. It returns the device's index.
-func bind(l *store.License, machineID, deviceInfo string, now time.Time) int {
-	if r := l.ReleasedIndex(machineID); r >= 0 {
-		l.Released = slices.Delete(l.Released, r, r+1)
-	}
-	l.Devices = append(l.Devices, store.Device{MachineID: machineID, DeviceInfo: deviceInfo, ActivatedAt: now, LastSeenAt: now})
-	l.CurrentUses++
-	return len(l.Devices) - 1
 }
 
 func (s *Service) rateLimited(wait time.Duration) Answer {
@@ -210,28 +193,16 @@ func (s *Service) rateLimited(wait time.Duration) Answer {
 func (s *Service) Verify(ctx context.Context, req licapi.VerifyRequest, clientIP string) Answer {
 	return s.serve("verify", req.LicenseKey, req.MachineID, clientIP, req.DeviceInfo, req.Validate(),
 		func(l store.License, t store.LicenseType, now time.Time) outcome {
-			refuse := func(a Answer, detail string) outcome { return outcome{ans: a, detail: detail} }
-			activation := strings.HasPrefix(req.DeviceInfo, licapi.DeviceInfoActivation)
-			i := l.Device(req.MachineID)
-			if i < 0 {
-				if r := l.ReleasedIndex(req.MachineID); r >= 0 && !activation {
-					return refuse(fail(403, licapi.MsgDeviceSwitched, "device_switched"), "moved to "+l.Released[r].MovedTo)
-				}
-				if a, ok := s.admit(l, now); !ok {
-					return refuse(a, req.DeviceInfo)
-				}
-				i = bind(&l, req.MachineID, req.DeviceInfo, now)
+			i, refusal, detail := BindDevice(&l, req, now, s.churnAdmit(now))
+			if refusal != nil {
+				return outcome{ans: *refusal, detail: detail}
 			}
-			d := &l.Devices[i]
-			d.DeviceInfo, d.LastSeenAt, d.LastIP = req.DeviceInfo, now, clientIP
-			l.UpdatedAt = now
-			return outcome{ans: success(licapi.MsgVerifyOK, s.wire(l, t, *d, clientIP)), put: &l, detail: req.DeviceInfo}
+			l.Devices[i].LastIP, l.UpdatedAt = clientIP, now
+			return outcome{ans: success(licapi.MsgVerifyOK, s.wire(l, t, l.Devices[i], clientIP)), put: &l, detail: req.DeviceInfo}
 		})
 }
 
-// SwitchDevice answers POST /api/license/switch-device: the binding of
-// oldMachineId moves to newMachineId. Repeating a switch that already
-// happened answers success again (a client may retry after a lost answer).
+// SwitchDevice answers POST /api/license/switch-device (MoveDevice).
 func (s *Service) SwitchDevice(ctx context.Context, req licapi.SwitchRequest, clientIP string) Answer {
 	detail := req.OldMachineID + " -> " + req.NewMachineID
 	if req.Reason != "" {
@@ -239,37 +210,15 @@ func (s *Service) SwitchDevice(ctx context.Context, req licapi.SwitchRequest, cl
 	}
 	return s.serve("switch-device", req.LicenseKey, req.NewMachineID, clientIP, detail, req.Validate(),
 		func(l store.License, t store.LicenseType, now time.Time) outcome {
-			io, in := l.Device(req.OldMachineID), l.Device(req.NewMachineID)
-			if io < 0 {
-				if r := l.ReleasedIndex(req.OldMachineID); r >= 0 && l.Released[r].MovedTo == req.NewMachineID && in >= 0 {
-					return outcome{ans: success(licapi.MsgSwitchOK, s.wire(l, t, l.Devices[in], clientIP)), detail: detail + " (repeated)"}
-				}
-				return outcome{ans: fail(403, licapi.MsgOldNotBound, "old_device_not_bound"), detail: detail}
+			i, changed, refusal := MoveDevice(&l, req, now, s.churnAdmit(now))
+			switch {
+			case refusal != nil:
+				return outcome{ans: *refusal, detail: detail}
+			case !changed:
+				return outcome{ans: success(licapi.MsgSwitchOK, s.wire(l, t, l.Devices[i], clientIP)), detail: detail + " (repeated)"}
 			}
-			if ok, wait := s.churn.allow(l.Key, now); !ok {
-				return outcome{ans: s.rateLimited(wait), detail: detail}
-			}
-			if in >= 0 {
-				// The new machine is bound already: the old binding just goes.
-				l.Devices = append(l.Devices[:io], l.Devices[io+1:]...)
-			} else {
-				l.Devices[io] = store.Device{MachineID: req.NewMachineID, DeviceInfo: "switch-device:" + req.OldMachineID, ActivatedAt: now}
-			}
-			in = l.Device(req.NewMachineID)
-			d := &l.Devices[in]
-			d.LastSeenAt, d.LastIP = now, clientIP
-			if r := l.ReleasedIndex(req.NewMachineID); r >= 0 {
-				l.Released = append(l.Released[:r], l.Released[r+1:]...)
-			}
-			if r := l.ReleasedIndex(req.OldMachineID); r >= 0 {
-				l.Released = append(l.Released[:r], l.Released[r+1:]...)
-			}
-			l.Released = append(l.Released, store.Released{MachineID: req.OldMachineID, MovedTo: req.NewMachineID, At: now})
-			if len(l.Released) > maxReleased {
-				l.Released = l.Released[len(l.Released)-maxReleased:]
-			}
-			l.UpdatedAt = now
-			return outcome{ans: success(licapi.MsgSwitchOK, s.wire(l, t, *d, clientIP)), put: &l, detail: detail}
+			l.Devices[i].LastIP, l.UpdatedAt = clientIP, now
+			return outcome{ans: success(licapi.MsgSwitchOK, s.wire(l, t, l.Devices[i], clientIP)), put: &l, detail: detail}
 		})
 }
 
@@ -283,15 +232,8 @@ func (s *Service) loadUsable(tx *store.Tx, key string, now time.Time) (store.Lic
 	if err != nil {
 		return l, store.LicenseType{}, Answer{}, false, err
 	}
-	switch {
-	case l.Status == store.StatusRevoked:
-		return l, store.LicenseType{}, fail(403, licapi.MsgRevoked, "license_revoked"), false, nil
-	case l.Status == store.StatusSuspended:
-		return l, store.LicenseType{}, fail(403, licapi.MsgSuspended, "license_suspended"), false, nil
-	case l.Status != store.StatusActive:
-		return l, store.LicenseType{}, fail(403, licapi.MsgSuspended, "license_not_active"), false, nil
-	case !l.ExpiresAt.IsZero() && !now.Before(l.ExpiresAt):
-		return l, store.LicenseType{}, fail(403, licapi.MsgExpired, "license_expired"), false, nil
+	if a := Usable(l, now); a != nil {
+		return l, store.LicenseType{}, *a, false, nil
 	}
 	t, err := tx.Type(l.Type)
 	if errors.Is(err, store.ErrNotFound) {

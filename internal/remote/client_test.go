@@ -90,7 +90,7 @@ func TestVerifySuccessLenient(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !res.Success || res.HTTPStatus != 200 || res.Message != remotetest.MsgVerified || res.Token != srv.Token(testKey) {
+	if !res.Success || res.HTTPStatus != 200 || res.Message != licapi.MsgVerifyOK || res.Token != srv.Token(testKey) {
 		t.Fatalf("result %+v", res)
 	}
 	l := res.License
@@ -186,9 +186,9 @@ func TestDefinitiveRejections(t *testing.T) {
 		status  int
 		message string
 	}{
-		{"unknown key", func(*remotetest.Server) {}, verifyReq(), 404, remotetest.MsgNotFound},
-		{"suspended", func(s *remotetest.Server) { s.AddLicense(testKey, 1, nil); s.SetSuspended(testKey, true) }, verifyReq(), 403, remotetest.MsgSuspended},
-		{"device limit", func(s *remotetest.Server) { s.AddLicense(testKey, 1, nil); s.BindDevice(testKey, other) }, verifyReq(), 403, remotetest.MsgDeviceLimit},
+		{"unknown key", func(*remotetest.Server) {}, verifyReq(), 404, licapi.MsgNotFound},
+		{"suspended", func(s *remotetest.Server) { s.AddLicense(testKey, 1, nil); s.SetSuspended(testKey, true) }, verifyReq(), 403, licapi.MsgSuspended},
+		{"device limit", func(s *remotetest.Server) { s.AddLicense(testKey, 1, nil); s.BindDevice(testKey, other) }, verifyReq(), 403, licapi.MsgDeviceLimit},
 		{"401 reject", func(s *remotetest.Server) { s.SetFault(remotetest.Reject4xx(401, "unauthorized")) }, verifyReq(), 401, "unauthorized"},
 		{"200 success:false", func(s *remotetest.Server) {
 			s.SetFault(remotetest.Raw(200, "application/json", []byte(`{"success":false,"message":"no"}`)))

@@ -6,6 +6,8 @@ import (
 	"net"
 	"net/http"
 	"time"
+
+	"github.com/licensehost/licensehost/internal/licapi"
 )
 
 // Fault is a way of answering (or not answering) a request, set with
@@ -63,7 +65,7 @@ func Status5xx(status int) Fault {
 // {"success":false,"message":message,"details":"remotetest"}.
 func Reject4xx(status int, message string) Fault {
 	return Fault{name: fmt.Sprintf("Reject4xx(%d)", status), serve: func(s *Server, w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, status, failure(message))
+		writeAnswer(w, status, licapi.Fail(message, "remotetest"))
 	}}
 }
 

@@ -1,7 +1,10 @@
 // Package remotetest is a real HTTP license server on loopback that speaks the
-// fixed contract (SPEC §1): licenses, device binding, device switch, a request
-// log, and fault switches for every way the real server can fail. Tests of the
-// remote client, the engine and the host use it end to end.
+// fixed contract (internal/licapi, docs/remote.md): licenses, a request log,
+// license objects with any field of any JSON type, and fault switches for
+// every way the real server can fail. Device binding and switching follow
+// licensed's own rules (licserver.BindDevice, licserver.MoveDevice), so a
+// test sees the answers the real server gives. Tests of the remote client,
+// the engine and the host use it end to end.
 //
 //	srv := remotetest.New(t)
 //	srv.AddLicense("KEY-0001-ABCD-EFGH", 1, map[string]any{"customField1": 500})
@@ -29,20 +32,13 @@ import (
 	"time"
 
 	"github.com/licensehost/licensehost/internal/licapi"
+	"github.com/licensehost/licensehost/internal/licserver"
+	"github.com/licensehost/licensehost/internal/licserver/store"
 )
 
-// Messages of the server's answers.
-const (
-	MsgVerified    = "密钥验证成功"
-	MsgSwitched    = "设备切换成功"
-	MsgNotFound    = "密钥不存在"
-	MsgSuspended   = "密钥已被暂停"
-	MsgDeviceLimit = "设备数量已达上限"
-	MsgOldNotBound = "原设备未绑定此密钥"
-	MsgBadRequest  = "请求格式错误"
-	MsgMissing     = "缺少必要参数"
-	MsgUnavailable = "服务暂时不可用"
-)
+// MsgUnavailable is the message of the Status5xx fault's answer. The
+// server's other messages are the contract's (licapi.MsgVerifyOK, …).
+const MsgUnavailable = "服务暂时不可用"
 
 // Missing, as a value in a license's fields, removes that field from the
 // license object (to test a missing field, as opposed to null: nil).
@@ -64,13 +60,9 @@ type Request struct {
 }
 
 type license struct {
-	key        string
-	maxDevices int
-	suspended  bool
-	token      string
-	fields     map[string]any
-	devices    []string
-	uses       int64
+	lic    store.License // what licensed's binding rules work on
+	token  string
+	fields map[string]any
 }
 
 // Server is the fake license server. Create it with New.
@@ -200,7 +192,10 @@ func (s *Server) Down() bool {
 func (s *Server) AddLicense(key string, maxDevices int, fields map[string]any) {
 	tok := make([]byte, 16)
 	_, _ = rand.Read(tok)
-	l := &license{key: key, maxDevices: maxDevices, token: "tok_" + hex.EncodeToString(tok), fields: map[string]any{}}
+	l := &license{
+		lic:   store.License{Key: key, Status: store.StatusActive, MaxDevices: int64(max(maxDevices, 0))},
+		token: "tok_" + hex.EncodeToString(tok), fields: map[string]any{},
+	}
 	for k, v := range fields {
 		l.fields[k] = v
 	}
@@ -224,7 +219,12 @@ func (s *Server) SetField(key, field string, value any) {
 
 // SetSuspended suspends a license (403 密钥已被暂停) or lifts the suspension.
 func (s *Server) SetSuspended(key string, suspended bool) {
-	s.withLicense(key, func(l *license) { l.suspended = suspended })
+	s.withLicense(key, func(l *license) {
+		l.lic.Status = store.StatusActive
+		if suspended {
+			l.lic.Status = store.StatusSuspended
+		}
+	})
 }
 
 // SetToken sets the token of a license's successful answers ("" sends none).
@@ -241,15 +241,19 @@ func (s *Server) Token(key string) (tok string) {
 // BindDevice binds a machine to a license directly, as if it had verified.
 func (s *Server) BindDevice(key, machineID string) {
 	s.withLicense(key, func(l *license) {
-		if !slices.Contains(l.devices, machineID) {
-			l.devices = append(l.devices, machineID)
+		if l.lic.Device(machineID) < 0 {
+			l.lic.Devices = append(l.lic.Devices, store.Device{MachineID: machineID, ActivatedAt: time.Now()})
 		}
 	})
 }
 
 // Devices returns the machines bound to a license, in binding order.
 func (s *Server) Devices(key string) (ids []string) {
-	s.withLicense(key, func(l *license) { ids = slices.Clone(l.devices) })
+	s.withLicense(key, func(l *license) {
+		for _, d := range l.lic.Devices {
+			ids = append(ids, d.MachineID)
+		}
+	})
 	return ids
 }
 
@@ -280,20 +284,16 @@ func (s *Server) LicenseObject(key string) (obj map[string]any, ok bool) {
 }
 
 func (l *license) object(clientIP string) map[string]any {
-	status := "active"
-	if l.suspended {
-		status = "suspended"
-	}
 	obj := map[string]any{
-		"licenseKey":             l.key,
+		"licenseKey":             l.lic.Key,
 		"applicationName":        "密钥管理系统",
 		"licenseTypeName":        "终生赞助版",
 		"licenseTypeDisplayName": "终生赞助版",
-		"status":                 status,
+		"status":                 string(l.lic.Status),
 		"maxUses":                999999,
-		"currentUses":            l.uses,
-		"maxDevices":             l.maxDevices,
-		"currentDevices":         len(l.devices),
+		"currentUses":            l.lic.CurrentUses,
+		"maxDevices":             l.lic.MaxDevices,
+		"currentDevices":         len(l.lic.Devices),
 		"customField1":           "500",
 		"customField2":           "100",
 		"customField3":           "10",
@@ -452,65 +452,57 @@ func clientIP(r *http.Request) string {
 
 func (s *Server) verify(w http.ResponseWriter, r *http.Request, req Request) {
 	if req.Verify == nil {
-		writeJSON(w, http.StatusBadRequest, failure(MsgBadRequest))
+		writeAnswer(w, http.StatusBadRequest, licapi.Fail(licapi.MsgBadRequest, "invalid_json"))
 		return
 	}
-	v := req.Verify
-	if v.LicenseKey == "" || v.MachineID == "" {
-		writeJSON(w, http.StatusBadRequest, failure(MsgMissing))
-		return
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	l, ok := s.licenses[v.LicenseKey]
-	switch {
-	case !ok:
-		writeJSON(w, http.StatusNotFound, failure(MsgNotFound))
-		return
-	case l.suspended:
-		writeJSON(w, http.StatusForbidden, failure(MsgSuspended))
-		return
-	case !slices.Contains(l.devices, v.MachineID):
-		if l.maxDevices > 0 && len(l.devices) >= l.maxDevices {
-			writeJSON(w, http.StatusForbidden, failure(MsgDeviceLimit))
-			return
-		}
-		l.devices = append(l.devices, v.MachineID)
-	}
-	l.uses++
-	writeJSON(w, http.StatusOK, l.success(MsgVerified, clientIP(r)))
+	v := *req.Verify
+	s.answer(w, r, v.LicenseKey, v.Validate(), func(l *store.License, now time.Time) *licserver.Answer {
+		_, refusal, _ := licserver.BindDevice(l, v, now, nil)
+		return refusal
+	}, licapi.MsgVerifyOK)
 }
 
 func (s *Server) switchDevice(w http.ResponseWriter, r *http.Request, req Request) {
 	if req.Switch == nil {
-		writeJSON(w, http.StatusBadRequest, failure(MsgBadRequest))
+		writeAnswer(w, http.StatusBadRequest, licapi.Fail(licapi.MsgBadRequest, "invalid_json"))
 		return
 	}
-	sw := req.Switch
-	if sw.LicenseKey == "" || sw.OldMachineID == "" || sw.NewMachineID == "" {
-		writeJSON(w, http.StatusBadRequest, failure(MsgMissing))
+	sw := *req.Switch
+	s.answer(w, r, sw.LicenseKey, sw.Validate(), func(l *store.License, now time.Time) *licserver.Answer {
+		_, _, refusal := licserver.MoveDevice(l, sw, now, nil)
+		return refusal
+	}, licapi.MsgSwitchOK)
+}
+
+// answer runs one contract request the way licensed does: the request's
+// validation, the key's lookup, licserver.Usable, then apply (licensed's
+// binding rules); a success carries the license object and the token.
+func (s *Server) answer(w http.ResponseWriter, r *http.Request, key string, inv *licapi.Invalid,
+	apply func(l *store.License, now time.Time) *licserver.Answer, okMsg string) {
+	if inv != nil {
+		writeAnswer(w, http.StatusBadRequest, inv.Answer())
 		return
 	}
+	now := time.Now()
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	l, ok := s.licenses[sw.LicenseKey]
-	switch {
-	case !ok:
-		writeJSON(w, http.StatusNotFound, failure(MsgNotFound))
-		return
-	case l.suspended:
-		writeJSON(w, http.StatusForbidden, failure(MsgSuspended))
-		return
-	case !slices.Contains(l.devices, sw.OldMachineID):
-		writeJSON(w, http.StatusForbidden, failure(MsgOldNotBound))
+	l, ok := s.licenses[key]
+	if !ok {
+		writeAnswer(w, http.StatusNotFound, licapi.Fail(licapi.MsgNotFound, "license_not_found"))
 		return
 	}
-	l.devices = slices.DeleteFunc(l.devices, func(id string) bool { return id == sw.OldMachineID })
-	if !slices.Contains(l.devices, sw.NewMachineID) {
-		l.devices = append(l.devices, sw.NewMachineID)
+	refusal := licserver.Usable(l.lic, now)
+	if refusal == nil {
+		refusal = apply(&l.lic, now)
 	}
-	writeJSON(w, http.StatusOK, l.success(MsgSwitched, clientIP(r)))
+	if refusal != nil {
+		writeAnswer(w, refusal.Status, refusal.Answer)
+		return
+	}
+	writeJSON(w, http.StatusOK, l.success(okMsg, clientIP(r)))
 }
+
+func writeAnswer(w http.ResponseWriter, status int, a licapi.Answer) { writeJSON(w, status, a) }
 
 func (l *license) success(msg, ip string) map[string]any {
 	ans := map[string]any{"success": true, "message": msg, "license": l.object(ip)}
@@ -518,10 +510,6 @@ func (l *license) success(msg, ip string) map[string]any {
 		ans["token"] = l.token
 	}
 	return ans
-}
-
-func failure(msg string) map[string]any {
-	return map[string]any{"success": false, "message": msg, "details": "remotetest"}
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {

@@ -42,13 +42,13 @@ func TestVerifyBindingAndSwitch(t *testing.T) {
 	if _, ok := lic["customField3"]; ok {
 		t.Errorf("Missing field sent: %v", lic)
 	}
-	if st, m = post(t, verify, `{"licenseKey":"`+key+`","machineId":"server_b","deviceInfo":"x"}`); st != 403 || m["message"] != remotetest.MsgDeviceLimit {
+	if st, m = post(t, verify, `{"licenseKey":"`+key+`","machineId":"server_b","deviceInfo":"x"}`); st != 403 || m["message"] != licapi.MsgDeviceLimit {
 		t.Fatalf("second machine: %d %v", st, m)
 	}
-	if st, m = post(t, verify, `{"licenseKey":"nope","machineId":"server_a","deviceInfo":"x"}`); st != 404 || m["message"] != remotetest.MsgNotFound {
+	if st, m = post(t, verify, `{"licenseKey":"nope","machineId":"server_a","deviceInfo":"x"}`); st != 404 || m["message"] != licapi.MsgNotFound {
 		t.Fatalf("unknown key: %d %v", st, m)
 	}
-	if st, m = post(t, sw, `{"licenseKey":"`+key+`","oldMachineId":"server_x","newMachineId":"server_b","reason":"r"}`); st != 403 || m["message"] != remotetest.MsgOldNotBound {
+	if st, m = post(t, sw, `{"licenseKey":"`+key+`","oldMachineId":"server_x","newMachineId":"server_b","reason":"r"}`); st != 403 || m["message"] != licapi.MsgOldNotBound {
 		t.Fatalf("switch from unbound: %d %v", st, m)
 	}
 	if st, m = post(t, sw, `{"licenseKey":"`+key+`","oldMachineId":"server_a","newMachineId":"server_b","reason":"r"}`); st != 200 || m["success"] != true {
@@ -58,7 +58,7 @@ func TestVerifyBindingAndSwitch(t *testing.T) {
 		t.Fatalf("devices after switch: %v", got)
 	}
 	srv.SetSuspended(key, true)
-	if st, m = post(t, verify, `{"licenseKey":"`+key+`","machineId":"server_b","deviceInfo":"x"}`); st != 403 || m["message"] != remotetest.MsgSuspended {
+	if st, m = post(t, verify, `{"licenseKey":"`+key+`","machineId":"server_b","deviceInfo":"x"}`); st != 403 || m["message"] != licapi.MsgSuspended {
 		t.Fatalf("suspended: %d %v", st, m)
 	}
 	if n := srv.Count(licapi.PathVerify); n != 4 {

@@ -121,11 +121,11 @@ func TestBrowserAdminFlow(t *testing.T) {
 	}
 	activate("LH-NO-SUCH-KEY-0009")
 	tb.waitText(`#activate [data-f="result"]`, "Invalid license key")
-	tb.waitText(`#activate [data-f="result"]`, "License server said (HTTP 404): "+remotetest.MsgNotFound)
+	tb.waitText(`#activate [data-f="result"]`, "License server said (HTTP 404): "+licapi.MsgNotFound)
 	tb.waitText(`#activate [data-f="result"]`, "The installation stays: Not activated.")
 
 	activate(keySuspend)
-	tb.waitText(`#activate [data-f="result"]`, "License server said (HTTP 403): "+remotetest.MsgSuspended)
+	tb.waitText(`#activate [data-f="result"]`, "License server said (HTTP 403): "+licapi.MsgSuspended)
 
 	srv.SetDown(true)
 	activate(keyAnnual)
