@@ -1,6 +1,7 @@
-// Package api holds the wire types of the host's local HTTP API (SPEC §6,
-// seed 002 §7 and §15). The daemon encodes them, the CLI, the tray and any Go
-// caller decode them; other languages read docs/api.md or /openapi.json.
+// Package api holds the wire types of the host's local HTTP API
+// (docs/api.md) and its OpenAPI document (openapi.json). The daemon encodes
+// them, the CLI, the tray and any Go caller decode them; other languages
+// read docs/api.md or /openapi.json.
 // Besides the standard library it imports only engine, for the domain types
 // the API carries (Limits) and nothing heavy.
 package api
@@ -107,7 +108,7 @@ type Status struct {
 	Preauth *Preauth `json:"preauth,omitempty"`
 }
 
-// RemoteError is seed 002's structured remote error.
+// RemoteError is the structured remote error of docs/api.md.
 type RemoteError struct {
 	HTTPStatus int             `json:"httpStatus"` // 0 when no HTTP answer arrived
 	Data       json.RawMessage `json:"data"`
@@ -121,7 +122,7 @@ type Fallback struct {
 }
 
 // ActionResponse is the body of activate, heartbeat, device-switch-request
-// and clear (seed 002 §15). On success: Success, Status, License, GraceDays,
+// and clear (docs/api.md). On success: Success, Status, License, GraceDays,
 // TrustDays. On failure additionally Message, RemoteError (when the remote was
 // involved), Fallback, and Definitive (the server rejected the key, as opposed
 // to no trustworthy answer arriving).

@@ -45,7 +45,7 @@ type ActivationStore interface {
 
 // EffectiveNow returns the engine's time as expiry checks must see it: the
 // clock, never earlier than the highest time the installation has seen
-// (SPEC's clock high-water mark), so a clock turned back extends nothing.
+// (the clock high-water mark, docs/engine.md), so a clock turned back extends nothing.
 func (e *Engine) EffectiveNow(ctx context.Context) (time.Time, error) {
 	now := e.now()
 	rec, err := e.load(ctx)

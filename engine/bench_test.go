@@ -7,7 +7,7 @@ import (
 	"github.com/licensehost/licensehost/engine"
 )
 
-// BenchmarkEvaluate: one SPEC §4 evaluation (the hot path of every status
+// BenchmarkEvaluate: one evaluation of the state machine (docs/engine.md) (the hot path of every status
 // read and quota decision).
 func BenchmarkEvaluate(b *testing.B) {
 	rec := withStreak(verified(t0), 2, t0.Add(day(8)))

@@ -1,5 +1,5 @@
 // Package engine is the domain core of licensehost: the local license record,
-// the trust/grace state machine (SPEC §4), verification against the remote
+// the trust/grace state machine (docs/engine.md), verification against the remote
 // license server through the RemoteClient seam, device switching, and quota
 // decisions through the Policy seam.
 //

@@ -466,7 +466,7 @@ func (e *Engine) applyFailure(rec *Record, re *RemoteError, kind string, now tim
 }
 
 // Activate verifies key with the remote server and, when it verifies, stores
-// it as this installation's license. It is transactional (SPEC §4): when a
+// it as this installation's license. It is transactional (docs/engine.md): when a
 // verified license already stands, a failing key leaves it, its status and its
 // failure streak untouched (the error is recorded for display); when none
 // stands, a transient failure stores the key as pending and a definitive

@@ -18,7 +18,7 @@ var (
 	ErrSchemaTooNew = errors.New("record schema is newer than this build understands")
 	// ErrInvalidKeyFormat: the license key is empty, too long or holds
 	// control characters; refused before any network call.
-	ErrInvalidKeyFormat = errors.New("Invalid license key format") //nolint:staticcheck // user-facing wording of seed 000
+	ErrInvalidKeyFormat = errors.New("Invalid license key format") //nolint:staticcheck // user-facing wording (docs/api.md)
 	// ErrNoLicense: the operation needs a stored license key.
 	ErrNoLicense = errors.New("no license key is stored")
 	// ErrInvalidMachineID: a machine code is not server_ + 16 lowercase hex.
@@ -32,7 +32,7 @@ var (
 	ErrClosed = errors.New("closed")
 )
 
-// RemoteError is a failed remote call: the structured remoteError of seed 002
+// RemoteError is a failed remote call: the structured remoteError of docs/api.md
 // §7/§15 {httpStatus, data, message}, plus whether the server definitively
 // rejected the request (4xx with success:false) or no trustworthy answer came
 // back (network error, timeout, 5xx, unparseable body).

@@ -14,7 +14,7 @@ import (
 // GrantKind is the kind of license a grant comes from.
 type GrantKind string
 
-// The three kinds of seed 001.
+// The three license kinds (docs/features.md).
 const (
 	// KindPreauth: built in, starts at the first start with a product,
 	// time-limited, never mixed with the other two.
@@ -255,7 +255,7 @@ type FeatureInput struct {
 }
 
 // Supersedes reports whether grants hold a temporary or formal grant, which
-// ends pre-authorization for good once seen (seed 001 §1.1.5).
+// ends pre-authorization for good once seen (docs/features.md).
 func Supersedes(grants []Grant) (Grant, bool) {
 	for _, g := range grants {
 		if g.Kind == KindTemporary || g.Kind == KindFormal {

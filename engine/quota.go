@@ -11,7 +11,7 @@ import (
 // BuiltinPolicyName names the built-in policy in quota answers.
 const BuiltinPolicyName = "builtin"
 
-// Builtin is the built-in quota policy of SPEC §5 and the fallback whenever a
+// Builtin is the built-in quota policy of docs/engine.md (Quotas) and the fallback whenever a
 // policy module fails: a request for Batch new items with Used existing is
 // allowed iff Batch ≤ the batch limit and Used+Batch ≤ the total limit (nil
 // limits are unlimited). The limits it applies are the ones in the input,
@@ -28,7 +28,7 @@ func (Builtin) Decide(_ context.Context, in QuotaInput) (QuotaDecision, error) {
 // Close implements Policy.
 func (Builtin) Close(context.Context) error { return nil }
 
-// DecideBuiltin is the pure SPEC §5 decision.
+// DecideBuiltin is the pure quota rule of docs/engine.md.
 func DecideBuiltin(in QuotaInput) QuotaDecision {
 	d := QuotaDecision{Limits: in.Limits, Policy: BuiltinPolicyName}
 	switch {
@@ -128,23 +128,34 @@ func (e *Engine) decide(ctx context.Context, in QuotaInput) QuotaDecision {
 	return d
 }
 
-// CheckQuota answers whether req.Batch more items may be created now. It
-// writes nothing but an event when refused.
-func (e *Engine) CheckQuota(ctx context.Context, req QuotaRequest) (QuotaAnswer, error) {
-	req.IdempotencyKey = ""
+// quotaRequest validates req and gathers what a policy decides on: the
+// evaluated status now, its limits (an offline activation's when no online
+// license stands) and the enabled features. Used is left to the caller.
+func (e *Engine) quotaRequest(ctx context.Context, req QuotaRequest) (QuotaInput, Evaluation, error) {
 	if err := req.validate(); err != nil {
-		return QuotaAnswer{}, err
+		return QuotaInput{}, Evaluation{}, err
 	}
 	rec, now, err := e.current(ctx)
 	if err != nil {
-		return QuotaAnswer{}, err
+		return QuotaInput{}, Evaluation{}, err
 	}
 	ev := e.evaluate(rec, now)
 	in := e.quotaInput(rec, ev, req)
 	if err := e.applyOffline(ctx, &in, ev); err != nil {
-		return QuotaAnswer{}, err
+		return QuotaInput{}, Evaluation{}, err
 	}
 	if in.Features, err = e.enabledFeatures(ctx, rec, ev, now); err != nil {
+		return QuotaInput{}, Evaluation{}, err
+	}
+	return in, ev, nil
+}
+
+// CheckQuota answers whether req.Batch more items may be created now. It
+// writes nothing but an event when refused.
+func (e *Engine) CheckQuota(ctx context.Context, req QuotaRequest) (QuotaAnswer, error) {
+	req.IdempotencyKey = ""
+	in, ev, err := e.quotaRequest(ctx, req)
+	if err != nil {
 		return QuotaAnswer{}, err
 	}
 	if req.Used != nil {
@@ -163,19 +174,8 @@ func (e *Engine) CheckQuota(ctx context.Context, req QuotaRequest) (QuotaAnswer,
 // host's usage counter. The answer is durable before it returns.
 func (e *Engine) ConsumeQuota(ctx context.Context, req QuotaRequest) (QuotaAnswer, error) {
 	req.Used = nil
-	if err := req.validate(); err != nil {
-		return QuotaAnswer{}, err
-	}
-	rec, now, err := e.current(ctx)
+	in, ev, err := e.quotaRequest(ctx, req)
 	if err != nil {
-		return QuotaAnswer{}, err
-	}
-	ev := e.evaluate(rec, now)
-	in := e.quotaInput(rec, ev, req)
-	if err := e.applyOffline(ctx, &in, ev); err != nil {
-		return QuotaAnswer{}, err
-	}
-	if in.Features, err = e.enabledFeatures(ctx, rec, ev, now); err != nil {
 		return QuotaAnswer{}, err
 	}
 	var last QuotaDecision

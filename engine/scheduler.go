@@ -8,7 +8,7 @@ import (
 	"time"
 )
 
-// Heartbeat window (seed 002 §7): a random minute between 03:00 and 05:00
+// Heartbeat window (docs/engine.md): a random minute between 03:00 and 05:00
 // local time, once a day.
 const (
 	HeartbeatWindowStart = 3 * time.Hour

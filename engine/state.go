@@ -15,12 +15,12 @@ const (
 	ReasonTooManyFailure = "too_many_failures" // grace_limited
 	ReasonGraceOver      = "grace_over"        // expired: grace ran out
 	ReasonLicenseExpired = "license_expired"   // expired: the license's own expiresAt passed
-	ReasonMachineChanged = "machine_changed"   // expired: seed 000's "License key mismatch"
+	ReasonMachineChanged = "machine_changed"   // expired: the record is another machine's
 	ReasonSwitchedAway   = "switched_away"     // switching: this machine handed its license on
 	ReasonSwitchDone     = "switch_window_over"
 )
 
-// Evaluation is the outcome of the SPEC §4 state machine.
+// Evaluation is the outcome of the state machine of docs/engine.md.
 type Evaluation struct {
 	Status      Status
 	IsSponsored bool
@@ -54,7 +54,7 @@ func EffectiveNow(now, highWater time.Time) time.Time {
 	return now
 }
 
-// Evaluate is the SPEC §4 state machine as a pure function of the record, the
+// Evaluate is the state machine of docs/engine.md as a pure function of the record, the
 // configuration, the current machine code and the clock reading.
 //
 // With cfg.AllowOfflineTrust=false there is no trust window: time offline is
@@ -168,7 +168,7 @@ func copyInt(p *int64) *int64 {
 
 // ParseLimit reads a customField quota: an integer, possibly quoted, with
 // surrounding spaces; empty, missing, negative or non-numeric means
-// unlimited (nil), as seed 002 §6 says for empty.
+// unlimited (nil), as docs/engine.md (Quotas) says for empty.
 func ParseLimit(s string) *int64 {
 	s = strings.TrimSpace(s)
 	if s == "" {

@@ -31,7 +31,7 @@ func withStreak(r engine.Record, n int, F time.Time) engine.Record {
 	return r
 }
 
-// TestEvaluateTable walks every row of the SPEC §4 table.
+// TestEvaluateTable walks every row of the states table in docs/engine.md.
 func TestEvaluateTable(t *testing.T) {
 	cfg := engine.DefaultConfig()
 	noTrust := cfg

@@ -12,10 +12,10 @@ import (
 // a newer version refuses to open (ErrSchemaTooNew) rather than misread it.
 const SchemaVersion = 1
 
-// Status is the evaluated license state of an installation (SPEC §4).
+// Status is the evaluated license state of an installation (docs/engine.md).
 type Status string
 
-// The statuses of SPEC §4.
+// The statuses of docs/engine.md.
 const (
 	StatusCommunity    Status = "community"
 	StatusPending      Status = "pending"
@@ -41,7 +41,7 @@ func (s Status) Sponsored() bool {
 // Clock is the only source of time for the engine.
 type Clock interface{ Now() time.Time }
 
-// Record is the one local license record of an installation (SPEC §3). The zero
+// Record is the one local license record of an installation (docs/storage.md). The zero
 // Record (no license key) means community edition.
 type Record struct {
 	SchemaVersion int `json:"schemaVersion"`

@@ -1,6 +1,6 @@
 // Package ui holds the Fyne views of licensehost's desktop companion: the
 // status card, the activation form, the remote license details, the device
-// switch form, manual refresh and clearing the license (seed 002 §8). The
+// switch form, manual refresh and clearing the license (docs/tray.md). The
 // views talk to the host daemon through the small Client interface below,
 // which hostclient.Client implements; tests use a hand-written fake.
 //

@@ -15,7 +15,7 @@ import (
 )
 
 // licenseFields is the remote license object read leniently: every field may
-// be missing, empty, or a number where a string was expected (SPEC §1).
+// be missing, empty, or a number where a string was expected (docs/remote.md).
 type licenseFields map[string]any
 
 func parseLicense(raw json.RawMessage) licenseFields {
@@ -109,7 +109,7 @@ func formatMaybeTime(s string) string {
 }
 
 // MaskKey shows the first 4 and last 4 characters of a license key, as the
-// host does (SPEC §6). Keys of 8 characters or fewer are fully masked.
+// host does (docs/api.md). Keys of 8 characters or fewer are fully masked.
 func MaskKey(k string) string {
 	r := []rune(k)
 	switch {

@@ -140,7 +140,7 @@ func TestChineseFollowsLocale(t *testing.T) {
 		t.Errorf("grace notice\n got %q\nwant %q", got, want)
 	}
 	if got := statusLabel("community"); got != "未激活" {
-		t.Errorf("community = %q, want seed 002 §8's 未激活", got)
+		t.Errorf("community = %q, want 未激活 (docs/tray.md)", got)
 	}
 	expired := activeStatus()
 	expired.Status, expired.Reason = "expired", "machine_changed"

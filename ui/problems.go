@@ -64,7 +64,7 @@ func (p Problem) String() string {
 }
 
 // mismatchWords mark a license server message that means the key is bound to
-// another machine (seed 000's "License key mismatch").
+// another machine (reason machine_changed, docs/engine.md).
 var mismatchWords = []string{"mismatch", "不匹配"}
 
 func isMismatchMessage(msg string) bool {
@@ -77,7 +77,8 @@ func isMismatchMessage(msg string) bool {
 	return false
 }
 
-// mismatchProblem explains seed 000's "License key mismatch".
+// mismatchProblem explains a license bound to another machine (reason
+// machine_changed, docs/engine.md).
 func mismatchProblem(machineID string) Problem {
 	return Problem{
 		Kind:  KindMismatch,
@@ -206,7 +207,7 @@ func graceDays(left float64) int {
 	return int(math.Ceil(left - 1e-9))
 }
 
-// graceNotice is seed 002 §8's wording with N days left.
+// graceNotice is the grace hint of docs/tray.md with N days left.
 func graceNotice(st *api.Status) string {
 	if st == nil || (st.Status != statusGrace && st.Status != statusGraceLimited) {
 		return ""
@@ -265,7 +266,7 @@ func actionLabel(kind string) string {
 	return kind
 }
 
-// lastRefreshText is seed 002 §8's "last refresh feedback with HTTP code and
+// lastRefreshText is the "last refresh feedback with HTTP code and
 // time".
 func lastRefreshText(lr *api.LastRefresh) string {
 	if lr == nil {

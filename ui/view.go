@@ -411,7 +411,7 @@ func (v *View) submitActivation() {
 	mid := v.MachineID()
 	v.async(func() {
 		resp, err := v.c.Activate(v.ctx, key)
-		// The activation's own answer first (seed 002 §8)…
+		// The activation's own answer first (docs/tray.md)…
 		v.do(func() {
 			v.setBusy(false)
 			v.showActivation(resp, err, mid)

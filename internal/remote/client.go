@@ -1,5 +1,5 @@
 // Package remote is the HTTP client of the license server's fixed contract
-// (SPEC §1, seed 002 §2): POST {base}/api/license/verify and
+// (docs/remote.md, internal/licapi): POST {base}/api/license/verify and
 // POST {base}/api/license/switch-device. It implements engine.RemoteClient.
 //
 // Every answer is bounded, parsed leniently and classified (ParseResponse): a

@@ -270,7 +270,7 @@ func (s *Server) withLicense(key string, fn func(*license)) {
 }
 
 // LicenseObject returns the license object a successful answer for key would
-// carry now: the defaults (those of seed 002 §2.1: customField1 "500",
+// carry now: the defaults (the example answer of docs/remote.md: customField1 "500",
 // customField2 "100", expiresAt 2125-07-16T08:29:19Z, …) overridden by the
 // license's fields. ok is false for an unknown key.
 func (s *Server) LicenseObject(key string) (obj map[string]any, ok bool) {
@@ -433,10 +433,20 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case r.Method != http.MethodPost:
 		writeJSON(w, http.StatusMethodNotAllowed, map[string]any{"success": false, "message": "method not allowed"})
-	case req.Path == licapi.PathVerify:
-		s.verify(w, r, req)
-	case req.Path == licapi.PathSwitchDevice:
-		s.switchDevice(w, r, req)
+	case req.Path == licapi.PathVerify && req.Verify != nil:
+		v := *req.Verify
+		s.answer(w, r, v.LicenseKey, v.Validate(), func(l *store.License, now time.Time) *licserver.Answer {
+			_, refusal, _ := licserver.BindDevice(l, v, now, nil)
+			return refusal
+		}, licapi.MsgVerifyOK)
+	case req.Path == licapi.PathSwitchDevice && req.Switch != nil:
+		sw := *req.Switch
+		s.answer(w, r, sw.LicenseKey, sw.Validate(), func(l *store.License, now time.Time) *licserver.Answer {
+			_, _, refusal := licserver.MoveDevice(l, sw, now, nil)
+			return refusal
+		}, licapi.MsgSwitchOK)
+	case req.Path == licapi.PathVerify || req.Path == licapi.PathSwitchDevice:
+		writeAnswer(w, http.StatusBadRequest, licapi.Fail(licapi.MsgBadRequest, "invalid_json"))
 	default:
 		http.NotFound(w, r) // plain text, like a real front proxy
 	}
@@ -448,30 +458,6 @@ func clientIP(r *http.Request) string {
 		return r.RemoteAddr
 	}
 	return host
-}
-
-func (s *Server) verify(w http.ResponseWriter, r *http.Request, req Request) {
-	if req.Verify == nil {
-		writeAnswer(w, http.StatusBadRequest, licapi.Fail(licapi.MsgBadRequest, "invalid_json"))
-		return
-	}
-	v := *req.Verify
-	s.answer(w, r, v.LicenseKey, v.Validate(), func(l *store.License, now time.Time) *licserver.Answer {
-		_, refusal, _ := licserver.BindDevice(l, v, now, nil)
-		return refusal
-	}, licapi.MsgVerifyOK)
-}
-
-func (s *Server) switchDevice(w http.ResponseWriter, r *http.Request, req Request) {
-	if req.Switch == nil {
-		writeAnswer(w, http.StatusBadRequest, licapi.Fail(licapi.MsgBadRequest, "invalid_json"))
-		return
-	}
-	sw := *req.Switch
-	s.answer(w, r, sw.LicenseKey, sw.Validate(), func(l *store.License, now time.Time) *licserver.Answer {
-		_, _, refusal := licserver.MoveDevice(l, sw, now, nil)
-		return refusal
-	}, licapi.MsgSwitchOK)
 }
 
 // answer runs one contract request the way licensed does: the request's

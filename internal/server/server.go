@@ -1,5 +1,5 @@
-// Package server is the host's local HTTP API (SPEC §6): routing, bearer
-// token auth, bounded JSON bodies, the seed 002 §15 answer shapes, metrics
+// Package server is the host's local HTTP API (docs/api.md): routing, bearer
+// token auth, bounded JSON bodies, the answer shapes of docs/api.md, metrics
 // and the OpenAPI document. It turns HTTP into engine calls and nothing more.
 package server
 
@@ -480,7 +480,7 @@ func quotaLicenseType(rec engine.Record, ev engine.Evaluation) string {
 	return ""
 }
 
-// actionBody renders an engine result in the seed 002 §15 shape, with the
+// actionBody renders an engine result in the shape of docs/api.md, with the
 // HTTP status: 200 success, 422 definitive rejection, 502 no trustworthy
 // answer.
 func (s *Server) actionBody(res engine.ActionResult, keys ...string) (int, api.ActionResponse) {

@@ -40,7 +40,7 @@ func want(allowed bool, lim engine.Limits, reason, msg string) engine.QuotaDecis
 	return engine.QuotaDecision{Allowed: allowed, Limits: lim, Reason: reason, Message: msg}
 }
 
-// Cases is the conformance table of the built-in rules (SPEC §5).
+// Cases is the conformance table of the built-in rules (docs/engine.md, Quotas).
 var Cases = []Case{
 	{"active within limits", in(engine.StatusActive, license, 100, 50), want(true, license, engine.ReasonOK, "")},
 	{"active batch at limit", in(engine.StatusActive, license, 0, 50), want(true, license, engine.ReasonOK, "")},
