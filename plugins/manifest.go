@@ -60,11 +60,13 @@ type Module struct {
 	Kind   string `json:"kind"`   // "wasm" or "plugin"
 	Path   string `json:"path"`   // relative to the policy directory, or absolute
 	SHA256 string `json:"sha256"` // hex sha256 of the file; required
-	Limits Limits `json:"limits"`
+	Bounds Bounds `json:"limits"`
 }
 
-// Limits bound a module; zero fields take the backend's defaults.
-type Limits struct {
+// Bounds bound a module's resources (the manifest's "limits" object; not
+// quota limits, which are engine.Limits); zero fields take the backend's
+// defaults.
+type Bounds struct {
 	Timeout     Duration `json:"timeout,omitzero"`     // per call
 	MemoryPages uint32   `json:"memoryPages,omitzero"` // wasm: 64 KiB pages
 	MaxOutput   int      `json:"maxOutput,omitzero"`   // largest encoded answer, bytes
@@ -138,9 +140,9 @@ func (m *Manifest) validate() error {
 			return fmt.Errorf("module %s: path is required", name)
 		case len(mod.SHA256) != 64 || strings.Trim(strings.ToLower(mod.SHA256), "0123456789abcdef") != "":
 			return fmt.Errorf("module %s: sha256 must be 64 hex digits", name)
-		case mod.Limits.MaxOutput < 0 || mod.Limits.MaxLog < 0 || mod.Limits.Instances < 0:
+		case mod.Bounds.MaxOutput < 0 || mod.Bounds.MaxLog < 0 || mod.Bounds.Instances < 0:
 			return fmt.Errorf("module %s: negative limit", name)
-		case mod.Kind == KindPlugin && (mod.Limits.MemoryPages != 0 || mod.Limits.Instances != 0 || mod.Limits.MaxLog != 0):
+		case mod.Kind == KindPlugin && (mod.Bounds.MemoryPages != 0 || mod.Bounds.Instances != 0 || mod.Bounds.MaxLog != 0):
 			return fmt.Errorf("module %s: memoryPages, instances and maxLog apply to wasm modules only", name)
 		}
 	}

@@ -1,13 +1,13 @@
 package plugins_test
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/licensehost/licensehost/engine/enginetest"
 	"log/slog"
 	"os"
 	"os/exec"
@@ -103,7 +103,7 @@ func standardDir(t testing.TB) string {
 	return policyDir(t, map[string]plugins.Module{
 		"tiered":  {Kind: plugins.KindWasm, Path: "tiered.wasm"},
 		"trap":    {Kind: plugins.KindWasm, Path: "trap.wasm"},
-		"loop":    {Kind: plugins.KindWasm, Path: "loop.wasm", Limits: plugins.Limits{Timeout: plugins.Duration(20 * time.Millisecond)}},
+		"loop":    {Kind: plugins.KindWasm, Path: "loop.wasm", Bounds: plugins.Bounds{Timeout: plugins.Duration(20 * time.Millisecond)}},
 		"hostile": {Kind: plugins.KindPlugin, Path: "hostile-plugin"},
 	}, []plugins.Rule{
 		{Match: "终生赞助版", Module: "tiered"},
@@ -133,7 +133,7 @@ func decide(t testing.TB, p engine.Policy, licenseType, resource string) engine.
 }
 
 func TestRoutingAndFallback(t *testing.T) {
-	var logs syncBuffer
+	var logs enginetest.SyncBuffer
 	var events sync.Map
 	s, err := plugins.Load(context.Background(), standardDir(t), plugins.Options{
 		CacheDir: cacheDir, SocketDir: t.TempDir(),
@@ -327,21 +327,4 @@ func TestEmptyDirIsBuiltin(t *testing.T) {
 	if err := r.Reload(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -141,14 +141,14 @@ func loadModule(ctx context.Context, dir, name string, mod Module, opts Options)
 	case KindWasm:
 		pol, err = wasm.Load(ctx, p, wasm.Config{
 			Name: label(name, mod.Kind), SHA256: mod.SHA256, CacheDir: opts.CacheDir,
-			MemoryPages: mod.Limits.MemoryPages, Timeout: time.Duration(mod.Limits.Timeout),
-			MaxOutput: mod.Limits.MaxOutput, MaxLog: mod.Limits.MaxLog, Instances: mod.Limits.Instances,
+			MemoryPages: mod.Bounds.MemoryPages, Timeout: time.Duration(mod.Bounds.Timeout),
+			MaxOutput: mod.Bounds.MaxOutput, MaxLog: mod.Bounds.MaxLog, Instances: mod.Bounds.Instances,
 			Logger: opts.Logger,
 		})
 	case KindPlugin:
 		pol, err = goplugin.Start(ctx, goplugin.Config{
 			Name: label(name, mod.Kind), Path: p, SHA256: mod.SHA256, SocketDir: opts.SocketDir,
-			Timeout: time.Duration(mod.Limits.Timeout), MaxOutput: mod.Limits.MaxOutput, Logger: opts.Logger,
+			Timeout: time.Duration(mod.Bounds.Timeout), MaxOutput: mod.Bounds.MaxOutput, Logger: opts.Logger,
 		})
 	default:
 		err = fmt.Errorf("%w: unknown kind %q", ErrManifest, mod.Kind)
@@ -230,7 +230,7 @@ type Active struct {
 	Kind   string `json:"kind,omitempty"`   // "wasm", "plugin", or "" for the built-in
 	Path   string `json:"path,omitempty"`   // as in the manifest
 	SHA256 string `json:"sha256,omitempty"` // of the loaded module
-	Limits Limits `json:"limits,omitzero"`
+	Bounds Bounds `json:"limits,omitzero"`
 }
 
 // Active lists the rules in manifest order, ending with the implicit
@@ -238,7 +238,7 @@ type Active struct {
 func (s *Set) Active() []Active {
 	out := make([]Active, 0, len(s.routes)+1)
 	for _, r := range s.routes {
-		out = append(out, Active{Match: r.pattern, Policy: r.label, Kind: r.spec.Kind, Path: r.spec.Path, SHA256: r.spec.SHA256, Limits: r.spec.Limits})
+		out = append(out, Active{Match: r.pattern, Policy: r.label, Kind: r.spec.Kind, Path: r.spec.Path, SHA256: r.spec.SHA256, Bounds: r.spec.Bounds})
 	}
 	if s.def == nil {
 		out = append(out, Active{Match: DefaultPattern, Policy: engine.BuiltinPolicyName})

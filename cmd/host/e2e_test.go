@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"github.com/licensehost/licensehost/engine/enginetest"
 	"github.com/licensehost/licensehost/internal/licapi"
 	"io"
 	"net/http"
@@ -14,7 +15,6 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -69,26 +69,9 @@ type host struct {
 	url     string
 	token   string
 	client  *hostclient.Client
-	stderr  *syncBuf
+	stderr  *enginetest.SyncBuffer
 	done    chan struct{}
 	args    []string
-}
-
-type syncBuf struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 var listenRE = regexp.MustCompile(`listening on (http://\S+)`)
@@ -109,7 +92,7 @@ func startHostBin(t testing.TB, bin string, env []string, dataDir string, args .
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &host{t: t, cmd: cmd, dataDir: dataDir, stderr: &syncBuf{}, done: make(chan struct{}), args: args}
+	h := &host{t: t, cmd: cmd, dataDir: dataDir, stderr: &enginetest.SyncBuffer{}, done: make(chan struct{}), args: args}
 	cmd.Stderr = h.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -1,15 +1,18 @@
 package licapi
 
-import (
-	"encoding/json"
-	"errors"
-)
+import "encoding/json"
 
-// Why DecodeAnswer could not read a body.
-var (
-	ErrEmpty     = errors.New("empty")
-	ErrNotJSON   = errors.New("not JSON")
-	ErrNotObject = errors.New("JSON but not an object")
+// DecodeError is why DecodeAnswer could not read a body: ErrEmpty,
+// ErrNotJSON or ErrNotObject.
+type DecodeError string
+
+func (e DecodeError) Error() string { return string(e) }
+
+// The reasons of DecodeError.
+const (
+	ErrEmpty     DecodeError = "empty"
+	ErrNotJSON   DecodeError = "not JSON"
+	ErrNotObject DecodeError = "JSON but not an object"
 )
 
 // DecodeAnswer decodes a body as an Answer, leniently: every field is read by

@@ -1,9 +1,9 @@
 package remote_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
+	"github.com/licensehost/licensehost/engine/enginetest"
 	"github.com/licensehost/licensehost/internal/licapi"
 	"io"
 	"log"
@@ -30,27 +30,9 @@ const (
 	timeout = 300 * time.Millisecond
 )
 
-// syncBuffer is a log sink safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func newClient(t *testing.T, base string, mod ...func(*remote.Config)) (*remote.Client, *syncBuffer) {
+func newClient(t *testing.T, base string, mod ...func(*remote.Config)) (*remote.Client, *enginetest.SyncBuffer) {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &enginetest.SyncBuffer{}
 	cfg := remote.Config{
 		BaseURL:        base,
 		ConnectTimeout: timeout,

@@ -12,6 +12,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
+	"github.com/licensehost/licensehost/engine/enginetest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -134,28 +135,11 @@ type host struct {
 	url      string
 	admin    string
 	app      string
-	stderr   *syncBuf
+	stderr   *enginetest.SyncBuffer
 	done     chan struct{}
 	dataDir  string
 	client   *hostclient.Client
 	licensed *remotetest.Server
-}
-
-type syncBuf struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }
 
 var listenRE = regexp.MustCompile(`listening on (http://\S+)`)
@@ -181,7 +165,7 @@ func startHost(t testing.TB, srv *remotetest.Server, extra ...string) *host {
 	if err != nil {
 		t.Fatal(err)
 	}
-	h := &host{t: t, cmd: cmd, stderr: &syncBuf{}, done: make(chan struct{}), dataDir: dataDir, licensed: srv}
+	h := &host{t: t, cmd: cmd, stderr: &enginetest.SyncBuffer{}, done: make(chan struct{}), dataDir: dataDir, licensed: srv}
 	cmd.Stderr = h.stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
