@@ -163,20 +163,17 @@ type Text string
 
 // UnmarshalJSON implements json.Unmarshaler.
 func (t *Text) UnmarshalJSON(b []byte) error {
-	*t = ""
-	switch v := scalar(b).(type) {
-	case string:
-		*t = Text(v)
-	case json.Number:
-		*t = Text(formatNumber(v))
-	case bool:
-		*t = Text(strconv.FormatBool(v))
-	case composite:
+	if _, ok := scalar(b).(composite); ok {
 		var buf bytes.Buffer
+		*t = ""
 		if json.Compact(&buf, b) == nil {
 			*t = Text(buf.String())
 		}
+		return nil
 	}
+	var s FlexString
+	_ = s.UnmarshalJSON(b)
+	*t = Text(s)
 	return nil
 }
 

@@ -2,8 +2,6 @@ package licserver
 
 import (
 	"context"
-	"encoding/json"
-	"errors"
 	"net/http"
 	"net/url"
 
@@ -47,14 +45,7 @@ func (h *handler) activationRoutes(mux *http.ServeMux) {
 }
 
 func decodeFileBody(w http.ResponseWriter, r *http.Request, v any) bool {
-	r.Body = http.MaxBytesReader(w, r.Body, maxFileBody)
-	dec := json.NewDecoder(r.Body)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		writeError(w, errors.Join(ErrInvalid, err))
-		return false
-	}
-	return true
+	return decodeLimited(w, r, v, maxFileBody)
 }
 
 func (h *handler) issueActivation(w http.ResponseWriter, r *http.Request) {

@@ -245,7 +245,13 @@ func writeError(w http.ResponseWriter, err error) {
 }
 
 func decodeAdmin(w http.ResponseWriter, r *http.Request, v any) bool {
-	r.Body = http.MaxBytesReader(w, r.Body, maxBody)
+	return decodeLimited(w, r, v, maxBody)
+}
+
+// decodeLimited decodes an admin body of at most limit bytes into v,
+// refusing unknown fields; on failure it has answered.
+func decodeLimited(w http.ResponseWriter, r *http.Request, v any, limit int64) bool {
+	r.Body = http.MaxBytesReader(w, r.Body, limit)
 	dec := json.NewDecoder(r.Body)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {

@@ -607,24 +607,25 @@ func quotaBody(a engine.QuotaAnswer) (int, api.QuotaResponse) {
 
 func (s *Server) quotaCheck(w http.ResponseWriter, r *http.Request) error {
 	var req api.QuotaCheckRequest
-	if err := decode(w, r, &req); err != nil {
-		return err
-	}
-	a, err := s.eng.CheckQuota(r.Context(), engine.QuotaRequest{Batch: req.Batch, Used: req.Used, Resource: req.Resource})
-	if err != nil {
-		return err
-	}
-	code, body := quotaBody(a)
-	writeJSON(w, code, body)
-	return nil
+	return s.quota(w, r, &req, func(ctx context.Context) (engine.QuotaAnswer, error) {
+		return s.eng.CheckQuota(ctx, engine.QuotaRequest{Batch: req.Batch, Used: req.Used, Resource: req.Resource})
+	})
 }
 
 func (s *Server) quotaConsume(w http.ResponseWriter, r *http.Request) error {
 	var req api.QuotaConsumeRequest
-	if err := decode(w, r, &req); err != nil {
+	return s.quota(w, r, &req, func(ctx context.Context) (engine.QuotaAnswer, error) {
+		return s.eng.ConsumeQuota(ctx, engine.QuotaRequest{Batch: req.Batch, Resource: req.Resource, IdempotencyKey: req.IdempotencyKey})
+	})
+}
+
+// quota decodes a quota request into req, asks the engine and answers 200
+// when allowed, 403 when refused.
+func (s *Server) quota(w http.ResponseWriter, r *http.Request, req any, ask func(context.Context) (engine.QuotaAnswer, error)) error {
+	if err := decode(w, r, req); err != nil {
 		return err
 	}
-	a, err := s.eng.ConsumeQuota(r.Context(), engine.QuotaRequest{Batch: req.Batch, Resource: req.Resource, IdempotencyKey: req.IdempotencyKey})
+	a, err := ask(r.Context())
 	if err != nil {
 		return err
 	}
