@@ -88,7 +88,9 @@ func (v *Validator) Check(req *http.Request, status int, header http.Header, bod
 
 // Transport returns a RoundTripper (over base, or http.DefaultTransport when
 // nil) that checks every answer of a documented route and reports a
-// mismatch with t.Errorf. Answers to HEAD requests and to routes the
+// mismatch with t.Errorf. The check runs beside the caller, not in its way,
+// so tests that time a request measure the daemon, not the validator; t's
+// cleanup waits for every check. Answers to HEAD requests and to routes the
 // document does not have (a test probing /nope, or a wrong method) are not
 // checked: TestOpenAPIMatchesRoutes in internal/server keeps the route list
 // and the document in step.
@@ -100,13 +102,16 @@ func Transport(t testing.TB, base http.RoundTripper) http.RoundTripper {
 	if base == nil {
 		base = http.DefaultTransport
 	}
-	return &transport{t: t, v: v, base: base}
+	tr := &transport{t: t, v: v, base: base}
+	t.Cleanup(tr.checks.Wait)
+	return tr
 }
 
 type transport struct {
-	t    testing.TB
-	v    *Validator
-	base http.RoundTripper
+	t      testing.TB
+	v      *Validator
+	base   http.RoundTripper
+	checks sync.WaitGroup
 }
 
 func (tr *transport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -123,8 +128,11 @@ func (tr *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if rerr != nil {
 		return resp, nil // the caller sees a short body; nothing to validate
 	}
-	if err := tr.v.Check(req, resp.StatusCode, resp.Header, body); err != nil {
-		tr.t.Errorf("apitest: %v", err)
-	}
+	sent, status, header := req.Clone(context.Background()), resp.StatusCode, resp.Header.Clone()
+	tr.checks.Go(func() {
+		if err := tr.v.Check(sent, status, header, body); err != nil {
+			tr.t.Errorf("apitest: %v", err)
+		}
+	})
 	return resp, nil
 }

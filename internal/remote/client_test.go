@@ -30,13 +30,18 @@ const (
 	timeout = 300 * time.Millisecond
 )
 
+// shortTimeouts makes a client give up after timeout, for tests of timeouts.
+func shortTimeouts(c *remote.Config) { c.ConnectTimeout, c.TotalTimeout = timeout, timeout }
+
 func newClient(t *testing.T, base string, mod ...func(*remote.Config)) (*remote.Client, *enginetest.SyncBuffer) {
 	t.Helper()
 	logs := &enginetest.SyncBuffer{}
 	cfg := remote.Config{
 		BaseURL:        base,
-		ConnectTimeout: timeout,
-		TotalTimeout:   timeout,
+		// Wide: a loaded machine must not turn an answer into a timeout.
+		// Tests of timeouts set short ones (shortTimeouts).
+		ConnectTimeout: 10 * time.Second,
+		TotalTimeout:   10 * time.Second,
 		Logger:         slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug})),
 	}
 	for _, m := range mod {
@@ -239,7 +244,11 @@ func TestTransientFailures(t *testing.T) {
 			srv := remotetest.New(t)
 			srv.AddLicense(testKey, 0, nil)
 			tc.setup(srv)
-			c, logs := newClient(t, srv.URL())
+			var mod []func(*remote.Config)
+			if tc.deadline {
+				mod = append(mod, shortTimeouts)
+			}
+			c, logs := newClient(t, srv.URL(), mod...)
 			res, err := c.Verify(context.Background(), verifyReq())
 			re, ok := engine.AsRemoteError(err)
 			if !ok {
