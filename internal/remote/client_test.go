@@ -37,7 +37,7 @@ func newClient(t *testing.T, base string, mod ...func(*remote.Config)) (*remote.
 	t.Helper()
 	logs := &enginetest.SyncBuffer{}
 	cfg := remote.Config{
-		BaseURL:        base,
+		BaseURL: base,
 		// Wide: a loaded machine must not turn an answer into a timeout.
 		// Tests of timeouts set short ones (shortTimeouts).
 		ConnectTimeout: 10 * time.Second,
