@@ -89,7 +89,7 @@ func TestFeaturesSectionHidden(t *testing.T) {
 	}
 }
 
-// In Chinese the section speaks seed 001's words.
+// In Chinese the section speaks the words of docs/features.md.
 func TestFeaturesSectionChinese(t *testing.T) {
 	test.NewTempApp(t)
 	useLocale(t, "zh_CN")
