@@ -9,6 +9,7 @@ package remote
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
@@ -112,22 +113,12 @@ func New(cfg Config) (*Client, error) {
 	case cfg.MaxResponseBytes < 0:
 		return nil, fmt.Errorf("%w: negative response limit %d", ErrInvalidConfig, cfg.MaxResponseBytes)
 	}
-	if cfg.ConnectTimeout == 0 {
-		cfg.ConnectTimeout = DefaultConnectTimeout
-	}
-	if cfg.TotalTimeout == 0 {
-		cfg.TotalTimeout = DefaultTotalTimeout
-	}
-	if cfg.MaxResponseBytes == 0 {
-		cfg.MaxResponseBytes = DefaultMaxResponseBytes
-	}
-	if cfg.UserAgent == "" {
-		cfg.UserAgent = DefaultUserAgent
-	}
-	logger := cfg.Logger
-	if logger == nil {
-		logger = slog.New(slog.DiscardHandler)
-	}
+	// Zero fields take the defaults.
+	cfg.ConnectTimeout = cmp.Or(cfg.ConnectTimeout, DefaultConnectTimeout)
+	cfg.TotalTimeout = cmp.Or(cfg.TotalTimeout, DefaultTotalTimeout)
+	cfg.MaxResponseBytes = cmp.Or(cfg.MaxResponseBytes, DefaultMaxResponseBytes)
+	cfg.UserAgent = cmp.Or(cfg.UserAgent, DefaultUserAgent)
+	logger := cmp.Or(cfg.Logger, slog.New(slog.DiscardHandler))
 	rt := cfg.Transport
 	if rt == nil {
 		rt = newTransport(cfg.ConnectTimeout)

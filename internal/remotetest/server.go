@@ -434,17 +434,9 @@ func (s *Server) serveHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.Method != http.MethodPost:
 		writeJSON(w, http.StatusMethodNotAllowed, map[string]any{"success": false, "message": "method not allowed"})
 	case req.Path == licapi.PathVerify && req.Verify != nil:
-		v := *req.Verify
-		s.answer(w, r, v.LicenseKey, v.Validate(), func(l *store.License, now time.Time) *licserver.Answer {
-			_, refusal, _ := licserver.BindDevice(l, v, now, nil)
-			return refusal
-		}, licapi.MsgVerifyOK)
+		s.answer(w, r, req.Verify.LicenseKey, req.Verify.Validate(), bindRule(*req.Verify), licapi.MsgVerifyOK)
 	case req.Path == licapi.PathSwitchDevice && req.Switch != nil:
-		sw := *req.Switch
-		s.answer(w, r, sw.LicenseKey, sw.Validate(), func(l *store.License, now time.Time) *licserver.Answer {
-			_, _, refusal := licserver.MoveDevice(l, sw, now, nil)
-			return refusal
-		}, licapi.MsgSwitchOK)
+		s.answer(w, r, req.Switch.LicenseKey, req.Switch.Validate(), moveRule(*req.Switch), licapi.MsgSwitchOK)
 	case req.Path == licapi.PathVerify || req.Path == licapi.PathSwitchDevice:
 		writeAnswer(w, http.StatusBadRequest, licapi.Fail(licapi.MsgBadRequest, "invalid_json"))
 	default:
@@ -460,11 +452,29 @@ func clientIP(r *http.Request) string {
 	return host
 }
 
+// rule applies licensed's binding rule of one request to a license; nil
+// or the rejection.
+type rule func(l *store.License, now time.Time) *licserver.Answer
+
+func bindRule(v licapi.VerifyRequest) rule {
+	return func(l *store.License, now time.Time) *licserver.Answer {
+		_, refusal, _ := licserver.BindDevice(l, v, now, nil)
+		return refusal
+	}
+}
+
+func moveRule(sw licapi.SwitchRequest) rule {
+	return func(l *store.License, now time.Time) *licserver.Answer {
+		_, _, refusal := licserver.MoveDevice(l, sw, now, nil)
+		return refusal
+	}
+}
+
 // answer runs one contract request the way licensed does: the request's
 // validation, the key's lookup, licserver.Usable, then apply (licensed's
 // binding rules); a success carries the license object and the token.
 func (s *Server) answer(w http.ResponseWriter, r *http.Request, key string, inv *licapi.Invalid,
-	apply func(l *store.License, now time.Time) *licserver.Answer, okMsg string) {
+	apply rule, okMsg string) {
 	if inv != nil {
 		writeAnswer(w, http.StatusBadRequest, inv.Answer())
 		return
