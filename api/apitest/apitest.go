@@ -86,9 +86,37 @@ func (v *Validator) Check(req *http.Request, status int, header http.Header, bod
 	return nil
 }
 
+// CheckAccepted validates a request the server accepted (a 2xx answer)
+// against the document: what the server takes, the document must describe
+// (its parameters and body). reqBody is the body as sent.
+func (v *Validator) CheckAccepted(req *http.Request, reqBody []byte) error {
+	route, params, err := v.router.FindRoute(req)
+	if err != nil {
+		return fmt.Errorf("%s %s: %w (%v)", req.Method, req.URL.Path, ErrUndocumented, err)
+	}
+	r := req.Clone(context.Background())
+	r.Body = io.NopCloser(bytes.NewReader(reqBody))
+	// The validator re-reads the body through GetBody: it must be reqBody.
+	r.GetBody = func() (io.ReadCloser, error) { return io.NopCloser(bytes.NewReader(reqBody)), nil }
+	// The server reads a body as its route's one media type whatever the
+	// Content-Type says (curl -d sends a form type), so it is checked as that.
+	if rb := route.Operation.RequestBody; rb != nil && rb.Value != nil && len(rb.Value.Content) == 1 {
+		for mediaType := range rb.Value.Content {
+			r.Header.Set("Content-Type", mediaType)
+		}
+	}
+	in := &openapi3filter.RequestValidationInput{Request: r, PathParams: params, Route: route,
+		Options: &openapi3filter.Options{MultiError: true, AuthenticationFunc: openapi3filter.NoopAuthenticationFunc,
+			SchemaValidationOptions: []openapi3.SchemaValidationOption{openapi3.DisableSchemaErrorDetails()}}}
+	if err := openapi3filter.ValidateRequest(context.Background(), in); err != nil {
+		return fmt.Errorf("%s %s was accepted, but api/openapi.json does not allow the request: %w\nbody: %.2000s", req.Method, req.URL.Path, err, reqBody)
+	}
+	return nil
+}
+
 // Transport returns a RoundTripper (over base, or http.DefaultTransport when
-// nil) that checks every answer of a documented route and reports a
-// mismatch with t.Errorf. The check runs beside the caller, not in its way,
+// nil) that checks every answer of a documented route, and every request
+// the server accepted, and reports a mismatch with t.Errorf. The check runs beside the caller, not in its way,
 // so tests that time a request measure the daemon, not the validator; t's
 // cleanup waits for every check. Answers to HEAD requests and to routes the
 // document does not have (a test probing /nope, or a wrong method) are not
@@ -115,6 +143,16 @@ type transport struct {
 }
 
 func (tr *transport) RoundTrip(req *http.Request) (*http.Response, error) {
+	var reqBody []byte
+	if req.Body != nil && req.Body != http.NoBody {
+		var err error
+		if reqBody, err = io.ReadAll(req.Body); err != nil {
+			return nil, err
+		}
+		req.Body.Close()
+		req = req.Clone(req.Context())
+		req.Body = io.NopCloser(bytes.NewReader(reqBody))
+	}
 	resp, err := tr.base.RoundTrip(req)
 	if err != nil || req.Method == http.MethodHead {
 		return resp, err
@@ -132,6 +170,11 @@ func (tr *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	tr.checks.Go(func() {
 		if err := tr.v.Check(sent, status, header, body); err != nil {
 			tr.t.Errorf("apitest: %v", err)
+		}
+		if status >= 200 && status < 300 {
+			if err := tr.v.CheckAccepted(sent, reqBody); err != nil {
+				tr.t.Errorf("apitest: %v", err)
+			}
 		}
 	})
 	return resp, nil

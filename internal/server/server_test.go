@@ -220,6 +220,15 @@ func TestOpenAPIRejectsDrift(t *testing.T) {
 			t.Errorf("%s: the validator accepted %s", c.name, c.body)
 		}
 	}
+	// A request the server accepts must be one the document describes.
+	if err := v.CheckAccepted(qreq, []byte(`{"batch":500}`)); err != nil {
+		t.Fatalf("the quota request as sent: %v", err)
+	}
+	for _, body := range []string{`{"batch":"500"}`, `{"batch":500,"tier":"gold"}`, `{}`} {
+		if err := v.CheckAccepted(qreq, []byte(body)); err == nil {
+			t.Errorf("the validator accepted the request %s", body)
+		}
+	}
 }
 
 // Without metrics, /metrics is neither served nor documented.
