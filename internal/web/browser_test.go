@@ -155,7 +155,12 @@ func newLicenseServer(t testing.TB) *remotetest.Server {
 // startHost runs the real daemon with an app token, against srv.
 func startHost(t testing.TB, srv *remotetest.Server, extra ...string) *host {
 	t.Helper()
-	dataDir := t.TempDir()
+	return startHostIn(t, srv, t.TempDir(), extra...)
+}
+
+// startHostIn runs the real daemon on dataDir (a restart keeps the store).
+func startHostIn(t testing.TB, srv *remotetest.Server, dataDir string, extra ...string) *host {
+	t.Helper()
 	args := append([]string{"--listen", "127.0.0.1:0", "--data-dir", dataDir,
 		"--app-token-file", filepath.Join(dataDir, api.AppTokenFileName),
 		"--license-server", srv.URL(), "--remote-timeout", "5s", "--machine-id", thisMachine}, extra...)

@@ -701,3 +701,25 @@ func TestBrowserSignInLink(t *testing.T) {
 	}
 	tb.noConsoleErrors()
 }
+
+// The appliance moved to other hardware: the stored license is bound to the
+// old machine code, and the page says so with this machine's code.
+func TestBrowserMachineChanged(t *testing.T) {
+	srv := newLicenseServer(t)
+	dir := t.TempDir()
+	old := startHostIn(t, srv, dir)
+	if _, err := old.client.Activate(context.Background(), keyAnnual); err != nil {
+		t.Fatal(err)
+	}
+	_ = old.cmd.Process.Signal(syscall.SIGTERM)
+	<-old.done
+	const moved = "server_0000000000abcdef"
+	h := startHostIn(t, srv, dir, "--machine-id", moved)
+	tb := newTab(t, "en-US,en")
+	tb.open(h.url + "/")
+	tb.signIn(h.admin)
+	tb.waitText("#status .badge", "Expired")
+	tb.waitText(`#status [data-f="problem"]`, "License key mismatch")
+	tb.waitText(`#status [data-f="problem"]`, "get a key for this machine's code "+moved)
+	tb.noConsoleErrors()
+}
