@@ -143,8 +143,9 @@ bench-tray:
 NFPM_VERSION = v2.45.2
 NFPM         = $(GO) run github.com/goreleaser/nfpm/v2/cmd/nfpm@$(NFPM_VERSION)
 DIST        ?= dist
-PKG_VERSION ?= $(shell ./packaging/version.sh)
-PKG_ARCH    ?= $(shell $(GO) env GOARCH)
+# PKG_VERSION and PKG_ARCH are computed once, on first use.
+PKG_VERSION ?= $(eval PKG_VERSION := $$(shell ./packaging/version.sh))$(PKG_VERSION)
+PKG_ARCH    ?= $(eval PKG_ARCH := $$(shell $(GO) env GOARCH))$(PKG_ARCH)
 PKG_FORMATS ?= deb rpm
 # The nfpm configurations take the binaries from dist/stage (a fixed path).
 PKG_STAGE    = dist/stage
