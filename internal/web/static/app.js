@@ -196,6 +196,10 @@ function explain(res, action) {
         return p;
       }
       return { title: m('Invalid license key'), detail: [serverSaid(remoteCode, remoteMsg), '\n', m('The license server rejected this key: it may have expired, been suspended or not exist. Check it where you got it, or get a new one.')] };
+    case 503:
+      // The host is busy with another call to the license server, or
+      // starting: nothing was done.
+      return { title: m('The license host did not answer in time'), detail: [m('Try again in a moment.'), '\n', orDash(b.message)] };
     case 502:
       return {
         title: m('No answer from the license server'),
