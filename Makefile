@@ -13,9 +13,11 @@ NOUI_PKGS  = $(shell CGO_ENABLED=0 $(GO) list -e ./... 2>/dev/null | grep -v -e 
 # imagemagick for make screenshots, a CJK font for the tray's Chinese UI,
 # systemd (systemd-analyze, systemd-sysusers), desktop-file-utils and rpm for make test-package.
 # chromium for the web admin page's browser tests (internal/web, chromedp).
+# nodejs for the Node example (cmd/host TestNodeExample) and, with python3 and
+# python3-cryptography, the activation-file snippets (internal/actfile); with CI set they fail if missing.
 DEB_PKGS   = gcc pkg-config libgl1-mesa-dev libx11-dev libxcursor-dev libxrandr-dev \
              libxinerama-dev libxi-dev libxxf86vm-dev xvfb xauth dbus dbus-x11 wabt imagemagick \
-             fonts-wqy-microhei systemd desktop-file-utils rpm chromium
+             fonts-wqy-microhei systemd desktop-file-utils rpm chromium nodejs python3 python3-cryptography
 BENCHTIME ?= 1s
 
 .PHONY: all deps build test test-noui check fmt vet tidy bench run clean

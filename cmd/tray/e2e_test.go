@@ -98,7 +98,7 @@ func TestTrayE2E(t *testing.T) {
 	for _, it := range items {
 		labels = append(labels, it.label)
 	}
-	want := []string{"licensehost: Active — 终生赞助版", "--", "Activate…", "Refresh now", "Copy machine code", "Open status window", "--", "Quit"}
+	want := []string{"licensehost: Active — 终生赞助版", "--", "Activate…", "Offline activation…", "Refresh now", "Copy machine code", "Open status window", "--", "Quit"}
 	if strings.Join(labels, "|") != strings.Join(want, "|") {
 		t.Fatalf("menu labels\n got %q\nwant %q", labels, want)
 	}
