@@ -63,9 +63,18 @@ func loadErr(t testing.TB, name string, cfg wasm.Config) (*wasm.Policy, error) {
 	if cfg.CacheDir == "" {
 		cfg.CacheDir = cacheDir
 	}
+	if cfg.Timeout == 0 {
+		// Wide: on a loaded machine a well-behaved call (or the wait for a
+		// fresh instance) can take longer than DefaultTimeout. Tests of the
+		// deadline set a short Timeout of their own.
+		cfg.Timeout = wideTimeout
+	}
 	cfg.Name = "wasm:" + name
 	return wasm.New(context.Background(), b, cfg)
 }
+
+// wideTimeout is the call timeout of tests that do not test the deadline.
+const wideTimeout = 10 * time.Second
 
 var sample = engine.QuotaInput{
 	LicenseType: "年度版", Status: engine.StatusActive, IsSponsored: true,
@@ -163,7 +172,7 @@ func TestHostileCalls(t *testing.T) {
 		{"badout.wasm", wire.ErrBadOutput},
 	} {
 		t.Run(c.file, func(t *testing.T) {
-			p := load(t, c.file, wasm.Config{Timeout: 50 * time.Millisecond, MemoryPages: 64, MaxOutput: 4096})
+			p := load(t, c.file, wasm.Config{Timeout: callTimeout(c.kind), MemoryPages: 64, MaxOutput: 4096})
 			for range 3 {
 				start := time.Now()
 				_, err := p.Decide(context.Background(), sample)
@@ -177,6 +186,17 @@ func TestHostileCalls(t *testing.T) {
 			t.Logf("%s: %v", wire.FallbackReason(err(p)), err(p))
 		})
 	}
+}
+
+// callTimeout is the Timeout for a module whose calls fail with kind: short
+// where the deadline is what stops the guest, wide otherwise, so that a
+// loaded machine cannot turn a trap or bad output (or the wait for the
+// replacement instance) into a timeout.
+func callTimeout(kind error) time.Duration {
+	if kind == wire.ErrTimeout {
+		return 50 * time.Millisecond
+	}
+	return wideTimeout
 }
 
 func err(p *wasm.Policy) error { _, e := p.Decide(context.Background(), sample); return e }
