@@ -1,6 +1,10 @@
 package api
 
-import "time"
+import (
+	"time"
+
+	"github.com/licensehost/licensehost/engine"
+)
 
 // Routes of feature licensing (docs/features.md).
 const (
@@ -65,10 +69,10 @@ type FeatureCheckResponse struct {
 	Message   string     `json:"message,omitempty"` // a sentence for people, when refused
 }
 
-// Feature refusal reasons.
+// Feature refusal reasons: the engine's (docs/features.md).
 const (
-	FeatureNotLicensed = "not_licensed"
-	FeatureExpired     = "expired"
-	FeaturePreauthOver = "preauth_over"
-	FeatureUnknown     = "unknown_feature"
+	FeatureNotLicensed = engine.FeatureNotLicensed
+	FeatureExpired     = engine.FeatureExpired
+	FeaturePreauthOver = engine.FeaturePreauthOver
+	FeatureUnknown     = engine.FeatureUnknown
 )

@@ -165,13 +165,3 @@ func TestNoProductNoFeatureFields(t *testing.T) {
 		t.Fatalf("check without a product: %d %+v", code, r)
 	}
 }
-
-// The api reason strings are the engine's.
-func TestFeatureReasonsInStep(t *testing.T) {
-	for a, e := range map[string]string{api.FeatureNotLicensed: engine.FeatureNotLicensed, api.FeatureExpired: engine.FeatureExpired,
-		api.FeaturePreauthOver: engine.FeaturePreauthOver, api.FeatureUnknown: engine.FeatureUnknown} {
-		if a != e {
-			t.Errorf("api %q != engine %q", a, e)
-		}
-	}
-}
