@@ -209,3 +209,47 @@ install-tray: tray
 	install -D -m 0644 packaging/desktop/io.licensehost.tray.desktop $(DESTDIR)$(PREFIX)/share/applications/io.licensehost.tray.desktop
 	install -D -m 0644 cmd/tray/Icon.png $(DESTDIR)$(PREFIX)/share/icons/hicolor/256x256/apps/io.licensehost.tray.png
 	install -D -m 0644 packaging/desktop/io.licensehost.tray-autostart.desktop $(DESTDIR)$(SYSCONFDIR)/xdg/autostart/io.licensehost.tray.desktop
+
+# ---- reliability: the figures of docs/reliability.md (issue 12) ----
+.PHONY: reliability torture fault-matrix bad-input forged-server damage-matrix bench-rss
+# Each target runs one reliability run of cmd/host (the real binary) or storage
+# and prints its RELIABILITY/DAMAGE lines; a run that finds a loss fails.
+TORTURE_ROUNDS ?= 200
+# run PATTERN PKG LINES: go test -v, keep the figure lines, keep go test's exit status.
+define reliability_run
+	@out=$$(mktemp); CGO_ENABLED=0 $(GO) test -count=1 -v -timeout 60m -run '$(1)' $(2) > $$out 2>&1; rc=$$?; \
+	grep -E '^($(3)|--- FAIL|FAIL|ok|panic)' $$out; [ $$rc = 0 ] || tail -40 $$out; rm -f $$out; exit $$rc
+endef
+
+## torture: kill -9 at random moments while consuming and activating, TORTURE_ROUNDS rounds (200).
+torture: export LICENSEHOST_RELIABILITY = torture
+torture: export LICENSEHOST_TORTURE_ROUNDS = $(TORTURE_ROUNDS)
+torture:
+	$(call reliability_run,^TestReliabilityTorture$$,./cmd/host/,RELIABILITY)
+
+## fault-matrix: every license server failure × activate (first / second key) and heartbeat.
+fault-matrix: export LICENSEHOST_RELIABILITY = fault-matrix
+fault-matrix:
+	$(call reliability_run,^TestReliabilityFaultMatrix$$,./cmd/host/,RELIABILITY)
+
+## bad-input: malformed requests to every route; no 5xx, nothing stored.
+bad-input: export LICENSEHOST_RELIABILITY = bad-input
+bad-input:
+	$(call reliability_run,^TestReliabilityBadInput$$,./cmd/host/,RELIABILITY)
+
+## forged-server: forged, replayed, stale and key-swapped answers against a pinned key.
+forged-server: export LICENSEHOST_RELIABILITY = forged-server
+forged-server:
+	$(call reliability_run,^TestReliabilityForgedServer$$,./cmd/host/,RELIABILITY)
+
+## damage-matrix: every Badger file kind flipped and cut; refused, intact or warned — never a panic or a silent loss.
+damage-matrix: export LICENSEHOST_DAMAGE_MATRIX = 1
+damage-matrix:
+	$(call reliability_run,^TestFileDamage$$,./storage/,DAMAGE)
+
+## bench-rss: the daemon's RSS idle and after 20 000 durable consumes (BenchmarkDaemonStartAndRSS, 3 runs).
+bench-rss:
+	CGO_ENABLED=0 $(GO) test -run '^$$' -bench 'DaemonStartAndRSS' -benchtime 3x ./cmd/host/
+
+## reliability: all of the above.
+reliability: torture fault-matrix bad-input forged-server damage-matrix bench-rss

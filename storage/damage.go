@@ -76,9 +76,6 @@ func preflight(dir string) (preflightReport, error) {
 			}
 			ssts = append(ssts, id)
 			rep.existed = true
-			if err := checkTable(filepath.Join(dir, name)); err != nil {
-				return rep, corrupt(dir, "table "+name+" is damaged", err)
-			}
 		case strings.HasSuffix(name, ".mem"):
 			b, err := os.ReadFile(filepath.Join(dir, name))
 			if err != nil {
@@ -95,8 +92,21 @@ func preflight(dir string) (preflightReport, error) {
 			}
 		}
 	}
-	if err := checkManifest(dir, ssts, &rep); err != nil {
+	referenced, err := checkManifest(dir, ssts, &rep)
+	if err != nil {
 		return rep, err
+	}
+	// Only the tables the MANIFEST references hold data: Badger deletes the
+	// others (a table being written when the process was killed, empty or
+	// cut short, is one of them).
+	for _, id := range ssts {
+		if !referenced[id] {
+			continue
+		}
+		name := table.IDToFilename(id)
+		if err := checkTable(filepath.Join(dir, name)); err != nil {
+			return rep, corrupt(dir, "table "+name+" is damaged", err)
+		}
 	}
 	return rep, nil
 }
@@ -127,39 +137,44 @@ func checkTable(path string) (err error) {
 // checkManifest replays the MANIFEST as Badger will. A damaged tail is
 // harmless unless tables on disk are then unreferenced: Badger would delete
 // them, and the data they hold with them.
-func checkManifest(dir string, ssts []uint64, rep *preflightReport) error {
+// It returns the set of tables the MANIFEST references.
+func checkManifest(dir string, ssts []uint64, rep *preflightReport) (map[uint64]bool, error) {
 	path := filepath.Join(dir, badger.ManifestFilename)
 	f, err := os.Open(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return nil // checkDir refused a directory with files but no MANIFEST
+		return nil, nil // checkDir refused a directory with files but no MANIFEST
 	}
 	if err != nil {
-		return &OpenError{Dir: dir, Msg: "cannot read the MANIFEST", Err: err}
+		return nil, &OpenError{Dir: dir, Msg: "cannot read the MANIFEST", Err: err}
 	}
 	defer f.Close()
 	fi, err := f.Stat()
 	if err != nil {
-		return &OpenError{Dir: dir, Msg: "cannot read the MANIFEST", Err: err}
+		return nil, &OpenError{Dir: dir, Msg: "cannot read the MANIFEST", Err: err}
 	}
 	m, end, err := badger.ReplayManifestFile(f, 0, badger.DefaultOptions(dir))
 	if err != nil {
-		return corrupt(dir, "the MANIFEST is damaged", err)
+		return nil, corrupt(dir, "the MANIFEST is damaged", err)
+	}
+	referenced := map[uint64]bool{}
+	for id := range m.Tables {
+		referenced[id] = true
 	}
 	var orphans []string
 	for _, id := range ssts {
-		if _, ok := m.Tables[id]; !ok {
+		if !referenced[id] {
 			orphans = append(orphans, table.IDToFilename(id))
 		}
 	}
 	switch {
 	case end < fi.Size() && len(orphans) > 0:
-		return corrupt(dir, fmt.Sprintf("the MANIFEST is damaged after byte %d of %d and no longer references %s, which opening would delete", end, fi.Size(), strings.Join(orphans, ", ")), nil)
+		return nil, corrupt(dir, fmt.Sprintf("the MANIFEST is damaged after byte %d of %d and no longer references %s, which opening would delete", end, fi.Size(), strings.Join(orphans, ", ")), nil)
 	case end < fi.Size():
 		rep.notes = append(rep.notes, fmt.Sprintf("the MANIFEST ends with %d bytes of an unfinished change (a crash while writing it); they are dropped, no table is lost", fi.Size()-end))
 	case len(orphans) > 0:
 		rep.notes = append(rep.notes, fmt.Sprintf("tables %s are not in the MANIFEST (a crash while a table was written); Badger removes them, their data is still in the write-ahead log", strings.Join(orphans, ", ")))
 	}
-	return nil
+	return referenced, nil
 }
 
 // Write-ahead log format (Badger v4 memtable .mem files): a 20-byte header
