@@ -55,6 +55,7 @@ type preflightReport struct {
 	existed bool // the directory holds a store that has written data
 	losses  []walLoss
 	notes   []string // harmless findings, logged at info
+	removed []string // empty write-ahead logs removed, logged at warning
 }
 
 // preflight checks dir's Badger files; memFileSize is the preallocated size
@@ -77,6 +78,15 @@ func preflight(dir string) (preflightReport, error) {
 			ssts = append(ssts, id)
 			rep.existed = true
 		case strings.HasSuffix(name, ".mem"):
+			if fi, err := e.Info(); err == nil && fi.Size() == 0 {
+				// Created by a process killed before it sized the file:
+				// it never held a write, and Badger refuses to open it.
+				if err := os.Remove(filepath.Join(dir, name)); err != nil {
+					return rep, &OpenError{Dir: dir, Msg: "cannot remove the empty write-ahead log " + name, Err: err}
+				}
+				rep.removed = append(rep.removed, name)
+				continue
+			}
 			b, err := os.ReadFile(filepath.Join(dir, name))
 			if err != nil {
 				return rep, &OpenError{Dir: dir, Msg: "cannot read " + name, Err: err}

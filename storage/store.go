@@ -124,6 +124,9 @@ func openWith(dir string, opts Options, bopt badger.Options) (*Store, error) {
 	for _, n := range pre.notes {
 		s.log.Info("store: "+n, "dir", dir)
 	}
+	for _, name := range pre.removed {
+		s.log.Warn("store: removed the empty write-ahead log "+name+": a crash while it was being created leaves one (nothing lost; Badger cannot open it), but if it was cut to nothing by damage, the writes it held are lost", "dir", dir)
+	}
 	for _, l := range pre.losses {
 		s.log.Warn("store: "+l.String(), "dir", dir)
 	}
