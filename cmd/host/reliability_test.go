@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/licensehost/licensehost/api"
+	"github.com/licensehost/licensehost/engine/enginetest"
 	"github.com/licensehost/licensehost/internal/remotetest"
 	"github.com/licensehost/licensehost/internal/signing"
 )
@@ -51,7 +52,7 @@ type rawHost struct {
 	url   string
 	token string
 	done  chan struct{}
-	errb  *syncBuf
+	errb  *enginetest.SyncBuffer
 }
 
 func startRaw(t *testing.T, dir string, args ...string) (*rawHost, time.Duration, error) {
@@ -59,7 +60,7 @@ func startRaw(t *testing.T, dir string, args ...string) (*rawHost, time.Duration
 	cmd := exec.Command(hostBin, append([]string{"--listen", "127.0.0.1:0", "--data-dir", dir, "--log-level", "warn"}, args...)...)
 	cmd.Env = append(os.Environ(), "LICENSEHOST_MACHINE_ID=server_00000000000070a7")
 	out, _ := cmd.StdoutPipe()
-	h := &rawHost{cmd: cmd, done: make(chan struct{}), errb: &syncBuf{}}
+	h := &rawHost{cmd: cmd, done: make(chan struct{}), errb: &enginetest.SyncBuffer{}}
 	cmd.Stderr = h.errb
 	if err := cmd.Start(); err != nil {
 		return nil, 0, err
