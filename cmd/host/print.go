@@ -37,6 +37,9 @@ func (p printer) status(st *api.Status) error {
 		status += " (" + st.Reason + ")"
 	}
 	row("status", status)
+	if st.Message != "" {
+		row("", st.Message)
+	}
 	row("sponsored", fmt.Sprint(st.IsSponsored))
 	if st.GraceDaysLeft != nil {
 		row("grace left", fmt.Sprintf("%.1f days (ends %s)", *st.GraceDaysLeft, st.GraceEndsAt.Local().Format(time.RFC3339)))
@@ -59,6 +62,9 @@ func (p printer) status(st *api.Status) error {
 		row("switched to", st.SwitchedTo)
 	}
 	statusFeatures(st, row)
+	for _, n := range st.Notes {
+		row("warning", n)
+	}
 	return tw.Flush()
 }
 
