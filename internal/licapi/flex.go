@@ -224,7 +224,9 @@ func scalar(b []byte) any {
 	return nil
 }
 
-func trimSpace(b []byte) []byte { return bytes.TrimSpace(b) }
+// trimSpace trims JSON's white space (space, tab, CR, LF) and nothing else:
+// a body led by a vertical tab or a no-break space is not JSON.
+func trimSpace(b []byte) []byte { return bytes.Trim(b, " \t\r\n") }
 
 // formatNumber renders a JSON number in plain decimal: integer literals as
 // received, others through float64 without exponent (5e2 → "500", 1.50 →

@@ -102,7 +102,8 @@ func TestLicenseRoundTrip(t *testing.T) {
 
 func TestDecodeAnswerShapes(t *testing.T) {
 	for body, want := range map[string]error{"": ErrEmpty, "  ": ErrEmpty, "[1]": ErrNotObject, `"x"`: ErrNotObject,
-		"<html>": ErrNotJSON, `{"success":true`: ErrNotJSON, "{}x": ErrNotJSON} {
+		"<html>": ErrNotJSON, `{"success":true`: ErrNotJSON, "{}x": ErrNotJSON,
+		"\v{}": ErrNotJSON, "\u00a0{}": ErrNotJSON, " \t\r\n{} \n": nil} {
 		if _, err := DecodeAnswer([]byte(body)); !errors.Is(err, want) {
 			t.Errorf("%q: %v, want %v", body, err, want)
 		}

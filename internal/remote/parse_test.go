@@ -175,6 +175,7 @@ func TestParseClassification(t *testing.T) {
 		{"200 empty", 200, "", false, false, "unparseable response body (empty)", false},
 		{"200 array", 200, "[1]", false, false, "unparseable response body (JSON but not an object)", true},
 		{"200 truncated", 200, `{"success":true`, false, false, "unparseable response body (not JSON)", false},
+		{"200 led by a vertical tab", 200, "\v{\"success\":true}", false, false, "unparseable response body (not JSON)", false},
 		{"302", 302, ok, false, false, "fine", true},
 		{"302 empty", 302, "", false, false, "unexpected HTTP 302 Found", false},
 		{"status 0", 0, ok, false, false, "fine", true},
@@ -230,6 +231,7 @@ var fuzzSeeds = []struct {
 	{0, `null`},
 	{429, `{"success":false}`},
 	{200, "{\"success\":true,\"message\":\"\xff\xfe\"}"},
+	{200, "\v{\"success\":true}"}, // not JSON: \v is no JSON white space
 }
 
 func FuzzParseResponse(f *testing.F) {
