@@ -97,6 +97,7 @@ policies:
 	rm -f $(POLICY_FIXTURES)/grace.wasm
 	wat2wasm sdk/examples/wat/policy.wat -o $(POLICY_FIXTURES)/wat.wasm
 	$(POLICY_FIXTURES)/bigfunc.sh
+	$(POLICY_FIXTURES)/hostcalls.sh
 	for f in $(POLICY_FIXTURES)/*.wat; do wat2wasm --debug-names $$f -o $${f%.wat}.wasm || exit 1; done
 	cd $(POLICY_FIXTURES) && $(GO) run ./encodings
 	cd $(POLICY_FIXTURES) && sha256sum *.wasm > SHA256SUMS

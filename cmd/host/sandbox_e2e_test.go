@@ -61,17 +61,18 @@ const (
 // sandboxClasses are the hostile modules that load and misbehave when called,
 // with the fallback reason their decisions must name.
 var sandboxClasses = []struct{ file, reason string }{
-	{"bulkmem.wasm", "timeout"},  // memory.fill/copy of the whole memory in a loop
-	{"tables.wasm", "timeout"},   // table.grow by 64 Mi entries, table.fill, in a loop
-	{"bigfunc.wasm", "timeout"},  // a loop calling a large loop-free function
-	{"treecall.wasm", "timeout"}, // a loop-free call tree through call_indirect
-	{"deeprec.wasm", "trap"},     // unbounded recursion through call_indirect
-	{"recurse.wasm", "timeout"},  // fib(64): loop-free direct recursion
-	{"fdstorm.wasm", "timeout"},  // fd_write with 1024 iovecs of the whole memory, in a loop
-	{"simdleb.wasm", "timeout"},  // encodings: a loop other readers miss
-	{"padded.wasm", "timeout"},   // encodings: every LEB128 padded to 5 bytes
-	{"reftype.wasm", "timeout"},  // encodings: a typed-reference block type
-	{"loop.wasm", "timeout"},     // the plain infinite loop
+	{"bulkmem.wasm", "timeout"},   // memory.fill/copy of the whole memory in a loop
+	{"tables.wasm", "timeout"},    // table.grow by 64 Mi entries, table.fill, in a loop
+	{"bigfunc.wasm", "timeout"},   // a loop calling a large loop-free function
+	{"treecall.wasm", "timeout"},  // a loop-free call tree through call_indirect
+	{"deeprec.wasm", "trap"},      // unbounded recursion through call_indirect
+	{"recurse.wasm", "timeout"},   // fib(64): loop-free direct recursion
+	{"fdstorm.wasm", "timeout"},   // fd_write with 1024 iovecs of the whole memory, in a loop
+	{"simdleb.wasm", "timeout"},   // encodings: a loop other readers miss
+	{"padded.wasm", "timeout"},    // encodings: every LEB128 padded to 5 bytes
+	{"reftype.wasm", "timeout"},   // encodings: a typed-reference block type
+	{"loop.wasm", "timeout"},      // the plain infinite loop
+	{"hostcalls.wasm", "timeout"}, // a straight run of WASI calls, no loop, no guest call
 }
 
 func TestSandboxHostileModules(t *testing.T) {

@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"time"
 )
 
@@ -60,8 +59,7 @@ func ServeCompile() {
 func compileChild() int {
 	// RLIMIT_DATA counts the private writable mappings: the Go heap and
 	// wazero's code buffers. Going past it, the runtime fails and exits 2.
-	lim := &syscall.Rlimit{Cur: CompileMemory, Max: CompileMemory}
-	if err := syscall.Setrlimit(syscall.RLIMIT_DATA, lim); err != nil {
+	if err := limitData(CompileMemory); err != nil {
 		fmt.Fprintln(os.Stderr, "setrlimit:", err)
 		return 3
 	}

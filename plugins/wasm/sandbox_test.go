@@ -34,6 +34,7 @@ func TestHostileClasses(t *testing.T) {
 		{"simdleb.wasm", wire.ErrTimeout, ""},
 		{"padded.wasm", wire.ErrTimeout, ""},
 		{"reftype.wasm", wire.ErrTimeout, ""},
+		{"hostcalls.wasm", wire.ErrTimeout, ""},
 	} {
 		t.Run(c.file, func(t *testing.T) {
 			p := load(t, c.file, wasm.Config{Timeout: callTimeout(c.kind), MemoryPages: 512, Instances: 1})

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/tetratelabs/wazero"
-	"github.com/tetratelabs/wazero/experimental"
 )
 
 // BenchmarkBulkStep times one memory.fill and one memory.copy over a whole
@@ -22,7 +21,7 @@ func BenchmarkBulkStep(b *testing.B) {
 		b.Fatal(err)
 	}
 	for _, pages := range []uint32{512, 16384} {
-		ctx := experimental.WithMemoryAllocator(context.Background(), memoryAllocator)
+		ctx := withMemoryAllocator(context.Background(), newMemoryAllocator())
 		rt, _, err := newRuntime(ctx, pages, "")
 		if err != nil {
 			b.Fatal(err)

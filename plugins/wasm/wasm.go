@@ -27,6 +27,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"os"
 	"runtime"
 	"strings"
@@ -36,7 +37,6 @@ import (
 
 	"github.com/tetratelabs/wazero"
 	"github.com/tetratelabs/wazero/api"
-	"github.com/tetratelabs/wazero/experimental"
 	"github.com/tetratelabs/wazero/sys"
 
 	"github.com/licensehost/licensehost/engine"
@@ -533,8 +533,9 @@ type instance struct {
 	// policy's life, canceled (with errDeadline as cause) by timer when a
 	// call overruns its deadline, after which the instance is discarded.
 	// One context and one timer per instance, not per call.
-	ctx   context.Context
-	timer *time.Timer
+	ctx    context.Context
+	timer  *time.Timer
+	memory *memoryAllocator // the guest memory, unmapped by close
 }
 
 func (p *Policy) instantiate(ctx context.Context) (_ *instance, err error) {
@@ -542,7 +543,7 @@ func (p *Policy) instantiate(ctx context.Context) (_ *instance, err error) {
 		stack: make([]uint64, 2),
 		log:   &capWriter{max: p.cfg.MaxLog},
 	}
-	inst.guard = &guard{log: inst.log}
+	inst.guard = &guard{log: inst.log, rand: rand.NewChaCha8([32]byte{'l', 'i', 'c', 'e', 'n', 's', 'e', 'h', 'o', 's', 't'})}
 	var stop context.CancelCauseFunc
 	inst.ctx, stop = context.WithCancelCause(context.WithValue(p.life, guardKey{}, inst.guard))
 	inst.timer = time.AfterFunc(time.Hour, func() { stop(errDeadline) })
@@ -550,16 +551,19 @@ func (p *Policy) instantiate(ctx context.Context) (_ *instance, err error) {
 	cfg := p.modCfg.WithStdout(inst.log).WithStderr(inst.log)
 	deadline := time.Now().Add(p.cfg.InitTimeout)
 	ictx, cancel := context.WithDeadline(context.WithValue(ctx, guardKey{}, inst.guard), deadline)
-	ictx = experimental.WithMemoryAllocator(ictx, memoryAllocator)
 	defer cancel()
+	inst.memory = newMemoryAllocator()
+	ictx = withMemoryAllocator(ictx, inst.memory)
 	inst.guard.start(deadline)
 	mod, err := p.rt.InstantiateModule(ictx, p.compiled, cfg)
 	if err != nil {
+		inst.memory.free()
 		return nil, p.callError(ictx, err, inst.log)
 	}
 	defer func() {
 		if err != nil {
 			_ = mod.Close(context.Background())
+			inst.memory.free()
 		}
 	}()
 	inst.mod = mod
@@ -634,6 +638,7 @@ func (inst *instance) call(p *Policy, in *engine.QuotaInput, deadline time.Time)
 func (inst *instance) close() {
 	inst.timer.Stop()
 	_ = inst.mod.Close(context.Background())
+	inst.memory.free()
 }
 
 // callError classifies a failed guest call made under ctx.
