@@ -12,6 +12,8 @@ import (
 	"fyne.io/fyne/v2/lang"
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/widget"
+
+	"github.com/licensehost/licensehost/internal/mask"
 )
 
 // licenseFields is the remote license object read leniently: every field may
@@ -80,7 +82,7 @@ func (l licenseFields) rows() []detailRow {
 	rows := []detailRow{
 		{lang.L("Application"), l.str("applicationName")},
 		{lang.L("License type"), typ},
-		{lang.L("License key"), MaskKey(l.str("licenseKey"))},
+		{lang.L("License key"), mask.Key(l.str("licenseKey"))},
 		{lang.L("Remote status"), l.str("status")},
 		{lang.L("Expires"), formatMaybeTime(l.str("expiresAt"))},
 		{lang.L("Activated"), activated},
@@ -106,19 +108,6 @@ func formatMaybeTime(s string) string {
 		return formatTime(t)
 	}
 	return s
-}
-
-// MaskKey shows the first 4 and last 4 characters of a license key, as the
-// host does (docs/api.md). Keys of 8 characters or fewer are fully masked.
-func MaskKey(k string) string {
-	r := []rune(k)
-	switch {
-	case len(r) == 0:
-		return ""
-	case len(r) <= 8:
-		return strings.Repeat("•", len(r))
-	}
-	return string(r[:4]) + "…" + string(r[len(r)-4:])
 }
 
 // detailsView shows remote license fields with a caption saying where they
