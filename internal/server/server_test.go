@@ -1,7 +1,6 @@
 package server_test
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -41,17 +40,8 @@ func newServer(t *testing.T) (*httptest.Server, *server.Server) {
 
 func call(t *testing.T, ts *httptest.Server, method, path, body string) (int, map[string]any) {
 	t.Helper()
-	req, _ := http.NewRequestWithContext(context.Background(), method, ts.URL+path, strings.NewReader(body))
-	req.Header.Set("Authorization", "Bearer "+adminToken)
-	resp, err := validating(t).Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	var m map[string]any
-	_ = json.Unmarshal(b, &m)
-	return resp.StatusCode, m
+	a := do(t, validating(t), method, ts.URL+path, map[string]string{"Authorization": "Bearer " + adminToken}, body)
+	return a.code, a.body
 }
 
 // Every route in the OpenAPI document is served, and every served route is
