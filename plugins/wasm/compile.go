@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -32,7 +33,13 @@ const (
 	envChild = "LICENSEHOST_WASM_COMPILE_CHILD"
 	envPages = "LICENSEHOST_WASM_COMPILE_PAGES"
 	envCache = "LICENSEHOST_WASM_COMPILE_CACHE"
+	// envNoRlimit makes the child skip setrlimit, for the test of the
+	// parent's RSS watch (childEnv).
+	envNoRlimit = "LICENSEHOST_WASM_COMPILE_NO_RLIMIT"
 )
+
+// childEnv is added to the compile child's environment (tests).
+var childEnv []string
 
 var (
 	helperMu   sync.Mutex
@@ -59,9 +66,13 @@ func ServeCompile() {
 func compileChild() int {
 	// RLIMIT_DATA counts the private writable mappings: the Go heap and
 	// wazero's code buffers. Going past it, the runtime fails and exits 2.
-	if err := limitData(CompileMemory); err != nil {
-		fmt.Fprintln(os.Stderr, "setrlimit:", err)
-		return 3
+	// Where setrlimit is refused (the packaged systemd unit filters
+	// @resources system calls), the parent's watch of this process's RSS
+	// is the bound.
+	if os.Getenv(envNoRlimit) == "1" {
+		fmt.Fprintln(os.Stderr, "setrlimit: skipped")
+	} else if err := limitData(CompileMemory); err != nil {
+		fmt.Fprintln(os.Stderr, "setrlimit:", err, "(the parent watches the RSS)")
 	}
 	debug.SetMemoryLimit(CompileMemory / 2) // collect before the hard limit
 	module, err := io.ReadAll(io.LimitReader(os.Stdin, MaxModuleSize+1))
@@ -104,17 +115,43 @@ func compileInChild(ctx context.Context, module []byte, cfg Config) error {
 	cctx, cancel := context.WithTimeout(ctx, cfg.CompileTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(cctx, exe)
-	cmd.Env = []string{envChild + "=1", envPages + "=" + strconv.FormatUint(uint64(cfg.MemoryPages), 10), envCache + "=" + cfg.CacheDir}
+	cmd.Env = append([]string{envChild + "=1", envPages + "=" + strconv.FormatUint(uint64(cfg.MemoryPages), 10), envCache + "=" + cfg.CacheDir}, childEnv...)
 	cmd.Stdin = bytes.NewReader(module)
 	var stderr bytes.Buffer
 	cmd.Stderr = &limitedBuffer{b: &stderr, max: 4096}
 	cmd.WaitDelay = time.Second
 	start := time.Now()
-	err := cmd.Run()
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("%w: starting the compile child: %v", ErrCompile, err)
+	}
+	// Watch the child's RSS as well as its RLIMIT_DATA, which a seccomp
+	// filter may have kept it from setting.
+	var overMemory atomic.Bool
+	watched := make(chan struct{})
+	go func() {
+		tick := time.NewTicker(10 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			select {
+			case <-watched:
+				return
+			case <-tick.C:
+				if rss, ok := residentBytes(cmd.Process.Pid); ok && rss > CompileMemory {
+					overMemory.Store(true)
+					_ = cmd.Process.Kill()
+					return
+				}
+			}
+		}
+	}()
+	err := cmd.Wait()
+	close(watched)
 	var exit *exec.ExitError
 	switch {
 	case err == nil:
 		return nil
+	case overMemory.Load():
+		return fmt.Errorf("%w: compiling needed more than %d MiB", ErrCompile, CompileMemory>>20)
 	case cctx.Err() != nil && ctx.Err() == nil:
 		return fmt.Errorf("%w: compiling took longer than %v", ErrCompile, cfg.CompileTimeout)
 	case ctx.Err() != nil:
@@ -127,6 +164,24 @@ func compileInChild(ctx context.Context, module []byte, cfg Config) error {
 		return fmt.Errorf("%w: the compile child failed after %v: %v: %s", ErrCompile,
 			time.Since(start).Round(time.Millisecond), err, firstLine(stderr.String()))
 	}
+}
+
+// residentBytes reads a process's resident set size from /proc (Linux);
+// ok is false where there is none.
+func residentBytes(pid int) (n uint64, ok bool) {
+	b, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/statm")
+	if err != nil {
+		return 0, false
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 2 {
+		return 0, false
+	}
+	pages, err := strconv.ParseUint(f[1], 10, 64)
+	if err != nil {
+		return 0, false
+	}
+	return pages * uint64(os.Getpagesize()), true
 }
 
 func firstLine(s string) string {

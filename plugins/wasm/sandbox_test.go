@@ -86,9 +86,15 @@ func TestLoadBounds(t *testing.T) {
 func TestCompileMemoryBounded(t *testing.T) {
 	mod := []byte("\x00asm\x01\x00\x00\x00\x01\x10\x03`\x00\x01\x7f`\x01\x7f\x01\x7f`\x02\x7f\x7f\x01~\x03\x04\x03\x00\x01\x02\x04\n\x02o\x00\x01p\x01\x01\xff\xff?\x05\x03\x01\x00\x01\aA\x80\x80\x80 \xfc\x0f\x01\x1a\xd0pA\xff\xff?\xfc\x10\x01k\xfc\x0f\x01\x1aA\x00\xd0p\xfc\x10\x01\xfc\x11\x01A\x00\xd0o\xfc\x10\x00\xfc\x11\x00\f\x00\vB\x00\v\x00\x1f\x04name\x02\a\x03\x00\x00\x01\x00\x02\x00\xe5\x0f\x02\x00\x04free\x01\x06cappeA")
 	sum := sha256.Sum256(mod)
-	_, err := wasm.New(context.Background(), mod, wasm.Config{SHA256: hex.EncodeToString(sum[:]), CompileTimeout: time.Minute})
-	if !errors.Is(err, wasm.ErrCompile) {
-		t.Fatalf("error %v, want %v", err, wasm.ErrCompile)
+	compile := func() {
+		_, err := wasm.New(context.Background(), mod, wasm.Config{SHA256: hex.EncodeToString(sum[:]), CompileTimeout: time.Minute})
+		if !errors.Is(err, wasm.ErrCompile) {
+			t.Fatalf("error %v, want %v", err, wasm.ErrCompile)
+		}
+		t.Log(err)
 	}
-	t.Log(err)
+	compile()
+	// Where a seccomp filter refuses setrlimit (the packaged systemd unit),
+	// the parent's watch of the child's RSS bounds it.
+	wasm.WithoutChildRlimit(compile)
 }
