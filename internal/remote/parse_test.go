@@ -3,38 +3,17 @@ package remote
 import (
 	"bytes"
 	"encoding/json"
-	"github.com/licensehost/licensehost/internal/licapi"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
 
 	"github.com/licensehost/licensehost/engine"
+	"github.com/licensehost/licensehost/internal/licapi"
+	"github.com/licensehost/licensehost/internal/remotetest"
 )
 
-const seedSuccess = `{
-  "success": true,
-  "message": "密钥验证成功",
-  "license": {
-    "licenseKey": "my-license-key-0001",
-    "applicationName": "密钥管理系统",
-    "licenseTypeName": "终生赞助版",
-    "licenseTypeDisplayName": "终生赞助版",
-    "status": "active",
-    "maxUses": 999999,
-    "currentUses": 8,
-    "maxDevices": 1,
-    "currentDevices": 2,
-    "customField1": "500",
-    "customField2": "100",
-    "customField3": "10",
-    "expiresAt": "2125-07-16T08:29:19Z",
-    "activatedAt": "2025-08-09 08:29:19",
-    "timezone": "UTC",
-    "clientIP": "1.2.3.4"
-  },
-  "token": "optional-jwt-or-session"
-}`
+const seedSuccess = remotetest.ExampleAnswer
 
 func TestParseSeedSuccess(t *testing.T) {
 	res, err := ParseResponse(200, []byte(seedSuccess))

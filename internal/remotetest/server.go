@@ -269,10 +269,38 @@ func (s *Server) withLicense(key string, fn func(*license)) {
 	}
 }
 
+// ExampleAnswer is the contract's example of a successful answer
+// (docs/remote.md). Its license object gives the defaults of every license
+// this server answers for.
+const ExampleAnswer = `{
+  "success": true,
+  "message": "密钥验证成功",
+  "license": {
+    "licenseKey": "my-license-key-0001",
+    "applicationName": "密钥管理系统",
+    "licenseTypeName": "终生赞助版",
+    "licenseTypeDisplayName": "终生赞助版",
+    "status": "active",
+    "maxUses": 999999,
+    "currentUses": 8,
+    "maxDevices": 1,
+    "currentDevices": 2,
+    "customField1": "500",
+    "customField2": "100",
+    "customField3": "10",
+    "expiresAt": "2125-07-16T08:29:19Z",
+    "activatedAt": "2025-08-09 08:29:19",
+    "timezone": "UTC",
+    "clientIP": "1.2.3.4"
+  },
+  "token": "optional-jwt-or-session"
+}`
+
 // LicenseObject returns the license object a successful answer for key would
-// carry now: the defaults (the example answer of docs/remote.md: customField1 "500",
-// customField2 "100", expiresAt 2125-07-16T08:29:19Z, …) overridden by the
-// license's fields. ok is false for an unknown key.
+// carry now: the license object of ExampleAnswer (customField1 "500",
+// customField2 "100", expiresAt 2125-07-16T08:29:19Z, …) with this license's
+// key, status, uses and devices, overridden by the license's fields. ok is
+// false for an unknown key.
 func (s *Server) LicenseObject(key string) (obj map[string]any, ok bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -284,24 +312,15 @@ func (s *Server) LicenseObject(key string) (obj map[string]any, ok bool) {
 }
 
 func (l *license) object(clientIP string) map[string]any {
-	obj := map[string]any{
-		"licenseKey":             l.lic.Key,
-		"applicationName":        "密钥管理系统",
-		"licenseTypeName":        "终生赞助版",
-		"licenseTypeDisplayName": "终生赞助版",
-		"status":                 string(l.lic.Status),
-		"maxUses":                999999,
-		"currentUses":            l.lic.CurrentUses,
-		"maxDevices":             l.lic.MaxDevices,
-		"currentDevices":         len(l.lic.Devices),
-		"customField1":           "500",
-		"customField2":           "100",
-		"customField3":           "10",
-		"expiresAt":              "2125-07-16T08:29:19Z",
-		"activatedAt":            "2025-08-09 08:29:19",
-		"timezone":               "UTC",
-		"clientIP":               clientIP,
+	var example struct {
+		License map[string]any `json:"license"`
 	}
+	if err := json.Unmarshal([]byte(ExampleAnswer), &example); err != nil {
+		panic("remotetest: ExampleAnswer: " + err.Error())
+	}
+	obj := example.License
+	obj["licenseKey"], obj["status"], obj["clientIP"] = l.lic.Key, string(l.lic.Status), clientIP
+	obj["currentUses"], obj["maxDevices"], obj["currentDevices"] = l.lic.CurrentUses, l.lic.MaxDevices, len(l.lic.Devices)
 	for k, v := range l.fields {
 		if v == Missing {
 			delete(obj, k)
