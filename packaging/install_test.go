@@ -11,6 +11,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -676,11 +677,26 @@ func TestHostPackage(t *testing.T) {
 			t.Error("a token appears in the output")
 		}
 
-		// ExecReload: SIGHUP reloads the (packaged, empty) policy directory.
+		// ExecReload: SIGHUP reloads the policy directory; the operator added
+		// a WebAssembly module, which the daemon compiles in a child process
+		// of its own (installed) binary.
+		wasm, err := os.ReadFile(filepath.Join(repoRoot, "plugins/wasm/testdata/builtin.wasm"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		pdir := filepath.Join(root, "etc/licensehost/policies")
+		if err := os.WriteFile(filepath.Join(pdir, "counter.wasm"), wasm, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		manifest := fmt.Sprintf(`{"version": 1, "modules": {"counter": {"kind": "wasm", "path": "counter.wasm", "sha256": "%x"}},
+			"licenseTypes": [{"match": "default", "module": "counter"}]}`, sha256.Sum256(wasm))
+		if err := os.WriteFile(filepath.Join(pdir, "policies.json"), []byte(manifest), 0o644); err != nil {
+			t.Fatal(err)
+		}
 		if err := d.cmd.Process.Signal(syscall.SIGHUP); err != nil {
 			t.Fatal(err)
 		}
-		d.waitFor(t, `SIGHUP: policies reloaded`)
+		d.waitFor(t, `SIGHUP: policies reloaded.*counter`)
 		if code, _ := httpGet(t, base+"/healthz", ""); code != http.StatusOK {
 			t.Fatalf("/healthz after SIGHUP: %d", code)
 		}
@@ -768,11 +784,19 @@ func TestHostPackage(t *testing.T) {
 		if err := os.Mkdir(policies, 0o755); err != nil {
 			t.Fatal(err)
 		}
-		if b, err = os.ReadFile(filepath.Join(root, "etc/licensehost/policies/policies.json")); err != nil {
-			t.Fatal(err)
+		// The policy directory as "starts" left it: a WebAssembly module,
+		// compiled by a child of the unprivileged daemon.
+		files, err := filepath.Glob(filepath.Join(root, "etc/licensehost/policies/*"))
+		if err != nil || len(files) < 2 {
+			t.Fatalf("policy directory: %v %v", files, err)
 		}
-		if err := os.WriteFile(filepath.Join(policies, "policies.json"), b, 0o644); err != nil {
-			t.Fatal(err)
+		for _, f := range files {
+			if b, err = os.ReadFile(f); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(policies, filepath.Base(f)), b, 0o644); err != nil {
+				t.Fatal(err)
+			}
 		}
 		data := filepath.Join(dir, "data")
 		if err := os.Mkdir(data, 0o750); err != nil {
@@ -791,6 +815,7 @@ func TestHostPackage(t *testing.T) {
 		}
 		d := start(t, env, "setpriv", as(bin, "serve")...)
 		base := d.waitFor(t, `listening on (http://127\.0\.0\.1:\d+)`)[1]
+		d.waitFor(t, `msg=started .*policy=default→wasm:counter`)
 		if code, body := httpGet(t, base+"/healthz", ""); code != http.StatusOK {
 			t.Fatalf("/healthz: %d %s", code, body)
 		}
