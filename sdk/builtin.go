@@ -2,7 +2,7 @@ package sdk
 
 import "strconv"
 
-// Builtin is the built-in policy of SPEC §5, the same rules and messages as
+// Builtin is the built-in policy (docs/engine.md, "Quotas"), the same rules and messages as
 // the host's own: a request for Batch new items with Used existing is allowed
 // iff Batch ≤ the batch limit and Used+Batch ≤ the total limit. A policy can
 // adjust in.Limits and call it, so its messages match the host's.

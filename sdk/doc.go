@@ -1,6 +1,6 @@
 // Package sdk is what a licensehost policy author imports: the policy input
 // and output types, their ABI v1 binary encoding, and the built-in rules of
-// SPEC §5 as a function an author can start from or fall back to.
+// docs/engine.md ("Quotas") as a function an author can start from or fall back to.
 //
 // A policy is one function, [Decide]. Build it as WebAssembly with package
 // [github.com/licensehost/licensehost/sdk/guest] or as a go-plugin binary

@@ -8,7 +8,7 @@ import "time"
 // policy_abi_version differs from the versions it knows.
 const ABIVersion = 1
 
-// The license statuses a policy can see in Input.Status (SPEC §4).
+// The license statuses a policy can see in Input.Status (docs/engine.md, "States").
 const (
 	StatusCommunity    = "community"
 	StatusPending      = "pending"

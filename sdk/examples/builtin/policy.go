@@ -1,4 +1,4 @@
-// Command builtin re-implements the host's built-in rules (SPEC §5) with the
+// Command builtin re-implements the host's built-in rules (docs/engine.md, "Quotas") with the
 // SDK. The host's conformance tests run it as WebAssembly and as a go-plugin
 // binary to prove that a module decides exactly as the host does.
 //
