@@ -2,38 +2,22 @@ package main
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/licensehost/licensehost/internal/e2etest"
 )
 
 // The clock tests run a daemon built with the licensehost_testclock tag,
 // whose clock is the system clock plus the duration in a file
 // (clock_testclock.go), so they can turn the clock across restarts.
 
-var (
-	clockBinOnce sync.Once
-	clockBin     string
-	clockBinErr  error
-)
+var clockBin e2etest.Lazy
 
 func testClockBinary(t *testing.T) string {
 	t.Helper()
-	clockBinOnce.Do(func() {
-		clockBin = filepath.Join(filepath.Dir(hostBin), "licensehost-testclock")
-		build := exec.Command("go", "build", "-tags", "licensehost_testclock", "-o", clockBin, ".")
-		build.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := build.CombinedOutput(); err != nil {
-			clockBinErr = err
-			t.Logf("%s", out)
-		}
-	})
-	if clockBinErr != nil {
-		t.Fatalf("building the test-clock binary: %v", clockBinErr)
-	}
-	return clockBin
+	return clockBin.Get(t, filepath.Dir(hostBin), "licensehost-testclock", ".", "-tags", "licensehost_testclock")
 }
 
 // shiftedHost starts the test-clock daemon; shift sets its clock offset.

@@ -1,27 +1,25 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"github.com/licensehost/licensehost/engine/enginetest"
 	"github.com/licensehost/licensehost/internal/licapi"
 	"io"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/licensehost/licensehost/api"
 	"github.com/licensehost/licensehost/api/apitest"
+	"github.com/licensehost/licensehost/engine/enginetest"
 	"github.com/licensehost/licensehost/hostclient"
+	"github.com/licensehost/licensehost/internal/e2etest"
 	"github.com/licensehost/licensehost/internal/remotetest"
 )
 
@@ -36,20 +34,11 @@ func TestMain(m *testing.M) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
-	hostBin = filepath.Join(dir, "licensehost")
-	build := exec.Command("go", "build", "-o", hostBin, ".")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building licensehost:", err)
-		os.Exit(1)
+	if hostBin, err = e2etest.Build(dir, "licensehost", "."); err == nil {
+		licensedBin, err = e2etest.Build(dir, "licensed", "../licensed")
 	}
-	licensedBin = filepath.Join(dir, "licensed")
-	build = exec.Command("go", "build", "-o", licensedBin, "../licensed")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building licensed:", err)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
 	}
 	code := m.Run()
@@ -70,11 +59,10 @@ type host struct {
 	token   string
 	client  *hostclient.Client
 	stderr  *enginetest.SyncBuffer
-	done    chan struct{}
+	done    <-chan struct{}
 	args    []string
+	daemon  *e2etest.Daemon
 }
-
-var listenRE = regexp.MustCompile(`listening on (http://\S+)`)
 
 // startHost runs the daemon on a free loopback port with dataDir.
 func startHost(t testing.TB, dataDir string, args ...string) *host {
@@ -86,41 +74,9 @@ func startHost(t testing.TB, dataDir string, args ...string) *host {
 func startHostBin(t testing.TB, bin string, env []string, dataDir string, args ...string) *host {
 	t.Helper()
 	all := append([]string{"--listen", "127.0.0.1:0", "--data-dir", dataDir}, args...)
-	cmd := exec.Command(bin, all...)
-	cmd.Env = append(append(os.Environ(), "LICENSEHOST_MACHINE_ID="), env...) // compute it
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := &host{t: t, cmd: cmd, dataDir: dataDir, stderr: &enginetest.SyncBuffer{}, done: make(chan struct{}), args: args}
-	cmd.Stderr = h.stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = cmd.Wait(); close(h.done) }()
-	urlCh := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if m := listenRE.FindStringSubmatch(sc.Text()); m != nil {
-				urlCh <- m[1]
-			}
-		}
-	}()
-	select {
-	case h.url = <-urlCh:
-	case <-h.done:
-		t.Fatalf("licensehost exited at start: %s", h.stderr.String())
-	case <-time.After(30 * time.Second):
-		h.kill()
-		t.Fatalf("licensehost did not start: %s", h.stderr.String())
-	}
-	t.Cleanup(func() {
-		h.stop()
-		if t.Failed() {
-			t.Logf("licensehost stderr:\n%s", h.stderr.String())
-		}
-	})
+	// An empty LICENSEHOST_MACHINE_ID: the daemon computes it.
+	d := e2etest.Start(t, bin, append([]string{"LICENSEHOST_MACHINE_ID="}, env...), all...)
+	h := &host{t: t, cmd: d.Cmd, dataDir: dataDir, url: d.URL, stderr: d.Stderr, done: d.Done, args: args, daemon: d}
 	tok, err := hostclient.ReadTokenFile(filepath.Join(dataDir, api.TokenFileName))
 	if err != nil {
 		t.Fatalf("token file: %v", err)
@@ -139,24 +95,9 @@ func validated(t testing.TB) hostclient.Option {
 	return hostclient.WithHTTPClient(&http.Client{Transport: apitest.Transport(t, nil)})
 }
 
-func (h *host) stop() {
-	select {
-	case <-h.done:
-		return
-	default:
-	}
-	_ = h.cmd.Process.Signal(syscall.SIGTERM)
-	select {
-	case <-h.done:
-	case <-time.After(20 * time.Second):
-		h.kill()
-	}
-}
+func (h *host) stop() { h.daemon.Stop() }
 
-func (h *host) kill() {
-	_ = h.cmd.Process.Kill()
-	<-h.done
-}
+func (h *host) kill() { h.daemon.Kill() }
 
 func (h *host) status() *api.Status {
 	h.t.Helper()

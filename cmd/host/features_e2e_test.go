@@ -34,36 +34,11 @@ func writeProduct(t *testing.T, preauth string) string {
 // returns its URL, public key and a fresh key of that type.
 func startLicensed(t *testing.T) (url, pub, key string) {
 	t.Helper()
-	ld := t.TempDir()
-	lic := func(args ...string) string {
-		t.Helper()
-		cmd := exec.Command(licensedBin, append(args, "--data-dir", ld)...)
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		out, err := cmd.Output()
-		if err != nil {
-			t.Fatalf("licensed %v: %v\n%s%s", args, err, out, stderr.String())
-		}
-		return strings.TrimSpace(string(out))
-	}
-	lic("init", "--app-name", "e2e")
-	pub = lic("pubkey")
-	lic("type", "add", "annual", "--display", "年度版", "--max-devices", "1", "--validity", "30d")
-	key = lic("key", "issue", "--type", "annual")
-	serve := exec.Command(licensedBin, "serve", "--data-dir", ld, "--listen", "127.0.0.1:0")
-	if err := serve.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = serve.Process.Kill(); _ = serve.Wait() })
-	for deadline := time.Now().Add(20 * time.Second); url == "" && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if b, err := os.ReadFile(filepath.Join(ld, "licensed.addr")); err == nil {
-			url = strings.TrimSpace(string(b))
-		}
-	}
-	if url == "" {
-		t.Fatal("licensed did not write its address")
-	}
-	return url, pub, key
+	ls := newLicensed(t)
+	ls.lic("type", "add", "annual", "--display", "年度版", "--max-devices", "1", "--validity", "30d")
+	key = ls.lic("key", "issue", "--type", "annual")
+	ls.serve(t)
+	return ls.url, ls.pub, key
 }
 
 func (h *host) features() *api.FeaturesResponse {

@@ -129,16 +129,27 @@ func TestNoFreshGraceAfterGraceRanOut(t *testing.T) {
 
 // licensedServer runs cmd/licensed on loopback; lic runs its admin CLI.
 type licensedServer struct {
-	url, pub string
-	lic      func(args ...string) string
+	dir, url, pub string
+	lic           func(args ...string) string
 }
 
+// startLicensedServer runs licensed (extra: serve flags) with a license
+// type "annual" of 5 devices.
 func startLicensedServer(t *testing.T, extra ...string) *licensedServer {
 	t.Helper()
-	ld := t.TempDir()
-	lic := func(args ...string) string {
+	ls := newLicensed(t)
+	ls.lic("type", "add", "annual", "--display", "年度版", "--max-devices", "5", "--field1", "500", "--field2", "50", "--validity", "30d")
+	ls.serve(t, extra...)
+	return ls
+}
+
+// newLicensed initializes a licensed data directory (not served yet).
+func newLicensed(t *testing.T) *licensedServer {
+	t.Helper()
+	ls := &licensedServer{dir: t.TempDir()}
+	ls.lic = func(args ...string) string {
 		t.Helper()
-		cmd := exec.Command(licensedBin, append(args, "--data-dir", ld)...)
+		cmd := exec.Command(licensedBin, append(args, "--data-dir", ls.dir)...)
 		var stderr strings.Builder
 		cmd.Stderr = &stderr
 		out, err := cmd.Output()
@@ -147,23 +158,27 @@ func startLicensedServer(t *testing.T, extra ...string) *licensedServer {
 		}
 		return strings.TrimSpace(string(out))
 	}
-	lic("init", "--app-name", "e2e")
-	ls := &licensedServer{pub: lic("pubkey"), lic: lic}
-	lic("type", "add", "annual", "--display", "年度版", "--max-devices", "5", "--field1", "500", "--field2", "50", "--validity", "30d")
-	serve := exec.Command(licensedBin, append([]string{"serve", "--data-dir", ld, "--listen", "127.0.0.1:0"}, extra...)...)
+	ls.lic("init", "--app-name", "e2e")
+	ls.pub = ls.lic("pubkey")
+	return ls
+}
+
+// serve starts `licensed serve` on a loopback port until the test ends.
+func (ls *licensedServer) serve(t *testing.T, extra ...string) {
+	t.Helper()
+	serve := exec.Command(licensedBin, append([]string{"serve", "--data-dir", ls.dir, "--listen", "127.0.0.1:0"}, extra...)...)
 	if err := serve.Start(); err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = serve.Process.Kill(); _ = serve.Wait() })
 	for deadline := time.Now().Add(20 * time.Second); ls.url == "" && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if b, err := os.ReadFile(filepath.Join(ld, "licensed.addr")); err == nil {
+		if b, err := os.ReadFile(filepath.Join(ls.dir, "licensed.addr")); err == nil {
 			ls.url = strings.TrimSpace(string(b))
 		}
 	}
 	if ls.url == "" {
 		t.Fatal("licensed did not write its address")
 	}
-	return ls
 }
 
 // keySwapProxy forwards to target, replacing from by to in request bodies,

@@ -6,20 +6,16 @@ package web_test
 // (internal/remotetest). Waits are for conditions in the page, never sleeps.
 
 import (
-	"bufio"
 	"context"
 	"crypto/ed25519"
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
-	"github.com/licensehost/licensehost/engine/enginetest"
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -28,8 +24,10 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"github.com/licensehost/licensehost/api"
+	"github.com/licensehost/licensehost/engine/enginetest"
 	"github.com/licensehost/licensehost/hostclient"
 	"github.com/licensehost/licensehost/internal/actfile"
+	"github.com/licensehost/licensehost/internal/e2etest"
 	"github.com/licensehost/licensehost/internal/remotetest"
 )
 
@@ -74,12 +72,8 @@ func runMain(m *testing.M) int {
 		return 1
 	}
 	defer removeAll(dir)
-	hostBin = filepath.Join(dir, "licensehost")
-	build := exec.Command("go", "build", "-o", hostBin, "../../cmd/host")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "building licensehost:", err)
+	if hostBin, err = e2etest.Build(dir, "licensehost", "../../cmd/host"); err != nil {
+		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
 	if os.Getenv("LICENSEHOST_NO_BROWSER") == "1" {
@@ -136,13 +130,11 @@ type host struct {
 	admin    string
 	app      string
 	stderr   *enginetest.SyncBuffer
-	done     chan struct{}
+	done     <-chan struct{}
 	dataDir  string
 	client   *hostclient.Client
 	licensed *remotetest.Server
 }
-
-var listenRE = regexp.MustCompile(`listening on (http://\S+)`)
 
 func newLicenseServer(t testing.TB) *remotetest.Server {
 	srv := remotetest.New(t)
@@ -164,47 +156,9 @@ func startHostIn(t testing.TB, srv *remotetest.Server, dataDir string, extra ...
 	args := append([]string{"--listen", "127.0.0.1:0", "--data-dir", dataDir,
 		"--app-token-file", filepath.Join(dataDir, api.AppTokenFileName),
 		"--license-server", srv.URL(), "--remote-timeout", "5s", "--machine-id", thisMachine}, extra...)
-	cmd := exec.Command(hostBin, args...)
-	cmd.Env = os.Environ()
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	h := &host{t: t, cmd: cmd, stderr: &enginetest.SyncBuffer{}, done: make(chan struct{}), dataDir: dataDir, licensed: srv}
-	cmd.Stderr = h.stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = cmd.Wait(); close(h.done) }()
-	urlCh := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			if m := listenRE.FindStringSubmatch(sc.Text()); m != nil {
-				urlCh <- m[1]
-			}
-		}
-	}()
-	select {
-	case h.url = <-urlCh:
-	case <-h.done:
-		t.Fatalf("licensehost exited at start: %s", h.stderr.String())
-	case <-time.After(waitFor):
-		_ = cmd.Process.Kill()
-		t.Fatalf("licensehost did not start: %s", h.stderr.String())
-	}
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-h.done:
-		case <-time.After(20 * time.Second):
-			_ = cmd.Process.Kill()
-			<-h.done
-		}
-		if t.Failed() {
-			t.Logf("licensehost stderr:\n%s", h.stderr.String())
-		}
-	})
+	d := e2etest.Start(t, hostBin, nil, args...)
+	h := &host{t: t, cmd: d.Cmd, url: d.URL, stderr: d.Stderr, done: d.Done, dataDir: dataDir, licensed: srv}
+	var err error
 	if h.admin, err = hostclient.ReadTokenFile(filepath.Join(dataDir, api.TokenFileName)); err != nil {
 		t.Fatal(err)
 	}
