@@ -11,8 +11,6 @@ import (
 
 	"github.com/licensehost/licensehost/engine"
 	"github.com/licensehost/licensehost/engine/enginetest"
-	"github.com/licensehost/licensehost/internal/remote"
-	"github.com/licensehost/licensehost/internal/remotetest"
 )
 
 // featureRig is the flow rig with a product: a real loopback contract
@@ -27,14 +25,10 @@ type featureRig struct {
 
 func newFeatureRig(t *testing.T, p engine.Product) *featureRig {
 	t.Helper()
-	srv := remotetest.New(t)
-	rc, err := remote.New(remote.Config{BaseURL: srv.URL(), TotalTimeout: 2 * time.Second, ConnectTimeout: time.Second})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.AddLicense(keyA, 1, map[string]any{"licenseTypeName": "年度版", "expiresAt": "2126-01-01T00:00:00Z"})
-	srv.AddLicense(keyB, 1, map[string]any{"licenseTypeName": "unmapped"})
-	r := &featureRig{rig: &rig{t: t, srv: srv, store: enginetest.NewMemStore(), clock: enginetest.NewClock(t0), ctx: context.Background()}, rc: rc, product: p}
+	base, rc := newRigParts(t)
+	base.srv.AddLicense(keyA, 1, map[string]any{"licenseTypeName": "年度版", "expiresAt": "2126-01-01T00:00:00Z"})
+	base.srv.AddLicense(keyB, 1, map[string]any{"licenseTypeName": "unmapped"})
+	r := &featureRig{rig: base, rc: rc, product: p}
 	r.restart()
 	return r
 }

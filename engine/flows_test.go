@@ -33,16 +33,24 @@ type rig struct {
 
 func newRig(t *testing.T, cfg engine.Config) *rig {
 	t.Helper()
+	r, rc := newRigParts(t)
+	r.eng = newEngineWith(t, r.store, rc, r.clock, cfg, thisMachine)
+	srv := r.srv
+	srv.AddLicense(keyA, 1, map[string]any{"licenseTypeName": "年度版", "customField1": "500", "customField2": 100, "expiresAt": "2126-01-01T00:00:00Z"})
+	srv.AddLicense(keyB, 1, map[string]any{"licenseTypeName": "终生赞助版", "customField1": "", "customField2": remotetest.Missing})
+	return r
+}
+
+// newRigParts starts a rig's contract server, its remote client, store and
+// clock; the caller adds licenses and the engine.
+func newRigParts(t *testing.T) (*rig, engine.RemoteClient) {
+	t.Helper()
 	srv := remotetest.New(t)
 	rc, err := remote.New(remote.Config{BaseURL: srv.URL(), TotalTimeout: 2 * time.Second, ConnectTimeout: time.Second})
 	if err != nil {
 		t.Fatal(err)
 	}
-	r := &rig{t: t, srv: srv, store: enginetest.NewMemStore(), clock: enginetest.NewClock(t0), ctx: context.Background()}
-	r.eng = newEngineWith(t, r.store, rc, r.clock, cfg, thisMachine)
-	srv.AddLicense(keyA, 1, map[string]any{"licenseTypeName": "年度版", "customField1": "500", "customField2": 100, "expiresAt": "2126-01-01T00:00:00Z"})
-	srv.AddLicense(keyB, 1, map[string]any{"licenseTypeName": "终生赞助版", "customField1": "", "customField2": remotetest.Missing})
-	return r
+	return &rig{t: t, srv: srv, store: enginetest.NewMemStore(), clock: enginetest.NewClock(t0), ctx: context.Background()}, rc
 }
 
 func newEngineWith(t *testing.T, store engine.Store, rc engine.RemoteClient, clock engine.Clock, cfg engine.Config, machine string) *engine.Engine {

@@ -2,15 +2,13 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
 
 	"github.com/licensehost/licensehost/api"
+	"github.com/licensehost/licensehost/internal/e2etest"
 )
 
 // A policy module decides by feature (sdk/examples/features, built here
@@ -18,8 +16,7 @@ import (
 // CDC job is refused under pre-authorization alone and allowed once the
 // online license grants data.cdc.
 func TestFeaturePolicyEndToEnd(t *testing.T) {
-	pdir := t.TempDir()
-	wasm := filepath.Join(pdir, "features.wasm")
+	wasm := filepath.Join(t.TempDir(), "features.wasm")
 	build := exec.Command("go", "build", "-buildmode=c-shared", "-trimpath", "-buildvcs=false", "-o", wasm, "./examples/features")
 	build.Dir = filepath.Join("..", "..", "sdk")
 	build.Env = append(os.Environ(), "GOOS=wasip1", "GOARCH=wasm", "CGO_ENABLED=0")
@@ -30,12 +27,7 @@ func TestFeaturePolicyEndToEnd(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sum := sha256.Sum256(b)
-	manifest := fmt.Sprintf(`{"version":1,"modules":{"features":{"kind":"wasm","path":"features.wasm","sha256":%q}},
-		"licenseTypes":[{"match":"default","module":"features"}]}`, hex.EncodeToString(sum[:]))
-	if err := os.WriteFile(filepath.Join(pdir, "policies.json"), []byte(manifest), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	pdir, _ := e2etest.PolicyDir(t, "features", b, "default", "")
 	prod := filepath.Join(t.TempDir(), "product.json")
 	if err := os.WriteFile(prod, []byte(`{"version":1,"product":"P",
 		"features":[{"name":"data.source"},{"name":"data.cdc"},{"name":"bulk.create"}],

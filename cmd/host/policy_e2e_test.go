@@ -2,10 +2,7 @@ package main
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +12,7 @@ import (
 
 	"github.com/licensehost/licensehost/api"
 	"github.com/licensehost/licensehost/hostclient"
+	"github.com/licensehost/licensehost/internal/e2etest"
 )
 
 // writePolicyDir copies the committed tiered.wasm fixture (built from
@@ -28,16 +26,7 @@ func writePolicyDir(t *testing.T, wasm string) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "tiered.wasm"), b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	sum := sha256.Sum256(b)
-	manifest := fmt.Sprintf(`{"version":1,"modules":{"tiered":{"kind":"wasm","path":"tiered.wasm","sha256":%q,"limits":{"timeout":"2s"}}},
-		"licenseTypes":[{"match":"年度*","module":"tiered"}]}`, hex.EncodeToString(sum[:]))
-	if err := os.WriteFile(filepath.Join(dir, "policies.json"), []byte(manifest), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	dir, _ := e2etest.PolicyDir(t, "tiered", b, "年度*", `{"timeout":"2s"}`)
 	return dir
 }
 

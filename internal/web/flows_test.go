@@ -2,9 +2,6 @@ package web_test
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
-	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,6 +17,7 @@ import (
 
 	"github.com/licensehost/licensehost/api"
 	"github.com/licensehost/licensehost/internal/actfile"
+	"github.com/licensehost/licensehost/internal/e2etest"
 	"github.com/licensehost/licensehost/internal/licapi"
 	"github.com/licensehost/licensehost/internal/remotetest"
 	"github.com/licensehost/licensehost/internal/server"
@@ -232,14 +230,7 @@ func TestBrowserAdminFlow(t *testing.T) {
 // routes refuse it server-side even with a valid CSRF token.
 func TestBrowserAppTokenView(t *testing.T) {
 	srv := newLicenseServer(t)
-	h := startHost(t, srv)
-	if _, err := h.client.Activate(context.Background(), keyAnnual); err != nil {
-		t.Fatal(err)
-	}
-	tb := newTab(t, "en-US,en")
-	tb.open(h.url + "/")
-	tb.signIn(h.app)
-	tb.waitText("#status .badge", "Active")
+	h, tb := activeSignedIn(t, srv, func(h *host) string { return h.app })
 	tb.waitText("#who", "read-only app token")
 	var present []string
 	tb.eval(`["#activate", "#switch", "#policy", "#events", "[data-act=refresh]", "[data-act=clear]", "#licenseKey", "#newMachineId"].filter(s => document.querySelector(s) !== null)`, &present)
@@ -270,14 +261,7 @@ func TestBrowserAppTokenView(t *testing.T) {
 // token (or with another) is refused with 403 and changes nothing.
 func TestBrowserCSRFRefused(t *testing.T) {
 	srv := newLicenseServer(t)
-	h := startHost(t, srv)
-	if _, err := h.client.Activate(context.Background(), keyAnnual); err != nil {
-		t.Fatal(err)
-	}
-	tb := newTab(t, "en-US,en")
-	tb.open(h.url + "/")
-	tb.signIn(h.admin)
-	tb.waitText("#status .badge", "Active")
+	h, tb := activeSignedIn(t, srv, func(h *host) string { return h.admin })
 	verifies := srv.Count(licapi.PathVerify)
 	for name, hdr := range map[string]map[string]string{
 		"no header":    {"Content-Type": "application/json"},
@@ -596,14 +580,7 @@ func TestBrowserFeaturesAndActivationFiles(t *testing.T) {
 // sign-in form back with words; a host that stops is said to be not running.
 func TestBrowserSessionEndsAndHostStops(t *testing.T) {
 	srv := newLicenseServer(t)
-	h := startHost(t, srv)
-	if _, err := h.client.Activate(context.Background(), keyAnnual); err != nil {
-		t.Fatal(err)
-	}
-	tb := newTab(t, "en-US,en")
-	tb.open(h.url + "/")
-	tb.signIn(h.admin)
-	tb.waitText("#status .badge", "Active")
+	h, tb := activeSignedIn(t, srv, func(h *host) string { return h.admin })
 	// Another tab of the same browser signs out.
 	if code, _ := tb.fetchJS("DELETE", api.PathSession, map[string]string{api.CSRFHeader: tb.csrf()}, ""); code != 200 {
 		t.Fatalf("sign-out: %d", code)
@@ -629,16 +606,7 @@ func TestBrowserPolicy(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "tiered.wasm"), wasm, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	sum := sha256.Sum256(wasm)
-	manifest := fmt.Sprintf(`{"version":1,"modules":{"tiered":{"kind":"wasm","path":"tiered.wasm","sha256":%q}},
-		"licenseTypes":[{"match":"年度*","module":"tiered"}]}`, hex.EncodeToString(sum[:]))
-	if err := os.WriteFile(filepath.Join(dir, "policies.json"), []byte(manifest), 0o600); err != nil {
-		t.Fatal(err)
-	}
+	dir, sum := e2etest.PolicyDir(t, "tiered", wasm, "年度*", "")
 	srv := newLicenseServer(t)
 	h := startHost(t, srv, "--policy-dir", dir)
 	ctx := context.Background()
@@ -653,7 +621,7 @@ func TestBrowserPolicy(t *testing.T) {
 	tb.signIn(h.admin)
 	tb.waitText(`#policy [data-f="policy"]`, "wasm:tiered")
 	tb.waitText(`#policy [data-f="routes"]`, "年度*")
-	tb.waitText(`#policy [data-f="routes"]`, "tiered.wasm · sha256 "+hex.EncodeToString(sum[:])[:12])
+	tb.waitText(`#policy [data-f="routes"]`, "tiered.wasm · sha256 "+sum[:12])
 	tb.waitText(`#policy [data-f="decisions"]`, "wasm:tiered")
 	tb.click(`[data-act="reload"]`)
 	tb.waitText(`#policy [data-f="result"]`, "Policies reloaded.")
@@ -722,4 +690,20 @@ func TestBrowserMachineChanged(t *testing.T) {
 	tb.waitText(`#status [data-f="problem"]`, "License key mismatch")
 	tb.waitText(`#status [data-f="problem"]`, "get a key for this machine's code "+moved)
 	tb.noConsoleErrors()
+}
+
+// activeSignedIn starts a host against srv, activates keyAnnual, and signs
+// a fresh English tab in with the token token picks (h.admin or h.app),
+// waiting until the page shows the license Active.
+func activeSignedIn(t *testing.T, srv *remotetest.Server, token func(*host) string) (*host, *tab) {
+	t.Helper()
+	h := startHost(t, srv)
+	if _, err := h.client.Activate(context.Background(), keyAnnual); err != nil {
+		t.Fatal(err)
+	}
+	tb := newTab(t, "en-US,en")
+	tb.open(h.url + "/")
+	tb.signIn(token(h))
+	tb.waitText("#status .badge", "Active")
+	return h, tb
 }
