@@ -20,6 +20,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/licensehost/licensehost/api"
 	"github.com/licensehost/licensehost/engine"
 	"github.com/licensehost/licensehost/internal/actfile"
 )
@@ -99,29 +100,9 @@ const (
 	StateDamaged      = "damaged"
 )
 
-// Info describes an installed file.
-type Info struct {
-	Serial                 string            `json:"serial"`
-	State                  string            `json:"state"`
-	Reason                 string            `json:"reason,omitempty"`
-	Kind                   string            `json:"kind"`
-	Product                string            `json:"product,omitempty"`
-	LicenseType            string            `json:"licenseType"`
-	LicenseTypeDisplayName string            `json:"licenseTypeDisplayName,omitempty"`
-	LicenseKeyHint         string            `json:"licenseKeyHint"`
-	Features               []actfile.Feature `json:"features"`
-	ExpiresAt              *time.Time        `json:"expiresAt"`
-	DaysLeft               *float64          `json:"daysLeft,omitempty"`
-	CustomField1           string            `json:"customField1"`
-	CustomField2           string            `json:"customField2"`
-	CustomField3           string            `json:"customField3"`
-	Uninstallable          bool              `json:"uninstallable"`
-	Migratable             bool              `json:"migratable"`
-	Kid                    string            `json:"kid"`
-	MachineID              string            `json:"machineId"`
-	IssuedAt               time.Time         `json:"issuedAt"`
-	InstalledAt            time.Time         `json:"installedAt"`
-}
+// Info describes an installed file. It is the local API's type: the server
+// answers it as it is.
+type Info = api.Activation
 
 // Request writes a request file for this installation, with licenseKey
 // when given.
@@ -241,14 +222,17 @@ func grants(sa *actfile.SignedActivation) []engine.Grant {
 func (m *Manager) info(rec engine.InstalledActivation, now time.Time) Info {
 	sa, err := actfile.ParseActivation([]byte(rec.File))
 	if err != nil {
-		return Info{Serial: rec.Serial, State: StateDamaged, Reason: err.Error(), InstalledAt: rec.InstalledAt}
+		return Info{Serial: rec.Serial, State: StateDamaged, Reason: err.Error(), InstalledAt: rec.InstalledAt, Features: []api.ActivationFeature{}}
 	}
 	in := Info{
 		Serial: sa.Serial, State: StateInForce, Kind: string(sa.Kind), Product: sa.Product, LicenseType: sa.LicenseType,
-		LicenseTypeDisplayName: sa.LicenseTypeDisplayName, LicenseKeyHint: sa.LicenseKeyHint, Features: sa.Features,
+		LicenseTypeDisplayName: sa.LicenseTypeDisplayName, LicenseKeyHint: sa.LicenseKeyHint, Features: make([]api.ActivationFeature, 0, len(sa.Features)),
 		ExpiresAt: sa.ExpiresAt, CustomField1: sa.CustomField1, CustomField2: sa.CustomField2, CustomField3: sa.CustomField3,
 		Uninstallable: sa.Uninstallable, Migratable: sa.Migratable, Kid: sa.Kid, MachineID: sa.MachineID,
 		IssuedAt: sa.IssuedAt, InstalledAt: rec.InstalledAt,
+	}
+	for _, f := range sa.Features {
+		in.Features = append(in.Features, api.ActivationFeature{Name: f.Name, ExpiresAt: f.ExpiresAt})
 	}
 	if err := m.check(sa); err != nil {
 		in.State, in.Reason = StateUntrusted, err.Error()

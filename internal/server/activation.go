@@ -114,7 +114,7 @@ func (s *Server) activationInstall(w http.ResponseWriter, r *http.Request) error
 	if err != nil {
 		return activationError(err)
 	}
-	writeJSON(w, http.StatusOK, api.InstallAnswer{Success: true, Already: already, Activation: toAPI(info)})
+	writeJSON(w, http.StatusOK, api.InstallAnswer{Success: true, Already: already, Activation: info})
 	return nil
 }
 
@@ -128,10 +128,7 @@ func (s *Server) activationList(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	out := api.Activations{MachineID: s.eng.MachineID(), InstallationKey: a.InstallationKey(), TrustedKids: a.Trusted(),
-		Activations: make([]api.Activation, 0, len(infos))}
-	for _, i := range infos {
-		out.Activations = append(out.Activations, toAPI(i))
-	}
+		Activations: append(make([]api.Activation, 0, len(infos)), infos...)}
 	writeJSON(w, http.StatusOK, out)
 	return nil
 }
@@ -188,20 +185,6 @@ func (s *Server) activationDelete(w http.ResponseWriter, r *http.Request) error 
 	}
 	writeJSON(w, http.StatusOK, map[string]any{"success": true, "serial": serial, "deleted": true})
 	return nil
-}
-
-func toAPI(i activation.Info) api.Activation {
-	out := api.Activation{
-		Serial: i.Serial, State: i.State, Reason: i.Reason, Kind: i.Kind, Product: i.Product, LicenseType: i.LicenseType,
-		LicenseTypeDisplayName: i.LicenseTypeDisplayName, LicenseKeyHint: i.LicenseKeyHint, ExpiresAt: i.ExpiresAt,
-		DaysLeft: i.DaysLeft, CustomField1: i.CustomField1, CustomField2: i.CustomField2, CustomField3: i.CustomField3,
-		Uninstallable: i.Uninstallable, Migratable: i.Migratable, Kid: i.Kid, MachineID: i.MachineID,
-		IssuedAt: i.IssuedAt, InstalledAt: i.InstalledAt, Features: make([]api.ActivationFeature, 0, len(i.Features)),
-	}
-	for _, f := range i.Features {
-		out.Features = append(out.Features, api.ActivationFeature{Name: f.Name, ExpiresAt: f.ExpiresAt})
-	}
-	return out
 }
 
 // backupRoute serves GET /api/backup when the daemon gave a Backup
