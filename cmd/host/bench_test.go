@@ -38,6 +38,14 @@ func benchHost(b *testing.B) *httptest.Server {
 // benchHostWith is benchHost with a product (docs/features.md).
 func benchHostWith(b *testing.B, p engine.Product) *httptest.Server {
 	b.Helper()
+	return benchHostOptions(b, engine.Options{Product: p})
+}
+
+// benchHostOptions is benchHost with what o sets of the engine's options
+// (Product, Policy); the store, remote, clock, config and machine are the
+// bench's own.
+func benchHostOptions(b *testing.B, o engine.Options) *httptest.Server {
+	b.Helper()
 	srv := remotetest.New(b)
 	rc, err := remote.New(remote.Config{BaseURL: srv.URL()})
 	if err != nil {
@@ -48,7 +56,8 @@ func benchHostWith(b *testing.B, p engine.Product) *httptest.Server {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { st.Close() })
-	eng, err := engine.New(engine.Options{Store: st, Remote: rc, Clock: systemClock{}, Config: engine.DefaultConfig(), MachineID: "server_0123456789abcdef", Product: p})
+	o.Store, o.Remote, o.Clock, o.Config, o.MachineID = st, rc, systemClock{}, engine.DefaultConfig(), "server_0123456789abcdef"
+	eng, err := engine.New(o)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -17,11 +17,7 @@ import (
 
 	"github.com/licensehost/licensehost/api"
 	"github.com/licensehost/licensehost/engine"
-	"github.com/licensehost/licensehost/internal/remote"
-	"github.com/licensehost/licensehost/internal/remotetest"
-	"github.com/licensehost/licensehost/internal/server"
 	"github.com/licensehost/licensehost/plugins"
-	"github.com/licensehost/licensehost/storage"
 )
 
 // BenchmarkQuotaCheckPolicies: POST /api/quota/check through the real
@@ -158,25 +154,5 @@ func processCPU() time.Duration {
 // benchHostPolicy is benchHost with a policy (nil: the built-in).
 func benchHostPolicy(b *testing.B, pol engine.Policy) *httptest.Server {
 	b.Helper()
-	srv := remotetest.New(b)
-	rc, err := remote.New(remote.Config{BaseURL: srv.URL()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	st, err := storage.Open(filepath.Join(b.TempDir(), "db"), storage.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	b.Cleanup(func() { st.Close() })
-	eng, err := engine.New(engine.Options{Store: st, Remote: rc, Clock: systemClock{}, Config: engine.DefaultConfig(), MachineID: "server_0123456789abcdef", Policy: pol})
-	if err != nil {
-		b.Fatal(err)
-	}
-	h, err := server.New(eng, server.Options{AdminToken: "bench-token", Metrics: server.NewMetrics()})
-	if err != nil {
-		b.Fatal(err)
-	}
-	ts := httptest.NewServer(h)
-	b.Cleanup(ts.Close)
-	return ts
+	return benchHostOptions(b, engine.Options{Policy: pol})
 }
