@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"github.com/licensehost/licensehost/internal/e2etest"
 	"github.com/licensehost/licensehost/internal/licapi"
 	"io"
 	"net/http"
@@ -21,25 +22,6 @@ import (
 
 // End-to-end regression tests of issue 12 (trustworthy local state), each
 // against the real binary: docs/reliability.md lists them by defect.
-
-// httpRaw sends one request with a raw body and returns the status and body.
-func httpRaw(t *testing.T, method, url, token string, body []byte) (int, []byte) {
-	t.Helper()
-	req, err := http.NewRequest(method, url, bytes.NewReader(body))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, b
-}
 
 // waitStatus polls the status until ok accepts it.
 func waitStatus(t *testing.T, h *host, what string, ok func(*api.Status) bool) *api.Status {
@@ -67,7 +49,7 @@ func TestNoAnswerCarriesTheFullKey(t *testing.T) {
 		t.Fatal(err)
 	}
 	act := func(path, body string) []byte {
-		code, b := httpRaw(t, http.MethodPost, h.url+path, h.token, []byte(body))
+		code, b := e2etest.Request(t, http.MethodPost, h.url+path, h.token, []byte(body))
 		if code != http.StatusOK {
 			t.Fatalf("%s: %d %s", path, code, b)
 		}
@@ -78,7 +60,7 @@ func TestNoAnswerCarriesTheFullKey(t *testing.T) {
 		"heartbeat": act(api.PathHeartbeat, `{}`),
 	}
 	for name, tok := range map[string]string{"app": strings.TrimSpace(string(appTok)), "admin": h.token} {
-		code, b := httpRaw(t, http.MethodGet, h.url+api.PathStatus, tok, nil)
+		code, b := e2etest.Request(t, http.MethodGet, h.url+api.PathStatus, tok, nil)
 		if code != http.StatusOK {
 			t.Fatalf("status with the %s token: %d %s", name, code, b)
 		}
@@ -270,7 +252,7 @@ func TestInvisibleOrInvalidKeyCharactersRefused(t *testing.T) {
 		"invalid UTF-8 elsewhere": []byte("{\"licenseKey\":\"LH-E2E-ANNUAL-0001\",\"x\":\"\xc3\"}"),
 	}
 	for name, body := range bodies {
-		code, b := httpRaw(t, http.MethodPost, h.url+api.PathActivate, h.token, body)
+		code, b := e2etest.Request(t, http.MethodPost, h.url+api.PathActivate, h.token, body)
 		if code != http.StatusBadRequest {
 			t.Errorf("%s: HTTP %d %s, want 400", name, code, b)
 		}
@@ -289,11 +271,11 @@ func TestTokenInPathNotEchoedOrLogged(t *testing.T) {
 	srv := newLicenseServer(t)
 	h := startHost(t, t.TempDir(), fast(srv, "7", "15")...)
 	for _, path := range []string{"/" + h.token, "/api/sponsor/status/" + h.token, "/api/" + h.token + "/status"} {
-		code, b := httpRaw(t, http.MethodGet, h.url+path, "", nil)
+		code, b := e2etest.Request(t, http.MethodGet, h.url+path, "", nil)
 		if code != http.StatusNotFound || bytes.Contains(b, []byte(h.token)) || bytes.Contains(b, []byte(h.token[:16])) {
 			t.Fatalf("GET %s: %d %s", strings.ReplaceAll(path, h.token, "<token>"), code, b)
 		}
-		code, b = httpRaw(t, http.MethodGet, h.url+path, h.token, nil)
+		code, b = e2etest.Request(t, http.MethodGet, h.url+path, h.token, nil)
 		if code != http.StatusNotFound || bytes.Contains(b, []byte(h.token)) {
 			t.Fatalf("GET %s with auth: %d %s", strings.ReplaceAll(path, h.token, "<token>"), code, b)
 		}

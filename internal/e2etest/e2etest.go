@@ -6,7 +6,11 @@ package e2etest
 
 import (
 	"bufio"
+	"bytes"
+	"context"
 	"fmt"
+	"io"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -136,4 +140,27 @@ func (d *Daemon) Stop() {
 func (d *Daemon) Kill() {
 	_ = d.Cmd.Process.Kill()
 	<-d.Done
+}
+
+// Request sends one request (body may be nil) with the bearer token, if
+// any, and returns the answer's status and body. It fails t if no answer
+// comes within 30 s.
+func Request(t testing.TB, method, url, token string, body []byte) (int, []byte) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, url, bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, url, err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
 }
