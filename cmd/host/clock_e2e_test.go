@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/licensehost/licensehost/internal/e2etest"
+	"github.com/licensehost/licensehost/internal/remotetest"
 )
 
 // The clock tests run a daemon built with the licensehost_testclock tag,
@@ -18,6 +19,18 @@ var clockBin e2etest.Lazy
 func testClockBinary(t *testing.T) string {
 	t.Helper()
 	return clockBin.Get(t, filepath.Dir(hostBin), "licensehost-testclock", ".", "-tags", "licensehost_testclock")
+}
+
+// activeShifted starts the test-clock daemon (trust 7 days, grace 15)
+// against srv in a new data directory and activates e2eKey.
+func activeShifted(t *testing.T, srv *remotetest.Server) (*shiftedHost, *host) {
+	t.Helper()
+	clk := newShiftedClock(t)
+	h := clk.start(t, t.TempDir(), fast(srv, "7", "15")...)
+	if _, err := h.activate(e2eKey); err != nil {
+		t.Fatal(err)
+	}
+	return clk, h
 }
 
 // shiftedHost starts the test-clock daemon; shift sets its clock offset.
@@ -77,11 +90,7 @@ func TestClockJumpSurvivesKill9(t *testing.T) {
 // with its 15 days, not expired/grace_over.
 func TestFailureStreakStartsAtHighWater(t *testing.T) {
 	srv := newLicenseServer(t)
-	clk := newShiftedClock(t)
-	h := clk.start(t, t.TempDir(), fast(srv, "7", "15")...)
-	if _, err := h.activate(e2eKey); err != nil {
-		t.Fatal(err)
-	}
+	clk, h := activeShifted(t, srv)
 	clk.shift(t, -30*day)
 	srv.SetDown(true)
 	if _, err := h.client.Heartbeat(t.Context()); err == nil {
@@ -97,11 +106,7 @@ func TestFailureStreakStartsAtHighWater(t *testing.T) {
 // behind stays active once the clock is corrected.
 func TestVerificationWhileClockBehind(t *testing.T) {
 	srv := newLicenseServer(t)
-	clk := newShiftedClock(t)
-	h := clk.start(t, t.TempDir(), fast(srv, "7", "15")...)
-	if _, err := h.activate(e2eKey); err != nil {
-		t.Fatal(err)
-	}
+	clk, h := activeShifted(t, srv)
 	clk.shift(t, -30*day)
 	if res, err := h.client.Heartbeat(t.Context()); err != nil || !res.Success {
 		t.Fatalf("heartbeat with the clock 30 days behind: %+v %v", res, err)
@@ -117,11 +122,7 @@ func TestVerificationWhileClockBehind(t *testing.T) {
 // agrees with the corrected clock.
 func TestHighWaterFromClockAheadHeals(t *testing.T) {
 	srv := newLicenseServer(t)
-	clk := newShiftedClock(t)
-	h := clk.start(t, t.TempDir(), fast(srv, "7", "15")...)
-	if _, err := h.activate(e2eKey); err != nil {
-		t.Fatal(err)
-	}
+	clk, h := activeShifted(t, srv)
 	clk.shift(t, 30*day)
 	if st := h.status(); st.Status == "active" {
 		t.Fatalf("30 days ahead: still active")
