@@ -25,6 +25,7 @@ import (
 
 	"github.com/licensehost/licensehost/api"
 	"github.com/licensehost/licensehost/engine/enginetest"
+	"github.com/licensehost/licensehost/internal/e2etest"
 	"github.com/licensehost/licensehost/internal/remotetest"
 	"github.com/licensehost/licensehost/internal/signing"
 )
@@ -70,7 +71,7 @@ func startRaw(t *testing.T, dir string, args ...string) (*rawHost, time.Duration
 	go func() {
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
-			if m := listenRE.FindStringSubmatch(sc.Text()); m != nil {
+			if m := e2etest.ListenRE.FindStringSubmatch(sc.Text()); m != nil {
 				urlCh <- m[1]
 			}
 		}
@@ -337,11 +338,11 @@ func TestReliabilityFaultMatrix(t *testing.T) {
 			start := time.Now()
 			switch op {
 			case "heartbeat":
-				code, body = httpRaw(t, http.MethodPost, h.url+api.PathHeartbeat, h.token, []byte(`{}`))
+				code, body = e2etest.Request(t, http.MethodPost, h.url+api.PathHeartbeat, h.token, []byte(`{}`))
 			case "activate first key":
-				code, body = httpRaw(t, http.MethodPost, h.url+api.PathActivate, h.token, []byte(`{"licenseKey":"`+first+`"}`))
+				code, body = e2etest.Request(t, http.MethodPost, h.url+api.PathActivate, h.token, []byte(`{"licenseKey":"`+first+`"}`))
 			default:
-				code, body = httpRaw(t, http.MethodPost, h.url+api.PathActivate, h.token, []byte(`{"licenseKey":"`+second+`"}`))
+				code, body = e2etest.Request(t, http.MethodPost, h.url+api.PathActivate, h.token, []byte(`{"licenseKey":"`+second+`"}`))
 			}
 			took := time.Since(start)
 			srv.ClearFault()
@@ -550,7 +551,7 @@ func TestReliabilityForgedServer(t *testing.T) {
 		}))
 		h := startHost(t, t.TempDir(), "--license-server", srv.URL, "--server-public-key", base64.StdEncoding.EncodeToString(pub),
 			"--machine-id", machine, "--log-level", "error")
-		code, b := httpRaw(t, http.MethodPost, h.url+api.PathActivate, h.token, []byte(`{"licenseKey":"`+key+`"}`))
+		code, b := e2etest.Request(t, http.MethodPost, h.url+api.PathActivate, h.token, []byte(`{"licenseKey":"`+key+`"}`))
 		st := h.status()
 		accepted := code == 200 && st.Status == "active"
 		ok := accepted == c.accept && (c.accept || !st.IsSponsored)
@@ -567,7 +568,7 @@ func TestReliabilityForgedServer(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.Write(body(key)) }))
 	defer srv.Close()
 	h := startHost(t, t.TempDir(), "--license-server", srv.URL, "--machine-id", machine, "--log-level", "error")
-	code, _ := httpRaw(t, http.MethodPost, h.url+api.PathActivate, h.token, []byte(`{"licenseKey":"`+key+`"}`))
+	code, _ := e2etest.Request(t, http.MethodPost, h.url+api.PathActivate, h.token, []byte(`{"licenseKey":"`+key+`"}`))
 	st := h.status()
 	report("forged | unsigned, no pinned key (documented weakness) | HTTP %d | status %s | notes %d", code, st.Status, len(st.Notes))
 	report("forged-server cases=%d wrong=%d", len(cases), wrong)

@@ -72,7 +72,9 @@ type Daemon struct {
 	Done   <-chan struct{}        // closed once it has exited
 }
 
-var listenRE = regexp.MustCompile(`listening on (http://\S+)`)
+// ListenRE matches the line a daemon prints once it listens; the first
+// group is its base URL.
+var ListenRE = regexp.MustCompile(`listening on (http://\S+)`)
 
 // Start runs bin with args, env added to this process's environment, and
 // waits for the "listening on URL" line a daemon prints on stdout. It fails
@@ -98,7 +100,7 @@ func Start(t testing.TB, bin string, env []string, args ...string) *Daemon {
 	go func() {
 		sc := bufio.NewScanner(stdout)
 		for sc.Scan() {
-			if m := listenRE.FindStringSubmatch(sc.Text()); m != nil {
+			if m := ListenRE.FindStringSubmatch(sc.Text()); m != nil {
 				urlCh <- m[1]
 			}
 		}
