@@ -21,6 +21,7 @@ package wasm
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -95,30 +96,14 @@ type Config struct {
 }
 
 func (c *Config) setDefaults() error {
-	if c.MemoryPages == 0 {
-		c.MemoryPages = DefaultMemoryPages
-	}
-	if c.Timeout == 0 {
-		c.Timeout = DefaultTimeout
-	}
-	if c.InitTimeout == 0 {
-		c.InitTimeout = DefaultInitTimeout
-	}
-	if c.CompileTimeout == 0 {
-		c.CompileTimeout = DefaultCompileTimeout
-	}
-	if c.MaxOutput == 0 {
-		c.MaxOutput = DefaultMaxOutput
-	}
-	if c.MaxLog == 0 {
-		c.MaxLog = DefaultMaxLog
-	}
-	if c.Instances == 0 {
-		c.Instances = runtime.GOMAXPROCS(0)
-	}
-	if c.Logger == nil {
-		c.Logger = slog.Default()
-	}
+	c.MemoryPages = cmp.Or(c.MemoryPages, DefaultMemoryPages)
+	c.Timeout = cmp.Or(c.Timeout, DefaultTimeout)
+	c.InitTimeout = cmp.Or(c.InitTimeout, DefaultInitTimeout)
+	c.CompileTimeout = cmp.Or(c.CompileTimeout, DefaultCompileTimeout)
+	c.MaxOutput = cmp.Or(c.MaxOutput, DefaultMaxOutput)
+	c.MaxLog = cmp.Or(c.MaxLog, DefaultMaxLog)
+	c.Instances = cmp.Or(c.Instances, runtime.GOMAXPROCS(0))
+	c.Logger = cmp.Or(c.Logger, slog.Default())
 	if c.Name == "" {
 		c.Name = "wasm"
 	}
