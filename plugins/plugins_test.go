@@ -8,9 +8,9 @@ import (
 	"errors"
 	"fmt"
 	"github.com/licensehost/licensehost/engine/enginetest"
+	"github.com/licensehost/licensehost/internal/e2etest"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -42,10 +42,8 @@ func TestMain(m *testing.M) {
 			"builtin-plugin": "github.com/licensehost/licensehost/sdk/examples/builtin",
 			"hostile-plugin": "./goplugin/testdata/hostile",
 		} {
-			cmd := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(binDir, name), pkg)
-			cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-			if out, err := cmd.CombinedOutput(); err != nil {
-				fmt.Fprintf(os.Stderr, "building %s: %v\n%s", pkg, err, out)
+			if _, err := e2etest.Build(binDir, name, pkg, "-trimpath"); err != nil {
+				fmt.Fprintln(os.Stderr, err)
 				return 1
 			}
 		}

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -18,6 +17,7 @@ import (
 	"time"
 
 	"github.com/licensehost/licensehost/engine"
+	"github.com/licensehost/licensehost/internal/e2etest"
 	"github.com/licensehost/licensehost/plugins/goplugin"
 	"github.com/licensehost/licensehost/plugins/policytest"
 	"github.com/licensehost/licensehost/plugins/wire"
@@ -36,10 +36,8 @@ func TestMain(m *testing.M) {
 		"builtin": "github.com/licensehost/licensehost/sdk/examples/builtin",
 		"hostile": "./testdata/hostile",
 	} {
-		cmd := exec.Command("go", "build", "-trimpath", "-o", filepath.Join(dir, name), pkg)
-		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-		if out, err := cmd.CombinedOutput(); err != nil {
-			fmt.Fprintf(os.Stderr, "building %s: %v\n%s", pkg, err, out)
+		if _, err := e2etest.Build(dir, name, pkg, "-trimpath"); err != nil {
+			fmt.Fprintln(os.Stderr, err)
 			os.RemoveAll(dir)
 			os.Exit(1)
 		}
