@@ -71,11 +71,7 @@ func start(t testing.TB, name string, cfg goplugin.Config) *goplugin.Policy {
 	return p
 }
 
-var sample = engine.QuotaInput{
-	LicenseType: "年度版", Status: engine.StatusActive, IsSponsored: true,
-	Limits: engine.Limits{Total: engine.Int64(1000), Batch: engine.Int64(10)},
-	Used:   5, Batch: 3,
-}
+var sample = policytest.Sample
 
 func TestConformance(t *testing.T) {
 	p := start(t, "builtin", goplugin.Config{})

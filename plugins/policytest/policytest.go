@@ -28,6 +28,14 @@ var (
 	unlimited = engine.Limits{}
 )
 
+// Sample is an ordinary input (an active 年度版 within its limits) for tests
+// that need one call, not the table.
+var Sample = engine.QuotaInput{
+	LicenseType: "年度版", Status: engine.StatusActive, IsSponsored: true,
+	Limits: engine.Limits{Total: engine.Int64(1000), Batch: engine.Int64(10)},
+	Used:   5, Batch: 3,
+}
+
 func in(status engine.Status, lim engine.Limits, used, batch int64) engine.QuotaInput {
 	return engine.QuotaInput{
 		LicenseType: "年度版", Status: status, IsSponsored: status.Sponsored(), Limits: lim,

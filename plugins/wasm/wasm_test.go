@@ -76,11 +76,7 @@ func loadErr(t testing.TB, name string, cfg wasm.Config) (*wasm.Policy, error) {
 // wideTimeout is the call timeout of tests that do not test the deadline.
 const wideTimeout = 10 * time.Second
 
-var sample = engine.QuotaInput{
-	LicenseType: "年度版", Status: engine.StatusActive, IsSponsored: true,
-	Limits: engine.Limits{Total: engine.Int64(1000), Batch: engine.Int64(10)},
-	Used:   5, Batch: 3,
-}
+var sample = policytest.Sample
 
 func TestConformanceGoGuest(t *testing.T) {
 	p := load(t, "builtin.wasm", wasm.Config{})
