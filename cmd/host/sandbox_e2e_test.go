@@ -59,20 +59,23 @@ const (
 )
 
 // sandboxClasses are the hostile modules that load and misbehave when called,
-// with the fallback reason their decisions must name.
+// with the fallback reason their decisions must name ("|" separates reasons
+// that are all correct).
 var sandboxClasses = []struct{ file, reason string }{
-	{"bulkmem.wasm", "timeout"},   // memory.fill/copy of the whole memory in a loop
-	{"tables.wasm", "timeout"},    // table.grow by 64 Mi entries, table.fill, in a loop
-	{"bigfunc.wasm", "timeout"},   // a loop calling a large loop-free function
-	{"treecall.wasm", "timeout"},  // a loop-free call tree through call_indirect
-	{"deeprec.wasm", "trap"},      // unbounded recursion through call_indirect
-	{"recurse.wasm", "timeout"},   // fib(64): loop-free direct recursion
-	{"fdstorm.wasm", "timeout"},   // fd_write with 1024 iovecs of the whole memory, in a loop
-	{"simdleb.wasm", "timeout"},   // encodings: a loop other readers miss
-	{"padded.wasm", "timeout"},    // encodings: every LEB128 padded to 5 bytes
-	{"reftype.wasm", "timeout"},   // encodings: a typed-reference block type
-	{"loop.wasm", "timeout"},      // the plain infinite loop
-	{"hostcalls.wasm", "timeout"}, // a straight run of WASI calls, no loop, no guest call
+	{"bulkmem.wasm", "timeout"},  // memory.fill/copy of the whole memory in a loop
+	{"tables.wasm", "timeout"},   // table.grow by 64 Mi entries, table.fill, in a loop
+	{"bigfunc.wasm", "timeout"},  // a loop calling a large loop-free function
+	{"treecall.wasm", "timeout"}, // a loop-free call tree through call_indirect
+	// deeprec: the call depth limit traps it, unless a loaded machine lets the
+	// deadline come first (plugins/wasm TestHostileClasses pins the trap).
+	{"deeprec.wasm", "trap|timeout"}, // unbounded recursion through call_indirect
+	{"recurse.wasm", "timeout"},      // fib(64): loop-free direct recursion
+	{"fdstorm.wasm", "timeout"},      // fd_write with 1024 iovecs of the whole memory, in a loop
+	{"simdleb.wasm", "timeout"},      // encodings: a loop other readers miss
+	{"padded.wasm", "timeout"},       // encodings: every LEB128 padded to 5 bytes
+	{"reftype.wasm", "timeout"},      // encodings: a typed-reference block type
+	{"loop.wasm", "timeout"},         // the plain infinite loop
+	{"hostcalls.wasm", "timeout"},    // a straight run of WASI calls, no loop, no guest call
 }
 
 func TestSandboxHostileModules(t *testing.T) {
@@ -91,8 +94,8 @@ func TestSandboxHostileModules(t *testing.T) {
 					if err != nil {
 						t.Fatalf("check %d: %v", i, err)
 					}
-					if want := "builtin (fallback: " + c.reason + ")"; q.Policy != want || !q.Allowed {
-						t.Fatalf("check %d: policy %q allowed %v, want %q and the built-in answer", i, q.Policy, q.Allowed, want)
+					if !fallbackOneOf(q.Policy, c.reason) || !q.Allowed {
+						t.Fatalf("check %d: policy %q allowed %v, want builtin (fallback: %s) and the built-in answer", i, q.Policy, q.Allowed, c.reason)
 					}
 					took[i] = elapsed
 					t.Logf("check %d: %v in %v", i, q.Policy, elapsed.Round(time.Millisecond))
@@ -109,6 +112,17 @@ func TestSandboxHostileModules(t *testing.T) {
 			})
 		})
 	}
+}
+
+// fallbackOneOf reports whether policy names the built-in policy as the
+// fallback for one of reasons ("a|b").
+func fallbackOneOf(policy, reasons string) bool {
+	for _, r := range strings.Split(reasons, "|") {
+		if policy == "builtin (fallback: "+r+")" {
+			return true
+		}
+	}
+	return false
 }
 
 // withRetry runs attempt up to three times while it misses a wall-clock
