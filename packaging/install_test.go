@@ -10,11 +10,9 @@ package packaging_test
 import (
 	"bufio"
 	"bytes"
-	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -28,6 +26,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/licensehost/licensehost/internal/e2etest"
 )
 
 // repoRoot is the repository root (the tests run in packaging/).
@@ -552,27 +552,7 @@ func (d *daemon) stop(t *testing.T, timeout time.Duration) {
 
 func httpGet(t *testing.T, url, token string) (int, []byte) {
 	t.Helper()
-	return httpDo(t, http.MethodGet, url, token)
-}
-
-func httpDo(t *testing.T, method, url, token string) (int, []byte) {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, method, url, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if token != "" {
-		req.Header.Set("Authorization", "Bearer "+token)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatalf("%s %s: %v", method, url, err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, b
+	return e2etest.Request(t, http.MethodGet, url, token, nil)
 }
 
 func fileMode(t *testing.T, path string) os.FileMode {
@@ -667,7 +647,7 @@ func TestHostPackage(t *testing.T) {
 		if code, body := httpGet(t, base+"/api/sponsor/status", app); code != http.StatusOK {
 			t.Errorf("status with the app token: %d %s", code, body)
 		}
-		if code, body := httpDo(t, http.MethodPost, base+"/api/sponsor/clear", app); code != http.StatusForbidden {
+		if code, body := e2etest.Request(t, http.MethodPost, base+"/api/sponsor/clear", app, nil); code != http.StatusForbidden {
 			t.Errorf("clear with the app token: %d %s, want 403", code, body)
 		}
 		if code, _ := httpGet(t, base+"/api/sponsor/status", ""); code != http.StatusUnauthorized {
