@@ -48,7 +48,7 @@ func badgeColors(s string) (bg, fg fyne.ThemeColorName) {
 		return theme.ColorNameSuccess, theme.ColorNameForegroundOnSuccess
 	case statusGrace, statusGraceLimited, statusPending:
 		return theme.ColorNameWarning, theme.ColorNameForegroundOnWarning
-	case statusExpired:
+	case statusExpired, statusTampered:
 		return theme.ColorNameError, theme.ColorNameForegroundOnError
 	case statusSwitching:
 		return theme.ColorNamePrimary, theme.ColorNameForegroundOnPrimary

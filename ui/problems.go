@@ -23,6 +23,7 @@ const (
 	statusGraceLimited = "grace_limited"
 	statusExpired      = "expired"
 	statusSwitching    = "switching"
+	statusTampered     = "tampered"
 
 	reasonGraceOver      = "grace_over"
 	reasonLicenseExpired = "license_expired"
@@ -46,6 +47,7 @@ const (
 	KindNoAnswer          // the license server gave no trustworthy answer
 	KindNoLicense         // no key stored
 	KindTimeout           // the daemon did not answer in time
+	KindTampered          // the stored record disagrees with its seal or proofs
 	KindOther
 )
 
@@ -183,6 +185,8 @@ func statusProblem(st *api.Status) Problem {
 				lang.L("Verification kept failing, so the installation fell back to the community edition. Press Refresh now once the license server is reachable.")}
 		}
 		return Problem{KindOther, lang.L("The license is not in force"), st.Reason}
+	case statusTampered:
+		return tamperedProblem(st)
 	case statusPending:
 		return Problem{KindNoAnswer, lang.L("Not verified yet"),
 			lang.L("The key is stored but the license server has not confirmed it yet; it is retried automatically. Press Refresh now to retry.")}
@@ -197,6 +201,36 @@ func statusProblem(st *api.Status) Problem {
 		}
 	}
 	return Problem{}
+}
+
+// tamperedProblem explains a stored record that disagrees with its seal or
+// the signed answers it was derived from (docs/reliability.md, "Tamper
+// evidence"): the host's message says what disagrees.
+func tamperedProblem(st *api.Status) Problem {
+	d := lang.L("Until the license is verified again the installation runs with community limits. Press Refresh now to verify it with the license server again; if that fails, clear the license and activate it again.")
+	if m := strings.TrimSpace(st.Message); m != "" {
+		d = m + "\n" + d
+	}
+	return Problem{KindTampered, lang.L("Local license data was altered"), d}
+}
+
+// notesText is the status notes (setup warnings, in the host's words) as a
+// list, or "" when there are none.
+func notesText(st *api.Status) string {
+	if st == nil {
+		return ""
+	}
+	var b strings.Builder
+	for _, n := range st.Notes {
+		if n = strings.TrimSpace(n); n == "" {
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString("• " + n)
+	}
+	return b.String()
 }
 
 // graceDays is the N of the grace notice: whole days left, rounded up.
@@ -243,6 +277,8 @@ func statusLabel(s string) string {
 		return lang.L("Pending verification")
 	case statusSwitching:
 		return lang.L("Switching device")
+	case statusTampered:
+		return "! " + lang.L("Data altered")
 	}
 	return s
 }

@@ -79,6 +79,7 @@ type View struct {
 	badge       *badge
 	grace       *notice
 	problem     *notice
+	notes       *notice
 	lastRefresh *widget.Label
 	actionNote  *notice
 	refreshBtn  *widget.Button
@@ -151,6 +152,7 @@ func (v *View) build() {
 	v.badge.set("")
 	v.grace = newNotice(widget.WarningImportance)
 	v.problem = newNotice(widget.DangerImportance)
+	v.notes = newNotice(widget.WarningImportance)
 	v.lastRefresh = widget.NewLabel(lang.L("Never refreshed"))
 	v.lastRefresh.Wrapping = fyne.TextWrapWord
 	v.actionNote = newNotice(widget.MediumImportance)
@@ -172,6 +174,7 @@ func (v *View) build() {
 		fields,
 		v.grace.object,
 		v.problem.object,
+		v.notes.object,
 		v.lastRefresh,
 		v.actionNote.object,
 		container.NewHBox(v.refreshBtn, v.clearBtn, v.goActivate),
@@ -316,6 +319,11 @@ func (v *View) applyStatus(st *api.Status, err error) {
 		v.grace.set(Problem{})
 	}
 	v.problem.set(statusProblem(st))
+	if n := notesText(st); n != "" {
+		v.notes.set(Problem{Title: lang.L("Setup warnings"), Detail: n})
+	} else {
+		v.notes.set(Problem{})
+	}
 	v.lastRefresh.SetText(lastRefreshText(st.LastRefresh))
 	v.details.set(st.License, lang.L("As cached by the host from the last successful verification."))
 	v.features.set(st)

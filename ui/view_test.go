@@ -11,6 +11,7 @@ import (
 
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
 	"github.com/licensehost/licensehost/api"
@@ -550,5 +551,57 @@ func TestGraceDays(t *testing.T) {
 		if got := graceDays(in); got != want {
 			t.Errorf("graceDays(%v) = %d, want %d", in, got, want)
 		}
+	}
+}
+
+// A record that disagrees with its seal (docs/reliability.md, "Tamper
+// evidence"): badge in words, the host's message and what to do; the setup
+// warnings of the status are listed as the host gives them.
+func TestStatusCardTamperedAndNotes(t *testing.T) {
+	st := communityStatus()
+	st.Status, st.Reason, st.IsSponsored = "tampered", "record_tampered", false
+	st.LicenseKey = "my-9…4c5f"
+	st.Message = "the stored record does not match its seal"
+	st.Notes = []string{
+		"the license server http://10.0.0.5:8080 is plain http on a non-loopback address",
+		"no server key is pinned",
+	}
+	h := newHarness(t, statusOnly(st))
+	v := h.v
+	if v.badge.status != "tampered" || v.badge.text.Text != "! Data altered" {
+		t.Errorf("badge %q %q", v.badge.status, v.badge.text.Text)
+	}
+	if bg, _ := badgeColors("tampered"); bg != theme.ColorNameError {
+		t.Errorf("tampered badge colour %v", bg)
+	}
+	if v.problem.problem.Kind != KindTampered {
+		t.Errorf("problem kind %v", v.problem.problem.Kind)
+	}
+	wantContains(t, "problem", v.problem.text(), "Local license data was altered",
+		"the stored record does not match its seal", "Refresh now", "clear the license and activate it again")
+	wantContains(t, "notes", v.notes.text(), "Setup warnings",
+		"• the license server http://10.0.0.5:8080 is plain http on a non-loopback address", "• no server key is pinned")
+	if v.clearBtn.Disabled() || v.refreshBtn.Disabled() {
+		t.Error("tampered: Refresh now and Clear must stay available")
+	}
+
+	// The next status without notes or tampering hides both.
+	h.f.StatusFn = func(context.Context) (*api.Status, error) { return activeStatus(), nil }
+	h.v.RefreshStatus()
+	h.v.wait()
+	if v.problem.text() != "" || v.notes.text() != "" {
+		t.Errorf("after a genuine status: problem %q notes %q", v.problem.text(), v.notes.text())
+	}
+}
+
+func TestTamperedInChinese(t *testing.T) {
+	st := communityStatus()
+	st.Status, st.Reason, st.Message = "tampered", "record_tampered", "seal mismatch"
+	test.NewTempApp(t)
+	useLocale(t, "zh_CN")
+	p := statusProblem(st)
+	wantContains(t, "problem", p.String(), "本地许可证数据被改动", "seal mismatch", "立即刷新")
+	if got := statusLabel("tampered"); got != "! 数据被改动" {
+		t.Errorf("label %q", got)
 	}
 }

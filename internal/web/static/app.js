@@ -115,6 +115,7 @@ const STATUS = {
   pending: { label: 'Pending verification', sym: '…', cls: 'warn' },
   expired: { label: 'Expired', sym: '✕', cls: 'bad' },
   switching: { label: 'Switching device', sym: '⇄', cls: 'info' },
+  tampered: { label: 'Data altered', sym: '!', cls: 'bad' },
   community: { label: 'Not activated', sym: '–', cls: 'none' },
 };
 const statusInfo = (s) => STATUS[s] || { label: s || 'Not activated', sym: '–', cls: 'none' };
@@ -155,6 +156,11 @@ function statusProblem(st) {
       if (st.reason === 'license_expired') return { title: m('The license has expired'), detail: [m('The installation runs as the community edition. Renew the license, then activate it again.')] };
       if (st.reason === 'grace_over') return { title: m('Grace period over'), detail: [m('Verification kept failing, so the installation fell back to the community edition. Press Refresh now once the license server is reachable.')] };
       return { title: m('The license is not in force'), detail: [orDash(st.reason)] };
+    case 'tampered': {
+      // docs/reliability.md, "Tamper evidence": the message says what disagrees.
+      const what = m('Until the license is verified again the installation runs with community limits. Press Refresh now to verify it with the license server again; if that fails, clear the license and activate it again.');
+      return { title: m('Local license data was altered'), detail: st.message && st.message.trim() ? [st.message.trim(), '\n', what] : [what] };
+    }
     case 'pending':
       return { title: m('Not verified yet'), detail: [m('The key is stored but the license server has not confirmed it yet; it is retried automatically. Press Refresh now to retry.')] };
     case 'switching':
@@ -480,6 +486,14 @@ function updateStatus(el, st) {
     put(field(el, 'problemTitle'), p.title);
     put(field(el, 'problemDetail'), p.detail);
   }
+  // Setup warnings, in the host's words (English: docs/reliability.md, "Warnings").
+  const notes = (st.notes || []).map((n) => String(n).trim()).filter((n) => n);
+  field(el, 'notes').hidden = notes.length === 0;
+  field(el, 'notesList').replaceChildren(...notes.map((n) => {
+    const li = document.createElement('li');
+    li.textContent = n;
+    return li;
+  }));
   kvRows(field(el, 'details'), licenseRows(st.license), m('No license details yet.'));
   updateStatusControls();
 }
