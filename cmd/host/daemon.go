@@ -74,6 +74,10 @@ type daemon struct {
 	metrics *server.Metrics
 	pol     *policyHost
 	act     *activation.Manager
+	// startupVerify is decided on the record as it is at start, before the
+	// first request is served: a request (an activation) must not change it.
+	startupVerify    bool
+	startupVerifyErr error
 }
 
 // startDaemon opens everything and starts listening; it does not block.
@@ -195,6 +199,7 @@ func startDaemon(cfg daemonConfig, stdout io.Writer, log *slog.Logger) (*daemon,
 		WriteTimeout: writeTimeout(cfg.RemoteTimeout), IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10,
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
+	d.startupVerify, d.startupVerifyErr = d.eng.NeedsStartupVerify(context.Background())
 	go func() {
 		if err := d.srv.Serve(d.ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			log.Error("http server stopped", "err", err)
@@ -224,7 +229,7 @@ func (d *daemon) background(ctx context.Context, wg *sync.WaitGroup) {
 	wg.Add(3)
 	go func() {
 		defer wg.Done()
-		need, err := d.eng.NeedsStartupVerify(ctx)
+		need, err := d.startupVerify, d.startupVerifyErr
 		if err != nil {
 			d.log.Warn("startup verification check failed", "err", err)
 			return
