@@ -45,9 +45,9 @@ type Activation struct {
 	Serial string `json:"serial"`
 	// State: in_force, expired, untrusted (its kid is no longer trusted),
 	// wrong_machine (restored on another machine) or damaged.
-	State                  string              `json:"state"`
+	State                  string              `json:"state" openapi:"enum=in_force|expired|untrusted|wrong_machine|damaged"`
 	Reason                 string              `json:"reason,omitempty"`
-	Kind                   string              `json:"kind"` // temporary or formal
+	Kind                   string              `json:"kind" openapi:"enum=temporary|formal"`
 	Product                string              `json:"product,omitempty"`
 	LicenseType            string              `json:"licenseType"`
 	LicenseTypeDisplayName string              `json:"licenseTypeDisplayName,omitempty"`
@@ -79,6 +79,6 @@ type InstallAnswer struct {
 type Activations struct {
 	MachineID       string       `json:"machineId"`
 	InstallationKey string       `json:"installationKey"`
-	TrustedKids     []string     `json:"trustedKids"`
+	TrustedKids     []string     `json:"trustedKids" openapi:"nullable"`
 	Activations     []Activation `json:"activations"`
 }

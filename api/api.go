@@ -1,5 +1,6 @@
 // Package api holds the wire types of the host's local HTTP API
-// (docs/api.md) and its OpenAPI document (openapi.json). The daemon encodes
+// (docs/api.md), its routes (Operations) and its OpenAPI document
+// (openapi.json, generated from both by api/openapigen). The daemon encodes
 // them, the CLI, the tray and any Go caller decode them; other languages
 // read docs/api.md or /openapi.json.
 // Besides the standard library it imports only engine, for the domain types
@@ -69,7 +70,7 @@ type Usage struct {
 
 // LastRefresh is the feedback of the last remote call.
 type LastRefresh struct {
-	Kind       string    `json:"kind,omitempty"` // activate | heartbeat | switch
+	Kind       string    `json:"kind,omitempty" openapi:"enum=activate|heartbeat|switch"`
 	Success    bool      `json:"success"`
 	HTTPStatus int       `json:"httpStatus,omitempty"` // 0: no HTTP answer (network error)
 	Message    string    `json:"message,omitempty"`
@@ -82,7 +83,7 @@ type Status struct {
 	MachineID      string          `json:"machineId"`
 	Edition        string          `json:"edition"`    // last_license_type_name, or "community"
 	LicenseKey     string          `json:"licenseKey"` // masked: first 4 and last 4 characters, "" when none
-	Status         string          `json:"status"`     // community|pending|active|grace|grace_limited|expired|switching|tampered
+	Status         string          `json:"status" openapi:"enum=community|pending|active|grace|grace_limited|expired|switching|tampered"`
 	IsSponsored    bool            `json:"isSponsored"`
 	Reason         string          `json:"reason,omitempty"`        // why not active, when it is not
 	Message        string          `json:"message,omitempty"`       // the reason in words, when it needs them (tampered: what disagrees)
@@ -94,7 +95,7 @@ type Status struct {
 	Limits         Limits          `json:"limits"`
 	Usage          Usage           `json:"usage"`
 	LastRefresh    *LastRefresh    `json:"lastRefresh"`
-	License        json.RawMessage `json:"license"` // the cached remote license object, null when none
+	License        json.RawMessage `json:"license" openapi:"object"` // the license server's license object as received (docs/remote.md), the license key inside masked; null when none
 	TrustDays      float64         `json:"trustDays"`
 	GraceDays      float64         `json:"graceDays"`
 	Failures       int             `json:"consecutiveFailures"`
@@ -111,14 +112,14 @@ type Status struct {
 // RemoteError is the structured remote error of docs/api.md.
 type RemoteError struct {
 	HTTPStatus int             `json:"httpStatus"` // 0 when no HTTP answer arrived
-	Data       json.RawMessage `json:"data"`
+	Data       json.RawMessage `json:"data"`       // any JSON value
 	Message    string          `json:"message"`
 }
 
 // Fallback tells what the installation falls back to after a failure.
 type Fallback struct {
 	IsSponsored bool   `json:"isSponsored"`
-	Status      string `json:"status"`
+	Status      string `json:"status" openapi:"enum=community|pending|active|grace|grace_limited|expired|switching|tampered"`
 }
 
 // ActionResponse is the body of activate, heartbeat, device-switch-request
@@ -128,8 +129,8 @@ type Fallback struct {
 // to no trustworthy answer arriving).
 type ActionResponse struct {
 	Success     bool            `json:"success"`
-	Status      string          `json:"status"`
-	License     json.RawMessage `json:"license,omitempty"`
+	Status      string          `json:"status" openapi:"enum=community|pending|active|grace|grace_limited|expired|switching|tampered"`
+	License     json.RawMessage `json:"license,omitempty" openapi:"object"` // the license server's license object as received (docs/remote.md), the license key inside masked
 	Message     string          `json:"message,omitempty"`
 	RemoteError *RemoteError    `json:"remoteError,omitempty"`
 	Fallback    *Fallback       `json:"fallback,omitempty"`
@@ -146,12 +147,12 @@ type ActivateRequest struct {
 // SwitchRequest is the body of POST /api/sponsor/device-switch-request.
 type SwitchRequest struct {
 	NewMachineID string `json:"newMachineId"`
-	Reason       string `json:"reason"`
+	Reason       string `json:"reason" openapi:"optional"`
 }
 
 // MachineID is the body of GET /api/sponsor/machine-id.
 type MachineID struct {
-	MachineID string `json:"machineId"`
+	MachineID string `json:"machineId" openapi:"pattern=^server_[0-9a-f]{16}$"`
 }
 
 // QuotaCheckRequest is the body of POST /api/quota/check. Used, when absent,
@@ -182,8 +183,8 @@ type QuotaResponse struct {
 
 // Error is the body of every other failure (bad JSON, 401, 404, 405, 500).
 type Error struct {
-	Success bool   `json:"success"` // always false
-	Error   string `json:"error"`   // a short code: bad_request, unauthorized, not_found, method_not_allowed, internal
+	Success bool   `json:"success" openapi:"enum=false"` // always false
+	Error   string `json:"error"`                        // a short code: bad_request, unauthorized, not_found, method_not_allowed, internal
 	Message string `json:"message"`
 }
 
@@ -207,7 +208,7 @@ type SessionLink struct {
 // header on every state-changing request made with the cookie.
 type Session struct {
 	SignedIn  bool       `json:"signedIn"`
-	Role      string     `json:"role,omitempty"`
+	Role      string     `json:"role,omitempty" openapi:"enum=admin|app"`
 	CSRFToken string     `json:"csrfToken,omitempty"`
 	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
 }
@@ -234,4 +235,31 @@ type Policies struct {
 	Configured bool          `json:"configured"` // a --policy-dir is set
 	Routes     []PolicyRoute `json:"routes"`
 	Stats      []PolicyStats `json:"stats"`
+}
+
+// Health is the body of GET /healthz: ok, or starting (503) until the
+// daemon is ready.
+type Health struct {
+	Status string `json:"status" openapi:"enum=ok|starting"`
+}
+
+// Event is one entry of the event log (engine.Event: its one declaration).
+type Event = engine.Event
+
+// Events is the body of GET /api/events, newest first.
+type Events struct {
+	Events []Event `json:"events"`
+}
+
+// Reloaded is the body of a successful POST /api/policy/reload.
+type Reloaded struct {
+	Success bool `json:"success"`
+}
+
+// Deleted is the body of a successful POST /api/activation/delete (fields
+// in the order the server has always written them).
+type Deleted struct {
+	Deleted bool   `json:"deleted"`
+	Serial  string `json:"serial"`
+	Success bool   `json:"success"`
 }

@@ -21,7 +21,7 @@ type Feature struct {
 	// Kind is preauth, temporary or formal: the grant that covers the
 	// feature, or the one that lapsed (reason expired or preauth_over);
 	// "" when none.
-	Kind string `json:"kind"`
+	Kind string `json:"kind" openapi:"enum=|preauth|temporary|formal"`
 	// Source is preauth, online or activation:<serial>; "" when none.
 	Source string `json:"source"`
 	// ExpiresAt is the grant's expiry; null when it never expires or no
@@ -32,7 +32,7 @@ type Feature struct {
 	DaysLeft *float64 `json:"daysLeft"`
 	// Reason is "" when enabled, else not_licensed, expired, preauth_over
 	// or unknown_feature.
-	Reason string `json:"reason,omitempty"`
+	Reason string `json:"reason,omitempty" openapi:"enum=not_licensed|expired|preauth_over|unknown_feature"`
 }
 
 // Preauth is the pre-authorization in status and GET /api/features.
@@ -53,7 +53,7 @@ type FeaturesResponse struct {
 
 // FeatureCheckRequest is the body of POST /api/features/check.
 type FeatureCheckRequest struct {
-	Feature string `json:"feature"`
+	Feature string `json:"feature" openapi:"pattern=^[a-z0-9._-]{1,64}$"`
 }
 
 // FeatureCheckResponse answers POST /api/features/check: 200 with
@@ -61,12 +61,12 @@ type FeatureCheckRequest struct {
 type FeatureCheckResponse struct {
 	Allowed   bool       `json:"allowed"`
 	Feature   string     `json:"feature"`
-	Kind      string     `json:"kind,omitempty"`
+	Kind      string     `json:"kind,omitempty" openapi:"enum=|preauth|temporary|formal"`
 	Source    string     `json:"source,omitempty"`
 	ExpiresAt *time.Time `json:"expiresAt,omitempty"`
 	DaysLeft  *float64   `json:"daysLeft,omitempty"`
-	Reason    string     `json:"reason,omitempty"`  // when refused
-	Message   string     `json:"message,omitempty"` // a sentence for people, when refused
+	Reason    string     `json:"reason,omitempty" openapi:"enum=not_licensed|expired|preauth_over|unknown_feature"` // when refused
+	Message   string     `json:"message,omitempty"`                                                                 // a sentence for people, when refused
 }
 
 // Feature refusal reasons: the engine's (docs/features.md).

@@ -183,7 +183,7 @@ func (s *Server) activationDelete(w http.ResponseWriter, r *http.Request) error 
 	if err := a.Delete(r.Context(), serial); err != nil {
 		return activationError(err)
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"success": true, "serial": serial, "deleted": true})
+	writeJSON(w, http.StatusOK, api.Deleted{Success: true, Serial: serial, Deleted: true})
 	return nil
 }
 

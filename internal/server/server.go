@@ -382,10 +382,10 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 
 func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) error {
 	if s.opt.Ready != nil && !s.opt.Ready() {
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "starting"})
+		writeJSON(w, http.StatusServiceUnavailable, api.Health{Status: "starting"})
 		return nil
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	writeJSON(w, http.StatusOK, api.Health{Status: "ok"})
 	return nil
 }
 
@@ -650,7 +650,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) error {
 	if evs == nil {
 		evs = []engine.Event{}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"events": evs})
+	writeJSON(w, http.StatusOK, api.Events{Events: evs})
 	return nil
 }
 
@@ -661,7 +661,7 @@ func (s *Server) policyReload(w http.ResponseWriter, r *http.Request) error {
 	if err := s.opt.Policies.Reload(r.Context()); err != nil {
 		return &httpError{http.StatusUnprocessableEntity, "policy_refused", "policy reload refused, the previous policies stay in force: " + err.Error()}
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"success": true})
+	writeJSON(w, http.StatusOK, api.Reloaded{Success: true})
 	return nil
 }
 
