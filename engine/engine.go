@@ -94,6 +94,8 @@ type Engine struct {
 	proofs     ProofChecker
 	proofMu    sync.Mutex
 	proofCache map[string]ProvenAnswer
+
+	loaded atomic.Pointer[loadedRecord] // the last record loaded (recordcache.go)
 }
 
 // New checks the options and returns an Engine.
@@ -270,18 +272,6 @@ func (e *Engine) evaluate(rec Record, now time.Time) Evaluation {
 	ev := Evaluate(r, e.cfg, e.machineID, now)
 	ev.ClockBehind = now.Before(r.ClockHighWater.Add(-e.cfg.ClockTolerance))
 	return ev
-}
-
-// load returns the record, or a zero record when none exists.
-func (e *Engine) load(ctx context.Context) (Record, error) {
-	rec, err := e.store.Load(ctx)
-	if errors.Is(err, ErrNotFound) {
-		return Record{SchemaVersion: SchemaVersion}, nil
-	}
-	if err == nil {
-		rec.Tampered = e.integrity(rec)
-	}
-	return rec, err
 }
 
 // StatusView is a local-only snapshot of the installation.

@@ -199,6 +199,14 @@ type Store interface {
 	// before (and still retained) it returns the first answer with
 	// Replayed=true and counts nothing.
 	Consume(ctx context.Context, req ConsumeRequest, decide ConsumeFunc) (ConsumeResult, error)
+	// RecordGeneration returns the record's write generation, for a reader
+	// that keeps a decoded record (the engine, docs/engine.md): a number
+	// that changes with every Update — after its write commits, before
+	// Update returns — and with nothing else. A record loaded after
+	// reading generation g is therefore current for as long as the
+	// generation still reads g. The store must be the only writer of its
+	// record while open (Badger locks its directory).
+	RecordGeneration(ctx context.Context) (uint64, error)
 	// Usage returns a counter's current value (0 when never used).
 	Usage(ctx context.Context, counter string) (int64, error)
 	// AppendEvent durably appends one event outside any record update.

@@ -78,6 +78,10 @@ type Store struct {
 
 	conflicts atomic.Int64 // transactions retried after badger.ErrConflict
 
+	// recordGen is the record's write generation (RecordGeneration): Update
+	// adds one once its transaction has committed, before it returns.
+	recordGen atomic.Uint64
+
 	idemMu     sync.Mutex
 	idemCount  int       // idempotency entries stored
 	idemOldest time.Time // time of the oldest entry; zero when none
@@ -362,6 +366,9 @@ func (s *Store) Update(ctx context.Context, fn func(*engine.Record) ([]engine.Ev
 	defer s.closeMu.RUnlock()
 	s.writeMu.Lock()
 	defer s.writeMu.Unlock()
+	// After the commit (or a failed attempt, which may have committed):
+	// a reader that sees the new generation reads the new record.
+	defer s.recordGen.Add(1)
 
 	// Updates and appends are serialised by writeMu and Consume touches
 	// other keys, so the transaction cannot conflict; fn's result is kept
@@ -402,6 +409,17 @@ func (s *Store) Update(ctx context.Context, fn func(*engine.Record) ([]engine.Ev
 		return fnErr
 	}
 	return err
+}
+
+// RecordGeneration implements engine.Store. Badger's directory lock makes
+// this Store the only writer of its record, so every change goes through
+// Update, which moves the generation after its commit.
+func (s *Store) RecordGeneration(ctx context.Context) (uint64, error) {
+	if err := s.enter(ctx, "RecordGeneration"); err != nil {
+		return 0, err
+	}
+	defer s.closeMu.RUnlock()
+	return s.recordGen.Load(), nil
 }
 
 // AppendEvent implements engine.Store.

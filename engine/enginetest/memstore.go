@@ -22,7 +22,7 @@ var _ engine.Store = (*MemStore)(nil)
 // engine.StoreLimits.
 //
 // Fail, when set, is called at the start of every method with the method's
-// name ("Load", "Update", "Consume", "Usage", "AppendEvent", "Events",
+// name ("Load", "Update", "RecordGeneration", "Consume", "Usage", "AppendEvent", "Events",
 // "Close", and the engine.FeatureStore methods); a non-nil error is returned as is and nothing else happens. Use it
 // to simulate a failing disk.
 type MemStore struct {
@@ -32,6 +32,7 @@ type MemStore struct {
 	limits   engine.StoreLimits
 	closed   bool
 	record   []byte // JSON of the record; nil when none was written
+	gen      uint64 // the record's write generation: Update adds one
 	events   []engine.Event
 	seq      uint64
 	counters map[string]int64
@@ -114,10 +115,20 @@ func (s *MemStore) Update(ctx context.Context, fn func(*engine.Record) ([]engine
 		return fmt.Errorf("memstore: encode record: %w", err)
 	}
 	s.record = raw
+	s.gen++
 	for _, ev := range evs {
 		s.appendLocked(ev)
 	}
 	return nil
+}
+
+// RecordGeneration implements engine.Store.
+func (s *MemStore) RecordGeneration(ctx context.Context) (uint64, error) {
+	if err := s.begin(ctx, "RecordGeneration"); err != nil {
+		return 0, err
+	}
+	defer s.mu.Unlock()
+	return s.gen, nil
 }
 
 func decodeRecord(raw []byte) (engine.Record, error) {

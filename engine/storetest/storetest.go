@@ -15,6 +15,10 @@
 //     first call's Answer, Used and Admitted with Replayed=true, without
 //     calling decide.
 //   - Events(ctx, limit ≤ 0) returns every retained event.
+//   - RecordGeneration changes with every Update that writes, and Load,
+//     Consume, Usage, AppendEvent and Events leave it as it is; a record
+//     loaded after reading a generation is never older than the write
+//     that generation followed.
 //   - After Close every method fails with engine.ErrClosed; Close twice is nil.
 //   - A cancelled context fails every method with the context's error.
 package storetest
@@ -59,6 +63,8 @@ func Run(t *testing.T, open Opener) {
 	t.Run("UpdateError", func(t *testing.T) { testUpdateError(t, fresh(t)) })
 	t.Run("UpdateEvents", func(t *testing.T) { testUpdateEvents(t, fresh(t)) })
 	t.Run("ConcurrentUpdates", func(t *testing.T) { testConcurrentUpdates(t, fresh(t)) })
+	t.Run("RecordGeneration", func(t *testing.T) { testRecordGeneration(t, fresh(t)) })
+	t.Run("RecordGenerationConcurrent", func(t *testing.T) { testRecordGenerationConcurrent(t, fresh(t)) })
 	t.Run("Consume", func(t *testing.T) { testConsume(t, fresh(t)) })
 	t.Run("ConsumeInvalid", func(t *testing.T) { testConsumeInvalid(t, fresh(t)) })
 	t.Run("ConsumeDecideError", func(t *testing.T) { testConsumeDecideError(t, fresh(t)) })
@@ -371,6 +377,149 @@ func testConcurrentUpdates(t *testing.T, s engine.Store) {
 	checkNewestFirst(t, evs)
 }
 
+func generation(t *testing.T, s engine.Store) uint64 {
+	t.Helper()
+	g, err := s.RecordGeneration(context.Background())
+	if err != nil {
+		t.Fatalf("RecordGeneration: %v", err)
+	}
+	return g
+}
+
+// testRecordGeneration: every Update that writes moves the generation; the
+// reads and the writes of other keys do not.
+func testRecordGeneration(t *testing.T, s engine.Store) {
+	ctx := context.Background()
+	g := generation(t, s)
+	still := func(op string) {
+		t.Helper()
+		if now := generation(t, s); now != g {
+			t.Fatalf("%s changed the record generation: %d → %d", op, g, now)
+		}
+	}
+	moved := func(op string) {
+		t.Helper()
+		now := generation(t, s)
+		if now == g {
+			t.Fatalf("%s wrote the record and left the generation at %d", op, g)
+		}
+		g = now
+	}
+	if _, err := s.Load(ctx); !errors.Is(err, engine.ErrNotFound) {
+		t.Fatalf("Load: %v", err)
+	}
+	still("Load of an empty store")
+	for i := range 3 {
+		if err := s.Update(ctx, func(r *engine.Record) ([]engine.Event, error) {
+			r.LicenseKey = fmt.Sprintf("KEY-%d", i)
+			return nil, nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		moved(fmt.Sprintf("Update %d", i))
+	}
+	if err := s.Update(ctx, func(*engine.Record) ([]engine.Event, error) { return nil, nil }); err != nil {
+		t.Fatal(err)
+	}
+	moved("an Update that changes no field") // it rewrites the record all the same
+	load(t, s)
+	still("Load")
+	consume(t, s, engine.ConsumeRequest{N: 1, IdempotencyKey: "gen"}, admitUpTo(10, 1))
+	still("Consume")
+	usage(t, s, "")
+	still("Usage")
+	if err := s.AppendEvent(ctx, engine.Event{At: t0, Message: "gen"}); err != nil {
+		t.Fatal(err)
+	}
+	still("AppendEvent")
+	events(t, s, 0)
+	still("Events")
+	if got := load(t, s).LicenseKey; got != "KEY-2" {
+		t.Fatalf("record = %q, want the last Update's", got)
+	}
+}
+
+// testRecordGenerationConcurrent: readers that load after reading a
+// generation while a writer updates never get a record older than the
+// write that generation followed — what a cache keyed by the generation
+// relies on.
+func testRecordGenerationConcurrent(t *testing.T, s engine.Store) {
+	ctx := context.Background()
+	const writes = 200
+	var (
+		mu    sync.Mutex
+		after = map[uint64]int{} // generation after write n → n
+	)
+	write := func(n int) {
+		if err := s.Update(ctx, func(r *engine.Record) ([]engine.Event, error) {
+			r.ConsecutiveFailures = n
+			return nil, nil
+		}); err != nil {
+			t.Error(err)
+		}
+	}
+	write(0)
+	after[generation(t, s)] = 0
+	var wg sync.WaitGroup
+	done := make(chan struct{})
+	wg.Go(func() {
+		defer close(done)
+		for n := 1; n <= writes; n++ {
+			write(n)
+			g := generation(t, s)
+			mu.Lock()
+			after[g] = n
+			mu.Unlock()
+		}
+	})
+	type seen struct {
+		gen uint64
+		n   int
+	}
+	var reads []seen
+	for i := 0; i < 4; i++ {
+		wg.Go(func() {
+			var mine []seen
+			for {
+				select {
+				case <-done:
+					mu.Lock()
+					reads = append(reads, mine...)
+					mu.Unlock()
+					return
+				default:
+				}
+				g, err := s.RecordGeneration(ctx)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				rec, err := s.Load(ctx)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				mine = append(mine, seen{g, rec.ConsecutiveFailures})
+			}
+		})
+	}
+	wg.Wait()
+	checked := 0
+	for _, r := range reads {
+		n, ok := after[r.gen]
+		if !ok {
+			continue // a generation no writer read back (between a commit and the next read)
+		}
+		checked++
+		if r.n < n {
+			t.Fatalf("read at generation %d (after write %d) loaded write %d: older than its generation", r.gen, n, r.n)
+		}
+	}
+	if len(reads) > 0 && checked == 0 {
+		t.Fatalf("no read could be checked against a write (%d reads)", len(reads))
+	}
+}
+
 func testConsume(t *testing.T, s engine.Store) {
 	req := engine.ConsumeRequest{N: 2}
 	res := consume(t, s, req, admitUpTo(3, 2))
@@ -658,6 +807,8 @@ func testClosed(t *testing.T, s engine.Store) {
 	}
 	_, err := s.Load(ctx)
 	check("Load", err)
+	_, err = s.RecordGeneration(ctx)
+	check("RecordGeneration", err)
 	check("Update", s.Update(ctx, func(*engine.Record) ([]engine.Event, error) { return nil, nil }))
 	_, err = s.Consume(ctx, engine.ConsumeRequest{N: 1, Now: t0}, admitUpTo(10, 1))
 	check("Consume", err)
@@ -682,6 +833,8 @@ func testCancelled(t *testing.T, s engine.Store) {
 	}
 	_, err := s.Load(ctx)
 	check("Load", err)
+	_, err = s.RecordGeneration(ctx)
+	check("RecordGeneration", err)
 	called := false
 	check("Update", s.Update(ctx, func(*engine.Record) ([]engine.Event, error) { called = true; return nil, nil }))
 	_, err = s.Consume(ctx, engine.ConsumeRequest{N: 1, Now: t0}, admitUpTo(10, 1))

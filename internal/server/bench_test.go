@@ -1,0 +1,103 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/licensehost/licensehost/api"
+	"github.com/licensehost/licensehost/engine"
+	"github.com/licensehost/licensehost/engine/enginetest"
+	"github.com/licensehost/licensehost/internal/server"
+	"github.com/licensehost/licensehost/storage"
+)
+
+// BenchmarkQuotaCheckHandler is one POST /api/quota/check through the
+// handler alone, without a network, over real Badger with a sealed record,
+// as the daemon runs it (metrics, an info-level log): the host's own CPU
+// and allocations per request, beside the bare JSON handler of make
+// bench-http (scripts/barejson). docs/benchmarks.md.
+//
+//	go test -run '^$' -bench QuotaCheckHandler -benchmem ./internal/server/
+func BenchmarkQuotaCheckHandler(b *testing.B) {
+	const body = `{"batch":5,"used":10}`
+	for _, tc := range []struct {
+		name string
+		h    func(b *testing.B) http.Handler
+	}{
+		{"bare", func(*testing.B) http.Handler { return bareJSON() }},
+		{"host", benchHandler},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			h := tc.h(b)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				r := httptest.NewRequest(http.MethodPost, api.PathQuotaCheck, bytes.NewReader([]byte(body)))
+				r.Header.Set("Authorization", "Bearer "+adminToken)
+				r.Header.Set("Content-Type", "application/json")
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, r)
+				if w.Code != http.StatusOK {
+					b.Fatalf("status %d: %s", w.Code, w.Body)
+				}
+			}
+		})
+	}
+}
+
+// bareJSON is scripts/barejson's handler.
+func bareJSON() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var in struct{ Batch int64 }
+		_ = json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&in)
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"allowed": in.Batch <= 20, "reason": "ok", "used": 0})
+	})
+}
+
+// benchHandler is the API over real Badger in a temp dir with a sealed
+// record on it (the clock's high-water mark, written by the first check),
+// the daemon's metrics and an info-level log.
+func benchHandler(b *testing.B) http.Handler {
+	b.Helper()
+	st, err := storage.Open(filepath.Join(b.TempDir(), "db"), storage.Options{Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { st.Close() })
+	m := server.NewMetrics()
+	eng, err := engine.New(engine.Options{Store: st, Remote: &enginetest.Remote{}, Clock: systemClock{},
+		Config: engine.DefaultConfig(), MachineID: "server_0123456789abcdef", Observer: m,
+		SealKey: []byte("0123456789abcdef0123456789abcdef")})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := eng.CheckIntegrity(context.Background()); err != nil {
+		b.Fatal(err)
+	}
+	log := slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))
+	s, err := server.New(eng, server.Options{AdminToken: adminToken, Metrics: m, Logger: log})
+	if err != nil {
+		b.Fatal(err)
+	}
+	if _, err := eng.CheckQuota(context.Background(), engine.QuotaRequest{Batch: 1}); err != nil {
+		b.Fatal(err)
+	}
+	if rec, err := st.Load(context.Background()); err != nil || rec.Seal == "" {
+		b.Fatalf("no sealed record to load: %v", err)
+	}
+	return s
+}
+
+// systemClock is the daemon's clock.
+type systemClock struct{}
+
+func (systemClock) Now() time.Time { return time.Now() }
