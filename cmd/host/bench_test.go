@@ -1,19 +1,15 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"path/filepath"
 	"slices"
-	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -183,62 +179,6 @@ func BenchmarkStatusLatency(b *testing.B) {
 	b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds()), "p99-µs")
 }
 
-// BenchmarkDaemonStartAndRSS runs the real binary: time from exec to
-// /healthz ready, RSS idle, and RSS after 20 000 durable consumes (the
-// bound of docs/reliability.md: ≤ 25 MB).
-const benchConsumes = 20000
-
-func BenchmarkDaemonStartAndRSS(b *testing.B) {
-	srv := remotetest.New(b)
-	for i := 0; i < b.N; i++ {
-		dir := b.TempDir()
-		start := time.Now()
-		h := startHostBin(b, hostBin, strings.Fields(os.Getenv("LICENSEHOST_BENCH_HOSTENV")), dir, "--license-server", srv.URL(), "--log-level", "warn")
-		ready := waitHealthy(b, h.url)
-		b.ReportMetric(float64(ready.Sub(start).Milliseconds()), "ms-to-ready")
-		time.Sleep(500 * time.Millisecond)
-		b.ReportMetric(rssMiB(b, h.cmd.Process.Pid), "MiB-rss-idle")
-		b.ReportMetric(procStatusMiB(b, h.cmd.Process.Pid, "RssAnon:"), "MiB-anon-idle")
-		var wg sync.WaitGroup
-		var n atomic.Int64
-		for w := 0; w < 16; w++ {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				c := newBenchClient()
-				for {
-					k := n.Add(1)
-					if k > benchConsumes {
-						return
-					}
-					body := fmt.Sprintf(`{"batch":1,"resource":"r%d","idempotencyKey":"k%d"}`, k%100, k)
-					req, _ := http.NewRequest(http.MethodPost, h.url+api.PathQuotaConsume, bytes.NewBufferString(body))
-					req.Header.Set("Authorization", "Bearer "+h.token)
-					resp, err := c.Do(req)
-					if err != nil {
-						b.Error(err)
-						return
-					}
-					_, _ = io.Copy(io.Discard, resp.Body)
-					resp.Body.Close()
-				}
-			}()
-		}
-		wg.Wait()
-		b.ReportMetric(rssMiB(b, h.cmd.Process.Pid), "MiB-rss-after-20k-consumes")
-		if os.Getenv("LICENSEHOST_BENCH_SMAPS") != "" {
-			printSmaps(h.cmd.Process.Pid)
-			lines := strings.Split(h.stderr.String(), "\n")
-			for _, l := range lines[max(0, len(lines)-12):] {
-				fmt.Println("STDERR", l)
-			}
-		}
-		b.ReportMetric(procStatusMiB(b, h.cmd.Process.Pid, "RssAnon:"), "MiB-anon-after")
-		b.ReportMetric(procStatusMiB(b, h.cmd.Process.Pid, "RssFile:"), "MiB-file-after")
-		h.stop()
-	}
-}
-
 func waitHealthy(b *testing.B, url string) time.Time {
 	c, err := hostclient.New(url, "unused")
 	if err != nil {
@@ -251,52 +191,4 @@ func waitHealthy(b *testing.B, url string) time.Time {
 	}
 	b.Fatal("never healthy")
 	return time.Time{}
-}
-
-func rssMiB(b *testing.B, pid int) float64 { return procStatusMiB(b, pid, "VmRSS:") }
-
-// procStatusMiB reads one kB field of /proc/PID/status, in MiB.
-func procStatusMiB(b *testing.B, pid int, field string) float64 {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		b.Skipf("no /proc: %v", err)
-	}
-	for _, line := range strings.Split(string(data), "\n") {
-		if rest, ok := strings.CutPrefix(line, field); ok {
-			kb, _ := strconv.ParseFloat(strings.TrimSuffix(strings.TrimSpace(rest), " kB"), 64)
-			return kb / 1024
-		}
-	}
-	b.Fatal("no " + field)
-	return 0
-}
-
-// printSmaps prints the resident size of each mapping group (by path), for
-// finding where a daemon's memory is.
-func printSmaps(pid int) {
-	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/smaps", pid))
-	if err != nil {
-		return
-	}
-	rss := map[string]int{}
-	cur := ""
-	for _, line := range strings.Split(string(data), "\n") {
-		f := strings.Fields(line)
-		if len(f) >= 5 && strings.Contains(f[0], "-") {
-			cur = "[anon]"
-			if len(f) >= 6 {
-				cur = filepath.Base(f[5])
-			}
-			continue
-		}
-		if len(f) >= 2 && f[0] == "Rss:" {
-			kb, _ := strconv.Atoi(f[1])
-			rss[cur] += kb
-		}
-	}
-	for k, v := range rss {
-		if v >= 256 {
-			fmt.Printf("SMAPS %-30s %6d kB\n", k, v)
-		}
-	}
 }
