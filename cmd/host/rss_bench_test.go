@@ -28,8 +28,8 @@ import (
 // the file-backed part (RssFile: the binary's pages and Badger's mapped
 // files).
 //
-// LICENSEHOST_BENCH_SMAPS=1 prints the resident size per mapping and the
-// daemon's last log lines; LICENSEHOST_BENCH_HOSTENV="K=V …" adds variables
+// LICENSEHOST_BENCH_SMAPS=1 prints the resident size per mapping,
+// LICENSEHOST_BENCH_STDERR=1 the daemon's log; LICENSEHOST_BENCH_HOSTENV="K=V …" adds variables
 // to the daemon's environment; LICENSEHOST_BENCH_MEMPROF=FILE runs a binary
 // built with -tags licensehost_memprof and writes its heap profile after the
 // consumes to FILE (go tool pprof -sample_index=inuse_space FILE).
@@ -89,15 +89,15 @@ func BenchmarkDaemonStartAndRSS(b *testing.B) {
 		b.ReportMetric(procStatusMiB(b, pid, "VmRSS:"), "MiB-rss-after-20k-consumes")
 		b.ReportMetric(procStatusMiB(b, pid, "RssAnon:"), "MiB-anon-after")
 		b.ReportMetric(procStatusMiB(b, pid, "RssFile:"), "MiB-file-after")
+		b.ReportMetric(procStatusMiB(b, pid, "VmHWM:"), "MiB-rss-peak")
 		if os.Getenv("LICENSEHOST_BENCH_SMAPS") != "" {
 			printSmaps(pid)
 		}
 		if memprof != "" {
 			writeHeapProfile(b, h, memprof)
 		}
-		if os.Getenv("LICENSEHOST_BENCH_SMAPS") != "" {
-			lines := strings.Split(h.stderr.String(), "\n")
-			for _, l := range lines[max(0, len(lines)-12):] {
+		if os.Getenv("LICENSEHOST_BENCH_STDERR") != "" {
+			for _, l := range strings.Split(strings.TrimSpace(h.stderr.String()), "\n") {
 				fmt.Println("STDERR", l)
 			}
 		}
