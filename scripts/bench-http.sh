@@ -4,7 +4,8 @@
 # against a bare net/http JSON handler (bin/barejson) on the same machine, in
 # the same run, with an external load generator (wrk, 2 threads, 16
 # connections). Runs alternate bare/host ROUNDS times; prints each run's
-# req/s and the ratio of the sums. docs/benchmarks.md.
+# req/s and server CPU per request, and the ratios of the sums.
+# docs/benchmarks.md.
 set -eu
 BIN=${BIN:-bin}
 DURATION=${DURATION:-10s}
@@ -27,11 +28,15 @@ wait_url() {
 	echo "bench-http: $1 printed no address:" >&2; cat "$1" >&2; return 1
 }
 
+: >"$work/host.out"
+: >"$work/bare.out"
 # shellcheck disable=SC2086
 "$BIN/licensehost" --listen 127.0.0.1:0 --data-dir "$work/data" --license-server http://127.0.0.1:9 $EXTRA \
 	>"$work/host.out" 2>"$work/host.err" &
+host_pid=$!
 pids="$pids $!"
 "$BIN/barejson" >"$work/bare.out" 2>&1 &
+bare_pid=$!
 pids="$pids $!"
 host=$(wait_url "$work/host.out")
 bare=$(wait_url "$work/bare.out")
@@ -44,18 +49,35 @@ wrk.headers["Content-Type"] = "application/json"
 wrk.headers["Authorization"] = "Bearer $token"
 LUA
 
-rps() { wrk -t2 -c16 -d"$DURATION" -s "$work/post.lua" "$1" | awk '/^Requests\/sec/ {print $2}'; }
+# run PID URL: one wrk run; prints "REQ/S CPU-µs-PER-REQUEST", the second
+# being the server process's own CPU time (user + system, from
+# /proc/PID/stat) over the requests it answered — steadier than req/s when
+# other work shares the machine.
+tck=$(getconf CLK_TCK)
+cpu() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+run() {
+	c0=$(cpu "$1")
+	wrk -t2 -c16 -d"$DURATION" -s "$work/post.lua" "$2" >"$work/wrk.out"
+	c1=$(cpu "$1")
+	awk -v c="$((c1 - c0))" -v tck="$tck" '
+		/requests in/ {n = $1}
+		/^Requests\/sec/ {r = $2}
+		/Non-2xx/ {bad = $NF}
+		END {if (bad > 0) {print "bench-http: " bad " answers were not 2xx" > "/dev/stderr"; exit 1}
+		     printf "%s %.1f\n", r, c * 1e6 / tck / n}' "$work/wrk.out"
+}
 
 echo "wrk -t2 -c16 -d$DURATION, POST /api/quota/check, $ROUNDS rounds; daemon flags: ${EXTRA:-none}"
-rps "$host/api/quota/check" >/dev/null # warm up
-rps "$bare/" >/dev/null
-sum_bare=0; sum_host=0
+run "$host_pid" "$host/api/quota/check" >/dev/null # warm up
+run "$bare_pid" "$bare/" >/dev/null
+sum_bare=0; sum_host=0; cpu_bare=0; cpu_host=0
 r=1
 while [ $r -le "$ROUNDS" ]; do
-	b=$(rps "$bare/"); h=$(rps "$host/api/quota/check")
-	echo "round $r: bare $b req/s, licensehost $h req/s"
-	sum_bare=$(awk "BEGIN {print $sum_bare + $b}"); sum_host=$(awk "BEGIN {print $sum_host + $h}")
+	set -- $(run "$bare_pid" "$bare/") $(run "$host_pid" "$host/api/quota/check")
+	echo "round $r: bare $1 req/s ($2 µs CPU/request), licensehost $3 req/s ($4 µs CPU/request)"
+	sum_bare=$(awk "BEGIN {print $sum_bare + $1}"); sum_host=$(awk "BEGIN {print $sum_host + $3}")
+	cpu_bare=$(awk "BEGIN {print $cpu_bare + $2}"); cpu_host=$(awk "BEGIN {print $cpu_host + $4}")
 	r=$((r + 1))
 done
-echo "licensehost / bare = $(awk "BEGIN {printf \"%.3f\", $sum_host / $sum_bare}")  (load average: $(cut -d' ' -f1-3 /proc/loadavg))"
+echo "licensehost / bare = $(awk "BEGIN {printf \"%.3f\", $sum_host / $sum_bare}") by req/s, $(awk "BEGIN {printf \"%.3f\", $cpu_bare / $cpu_host}") by server CPU per request  (load average: $(cut -d' ' -f1-3 /proc/loadavg))"
 echo "daemon log lines written: $(wc -l <"$work/host.err")"

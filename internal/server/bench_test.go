@@ -101,3 +101,40 @@ func benchHandler(b *testing.B) http.Handler {
 type systemClock struct{}
 
 func (systemClock) Now() time.Time { return time.Now() }
+
+// BenchmarkQuotaCheckServer is BenchmarkQuotaCheckHandler through a real
+// net/http server on loopback, one client: what the server allocates per
+// request, the client's share included (go test -memprofile, focus on
+// net/http.(*conn).serve for the server's).
+func BenchmarkQuotaCheckServer(b *testing.B) {
+	const body = `{"batch":5,"used":10}`
+	for _, tc := range []struct {
+		name string
+		h    func(b *testing.B) http.Handler
+	}{
+		{"bare", func(*testing.B) http.Handler { return bareJSON() }},
+		{"host", benchHandler},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			ts := httptest.NewServer(tc.h(b))
+			defer ts.Close()
+			c := ts.Client()
+			b.ReportAllocs()
+			b.ResetTimer()
+			for b.Loop() {
+				req, _ := http.NewRequest(http.MethodPost, ts.URL+api.PathQuotaCheck, bytes.NewReader([]byte(body)))
+				req.Header.Set("Authorization", "Bearer "+adminToken)
+				req.Header.Set("Content-Type", "application/json")
+				resp, err := c.Do(req)
+				if err != nil {
+					b.Fatal(err)
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != http.StatusOK {
+					b.Fatalf("status %d", resp.StatusCode)
+				}
+			}
+		})
+	}
+}

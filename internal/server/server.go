@@ -4,6 +4,7 @@
 package server
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -208,8 +209,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}()
-	w.Header().Set("Cache-Control", "no-store")
-	securityHeaders(w.Header(), false)
+	h := w.Header()
+	h[noStore.key] = noStore.value
+	securityHeaders(h, false)
 
 	if !known && s.opt.Page != nil && isPagePath(r.URL.Path) {
 		s.servePage(w, r)
@@ -338,11 +340,23 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	if err != nil {
 		status, b = http.StatusInternalServerError, []byte(`{"success":false,"error":"internal","message":"could not encode the answer"}`)
 	}
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.Header().Set("Content-Length", strconv.Itoa(len(b)+1))
+	h := w.Header()
+	h[jsonType.key] = jsonType.value
+	if len(b)+1 > autoLengthMax {
+		h["Content-Length"] = []string{strconv.Itoa(len(b) + 1)}
+	}
 	w.WriteHeader(status)
-	_, _ = w.Write(append(b, '\n'))
+	_, _ = w.Write(b)
+	_, _ = w.Write(newline)
 }
+
+var newline = []byte{'\n'}
+
+// autoLengthMax bounds the answers left to net/http to give a Content-Length:
+// it does so for an answer still wholly buffered when the handler returns
+// (up to its 2 KiB bufferBeforeChunkingSize). A larger answer declares its
+// length itself, so that none is ever sent chunked (TestAnswersDeclareLength).
+const autoLengthMax = 1024
 
 func writeError(w http.ResponseWriter, status int, code, msg string) {
 	writeJSON(w, status, api.Error{Success: false, Error: code, Message: msg})
@@ -352,8 +366,7 @@ func writeError(w http.ResponseWriter, status int, code, msg string) {
 // trailing data. An empty body decodes as {}. The Content-Type is not
 // checked: `curl -d` sends a form type with a JSON body, and that is fine.
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
-	body := http.MaxBytesReader(w, r.Body, api.MaxBodyBytes)
-	data, err := io.ReadAll(body)
+	data, err := readBody(http.MaxBytesReader(w, r.Body, api.MaxBodyBytes), r.ContentLength)
 	if err != nil {
 		var mbe *http.MaxBytesError
 		if errors.As(err, &mbe) {
@@ -366,10 +379,10 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 		// different string than the client sent would be acted on.
 		return badRequest("invalid JSON body: not valid UTF-8")
 	}
-	if len(strings.TrimSpace(string(data))) == 0 {
+	if len(bytes.TrimSpace(data)) == 0 {
 		data = []byte("{}")
 	}
-	dec := json.NewDecoder(strings.NewReader(string(data)))
+	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return badRequest("invalid JSON body: %v", err)
@@ -378,6 +391,31 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 		return badRequest("invalid JSON body: trailing data after the object")
 	}
 	return nil
+}
+
+// readBody reads body whole, like io.ReadAll, into a buffer sized by the
+// declared length when that is small (a quota request is a few dozen bytes;
+// ReadAll would start at 512). A larger declared length is not trusted for
+// the first allocation: the buffer grows with what arrives.
+func readBody(body io.Reader, declared int64) ([]byte, error) {
+	size := 512
+	if declared >= 0 && declared < 4096 {
+		size = int(declared) + 1 // room to read the EOF without growing
+	}
+	b := make([]byte, 0, size)
+	for {
+		n, err := body.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
 }
 
 func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) error {

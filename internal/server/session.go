@@ -296,16 +296,43 @@ var errCSRF = &httpError{http.StatusForbidden, "csrf", "missing or wrong " + api
 // securityHeaders go on every answer: the page's, and the API's (which a
 // browser may also open directly).
 func securityHeaders(h http.Header, page bool) {
+	fixed := apiHeaders
 	if page {
-		h.Set("Content-Security-Policy", PageCSP)
-	} else {
-		h.Set("Content-Security-Policy", apiCSP)
+		fixed = pageHeaders
 	}
-	h.Set("X-Frame-Options", "DENY")
-	h.Set("Referrer-Policy", "no-referrer")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Cross-Origin-Opener-Policy", "same-origin")
-	h.Set("Cross-Origin-Resource-Policy", "same-origin")
+	for _, f := range fixed {
+		h[f.key] = f.value
+	}
+}
+
+// fixedHeader is a header whose value every answer shares: built once,
+// canonical, and never written to — Header.Set replaces the slice and Add
+// appends to a full one, which copies it; net/http only reads it.
+type fixedHeader struct {
+	key   string
+	value []string
+}
+
+func fixed(key, value string) fixedHeader {
+	return fixedHeader{http.CanonicalHeaderKey(key), []string{value}[:1:1]}
+}
+
+var (
+	apiHeaders  = securitySet(apiCSP)
+	pageHeaders = securitySet(PageCSP)
+	noStore     = fixed("Cache-Control", "no-store")
+	jsonType    = fixed("Content-Type", "application/json; charset=utf-8")
+)
+
+func securitySet(csp string) []fixedHeader {
+	return []fixedHeader{
+		fixed("Content-Security-Policy", csp),
+		fixed("X-Frame-Options", "DENY"),
+		fixed("Referrer-Policy", "no-referrer"),
+		fixed("X-Content-Type-Options", "nosniff"),
+		fixed("Cross-Origin-Opener-Policy", "same-origin"),
+		fixed("Cross-Origin-Resource-Policy", "same-origin"),
+	}
 }
 
 // servePage hands a non-API path to the admin page's handler (GET and HEAD
