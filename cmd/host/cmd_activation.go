@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"os"
 	"strings"
 	"text/tabwriter"
@@ -44,19 +43,6 @@ func activationFailure(cmd string, err error) error {
 	return err
 }
 
-// writeOut writes a file the host made to path, or to stdout when path is
-// empty or "-".
-func writeOut(out io.Writer, path, content string, mode os.FileMode) error {
-	if path == "" || path == "-" {
-		_, err := io.WriteString(out, content)
-		return err
-	}
-	if err := os.WriteFile(path, []byte(content), mode); err != nil {
-		return err
-	}
-	return nil
-}
-
 func serialArg(cmd string) cobra.PositionalArgs {
 	return func(c *cobra.Command, args []string) error {
 		if err := cli.ExactArgs("SERIAL")(c, args); err != nil {
@@ -85,7 +71,7 @@ func activationRequestCommand(getenv func(string) string) *cobra.Command {
 			if key != "" {
 				mode = 0o600 // it holds the license key
 			}
-			if err := writeOut(out.w, output, a.File, mode); err != nil {
+			if err := cli.WriteFileArg(out.w, output, a.File, mode); err != nil {
 				return err
 			}
 			if output != "" && output != "-" {
@@ -102,18 +88,9 @@ func activationInstallCommand(getenv func(string) string) *cobra.Command {
 	return clientCommand(getenv, &cobra.Command{Use: "install FILE", Short: "install an activation file ('-' reads stdin)",
 		Args: cli.ExactArgs("FILE")},
 		func(ctx context.Context, cl *hostclient.Client, out printer, args []string) error {
-			var r io.Reader = os.Stdin
-			if args[0] != "-" {
-				f, err := os.Open(args[0])
-				if err != nil {
-					return &cli.ExitError{Code: 2, Msg: "activation install: " + err.Error()}
-				}
-				defer f.Close()
-				r = f
-			}
 			// One byte more than a file may have: the daemon refuses it
 			// as too large rather than reading a cut file.
-			b, err := io.ReadAll(io.LimitReader(r, actfile.MaxFileSize+1))
+			b, err := cli.ReadFileArg(args[0], actfile.MaxFileSize)
 			if err != nil {
 				return &cli.ExitError{Code: 2, Msg: "activation install: " + err.Error()}
 			}
@@ -194,7 +171,7 @@ func writeReceipt(out printer, output string, a *api.ActivationFileAnswer) error
 	if out.json {
 		return printJSON(out.w, a)
 	}
-	if err := writeOut(out.w, output, a.File, 0o644); err != nil {
+	if err := cli.WriteFileArg(out.w, output, a.File, 0o644); err != nil {
 		return err
 	}
 	if output != "" && output != "-" {
@@ -215,7 +192,7 @@ func activationReceiptCommand(getenv func(string) string) *cobra.Command {
 			if out.json {
 				return printJSON(out.w, a)
 			}
-			return writeOut(out.w, output, a.File, 0o644)
+			return cli.WriteFileArg(out.w, output, a.File, 0o644)
 		})
 	c.Flags().StringVarP(&output, "output", "o", "", "write the receipt to FILE (default: stdout)")
 	return c

@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
-	"os"
 	"strings"
 	"time"
 
@@ -24,24 +22,7 @@ import (
 // signing-key operations: like adminCommand, directly on the data
 // directory or through the running server's admin API.
 func activationCommand(a *app, c *cobra.Command, do func(ctx context.Context, act licserver.ActivationAdmin, out printer, args []string) error) *cobra.Command {
-	var asJSON bool
-	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
-	if c.Args == nil {
-		c.Args = cli.ExactArgs()
-	}
-	c.RunE = func(c *cobra.Command, args []string) error {
-		d, err := a.dir()
-		if err != nil {
-			return err
-		}
-		act, closeFn, err := licserver.DataDir(d).OpenActivations()
-		if err != nil {
-			return err
-		}
-		defer closeFn()
-		return do(c.Context(), act, printer{w: c.OutOrStdout(), info: c.ErrOrStderr(), json: asJSON}, args)
-	}
-	return c
+	return dataDirCommand(a, licserver.DataDir.OpenActivations, c, do)
 }
 
 // readFileArg reads a request or receipt file (at most what a file may be,
@@ -50,16 +31,7 @@ func readFileArg(flag, path string) ([]byte, error) {
 	if path == "" {
 		return nil, cli.Usagef("%s is required", flag)
 	}
-	var r io.Reader = os.Stdin
-	if path != "-" {
-		f, err := os.Open(path)
-		if err != nil {
-			return nil, &cli.ExitError{Code: 2, Msg: err.Error()}
-		}
-		defer f.Close()
-		r = f
-	}
-	b, err := io.ReadAll(io.LimitReader(r, actfile.MaxFileSize+1))
+	b, err := cli.ReadFileArg(path, actfile.MaxFileSize)
 	if err != nil {
 		return nil, &cli.ExitError{Code: 2, Msg: err.Error()}
 	}
@@ -90,12 +62,7 @@ func activationIssueCommand(a *app) *cobra.Command {
 			if out.json {
 				return printJSON(out.w, f)
 			}
-			if output == "" || output == "-" {
-				_, err = io.WriteString(out.w, f.File)
-			} else {
-				err = os.WriteFile(output, []byte(f.File), 0o644)
-			}
-			if err != nil {
+			if err := cli.WriteFileArg(out.w, output, f.File, 0o644); err != nil {
 				return err
 			}
 			again := ""

@@ -3,10 +3,8 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -18,41 +16,17 @@ import (
 	"github.com/licensehost/licensehost/internal/licserver/store"
 )
 
-// openAdmin returns Admin over the data directory: directly when no server
-// holds it, else through the running server's admin API (its address is
-// in DIR/licensed.addr, its token in DIR/admin.token).
-func openAdmin(dataDir string) (licserver.Admin, func(), error) {
-	dir := licserver.DataDir(dataDir)
-	if _, err := dir.LoadPublicKey(); err != nil {
-		return nil, nil, err
-	}
-	st, err := store.Open(dir.DB(), store.Options{})
-	if err == nil {
-		svc, err := licserver.NewService(licserver.Config{Store: st})
-		if err != nil {
-			st.Close()
-			return nil, nil, err
-		}
-		return svc.AdminAs("cli"), func() { st.Close() }, nil
-	}
-	if !errors.Is(err, store.ErrLocked) {
-		return nil, nil, err
-	}
-	addr, rerr := os.ReadFile(dir.Addr())
-	if rerr != nil {
-		return nil, nil, fmt.Errorf("%s is in use but %s is missing: is a licensed server running?", dataDir, dir.Addr())
-	}
-	token, err := dir.LoadToken()
-	if err != nil {
-		return nil, nil, err
-	}
-	return &licserver.AdminClient{BaseURL: strings.TrimSpace(string(addr)), Token: token}, func() {}, nil
-}
-
 // adminCommand completes c, an admin command: it gets --json, and do runs
-// with the data directory's Admin. c.Args validates the arguments and flags
+// with the data directory's Admin (licserver.DataDir.OpenAdmin: direct, or
+// through the running server). c.Args validates the arguments and flags
 // before anything is opened (a bad one is exit 2).
 func adminCommand(a *app, c *cobra.Command, do func(ctx context.Context, adm licserver.Admin, out printer, args []string) error) *cobra.Command {
+	return dataDirCommand(a, licserver.DataDir.OpenAdmin, c, do)
+}
+
+// dataDirCommand completes c: --json, no arguments unless c.Args says
+// otherwise, and a RunE that opens the data directory's T and runs do.
+func dataDirCommand[T any](a *app, open func(licserver.DataDir) (T, func(), error), c *cobra.Command, do func(ctx context.Context, x T, out printer, args []string) error) *cobra.Command {
 	var asJSON bool
 	c.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	if c.Args == nil {
@@ -63,12 +37,12 @@ func adminCommand(a *app, c *cobra.Command, do func(ctx context.Context, adm lic
 		if err != nil {
 			return err
 		}
-		adm, closeFn, err := openAdmin(d)
+		x, closeFn, err := open(licserver.DataDir(d))
 		if err != nil {
 			return err
 		}
 		defer closeFn()
-		return do(c.Context(), adm, printer{w: c.OutOrStdout(), info: c.ErrOrStderr(), json: asJSON}, args)
+		return do(c.Context(), x, printer{w: c.OutOrStdout(), info: c.ErrOrStderr(), json: asJSON}, args)
 	}
 	return c
 }
