@@ -35,16 +35,13 @@ func (s *Store) PutActivation(ctx context.Context, a engine.InstalledActivation)
 	if a.Serial == "" {
 		return fmt.Errorf("%w: empty serial", engine.ErrInvalidRequest)
 	}
-	if err := s.enter(ctx, "PutActivation"); err != nil {
-		return err
-	}
-	defer s.closeMu.RUnlock()
-	return s.update(ctx, func(txn *badger.Txn) error { return setJSON(txn, activationKey(a.Serial), a) })
+	return s.change(ctx, "PutActivation", func(txn *badger.Txn) error { return setJSON(txn, activationKey(a.Serial), a) })
 }
 
-func scanJSON[T any](s *Store, prefix []byte) ([]T, error) {
+// scanJSON reads every JSON value under prefix as the store call op.
+func scanJSON[T any](ctx context.Context, s *Store, op string, prefix []byte) ([]T, error) {
 	out := []T{}
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(ctx, op, func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefix, PrefetchValues: true, PrefetchSize: 16})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
@@ -61,27 +58,12 @@ func scanJSON[T any](s *Store, prefix []byte) ([]T, error) {
 
 // Activations implements engine.ActivationStore.
 func (s *Store) Activations(ctx context.Context) ([]engine.InstalledActivation, error) {
-	if err := s.enter(ctx, "Activations"); err != nil {
-		return nil, err
-	}
-	defer s.closeMu.RUnlock()
-	return scanJSON[engine.InstalledActivation](s, prefActivation)
+	return scanJSON[engine.InstalledActivation](ctx, s, "Activations", prefActivation)
 }
 
 // Activation implements engine.ActivationStore.
 func (s *Store) Activation(ctx context.Context, serial string) (engine.InstalledActivation, bool, error) {
-	if err := s.enter(ctx, "Activation"); err != nil {
-		return engine.InstalledActivation{}, false, err
-	}
-	defer s.closeMu.RUnlock()
-	var a engine.InstalledActivation
-	var found bool
-	err := s.db.View(func(txn *badger.Txn) error {
-		var err error
-		found, err = getJSON(txn, activationKey(serial), &a)
-		return err
-	})
-	return a, found, err
+	return getOne[engine.InstalledActivation](ctx, s, "Activation", activationKey(serial))
 }
 
 // UninstallActivation implements engine.ActivationStore.
@@ -89,11 +71,7 @@ func (s *Store) UninstallActivation(ctx context.Context, b engine.BannedSerial) 
 	if b.Serial == "" {
 		return fmt.Errorf("%w: empty serial", engine.ErrInvalidRequest)
 	}
-	if err := s.enter(ctx, "UninstallActivation"); err != nil {
-		return err
-	}
-	defer s.closeMu.RUnlock()
-	return s.update(ctx, func(txn *badger.Txn) error {
+	return s.change(ctx, "UninstallActivation", func(txn *badger.Txn) error {
 		if err := setJSON(txn, bannedKey(b.Serial), b); err != nil {
 			return err
 		}
@@ -103,34 +81,15 @@ func (s *Store) UninstallActivation(ctx context.Context, b engine.BannedSerial) 
 
 // DeleteActivation implements engine.ActivationStore.
 func (s *Store) DeleteActivation(ctx context.Context, serial string) error {
-	if err := s.enter(ctx, "DeleteActivation"); err != nil {
-		return err
-	}
-	defer s.closeMu.RUnlock()
-	return s.update(ctx, func(txn *badger.Txn) error { return txn.Delete(activationKey(serial)) })
+	return s.change(ctx, "DeleteActivation", func(txn *badger.Txn) error { return txn.Delete(activationKey(serial)) })
 }
 
 // Banned implements engine.ActivationStore.
 func (s *Store) Banned(ctx context.Context, serial string) (engine.BannedSerial, bool, error) {
-	if err := s.enter(ctx, "Banned"); err != nil {
-		return engine.BannedSerial{}, false, err
-	}
-	defer s.closeMu.RUnlock()
-	var b engine.BannedSerial
-	var found bool
-	err := s.db.View(func(txn *badger.Txn) error {
-		var err error
-		found, err = getJSON(txn, bannedKey(serial), &b)
-		return err
-	})
-	return b, found, err
+	return getOne[engine.BannedSerial](ctx, s, "Banned", bannedKey(serial))
 }
 
 // BannedSerials implements engine.ActivationStore.
 func (s *Store) BannedSerials(ctx context.Context) ([]engine.BannedSerial, error) {
-	if err := s.enter(ctx, "BannedSerials"); err != nil {
-		return nil, err
-	}
-	defer s.closeMu.RUnlock()
-	return scanJSON[engine.BannedSerial](s, prefBanned)
+	return scanJSON[engine.BannedSerial](ctx, s, "BannedSerials", prefBanned)
 }

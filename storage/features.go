@@ -96,12 +96,8 @@ func (s *Store) Preauth(ctx context.Context, product string) (engine.PreauthStat
 	if err := engine.ValidateProductName(product); err != nil {
 		return engine.PreauthState{}, err
 	}
-	if err := s.enter(ctx, "Preauth"); err != nil {
-		return engine.PreauthState{}, err
-	}
-	defer s.closeMu.RUnlock()
 	var st engine.PreauthState
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(ctx, "Preauth", func(txn *badger.Txn) error {
 		var err error
 		st, err = readPreauth(txn, product)
 		return err
@@ -114,12 +110,8 @@ func (s *Store) StartPreauth(ctx context.Context, product string, at time.Time) 
 	if err := engine.ValidateProductName(product); err != nil {
 		return engine.PreauthState{}, err
 	}
-	if err := s.enter(ctx, "StartPreauth"); err != nil {
-		return engine.PreauthState{}, err
-	}
-	defer s.closeMu.RUnlock()
 	var st engine.PreauthState
-	err := s.update(ctx, func(txn *badger.Txn) error {
+	err := s.change(ctx, "StartPreauth", func(txn *badger.Txn) error {
 		var p storedPreauth
 		found, err := getJSON(txn, preauthKey(product), &p)
 		if err != nil {
@@ -141,11 +133,7 @@ func (s *Store) StartPreauth(ctx context.Context, product string, at time.Time) 
 
 // SupersedePreauth implements engine.FeatureStore.
 func (s *Store) SupersedePreauth(ctx context.Context, at time.Time, by string) error {
-	if err := s.enter(ctx, "SupersedePreauth"); err != nil {
-		return err
-	}
-	defer s.closeMu.RUnlock()
-	return s.update(ctx, func(txn *badger.Txn) error { return supersede(txn, at, by) })
+	return s.change(ctx, "SupersedePreauth", func(txn *badger.Txn) error { return supersede(txn, at, by) })
 }
 
 // PutGrants implements engine.FeatureStore.
@@ -153,14 +141,7 @@ func (s *Store) PutGrants(ctx context.Context, source string, grants []engine.Gr
 	if err := engine.ValidateGrants(source, grants); err != nil {
 		return err
 	}
-	if err := s.enter(ctx, "PutGrants"); err != nil {
-		return err
-	}
-	defer s.closeMu.RUnlock()
-	if grants == nil {
-		grants = []engine.Grant{}
-	}
-	return s.update(ctx, func(txn *badger.Txn) error {
+	return s.change(ctx, "PutGrants", func(txn *badger.Txn) error {
 		if len(grants) == 0 {
 			return txn.Delete(grantsKey(source))
 		}
@@ -176,21 +157,13 @@ func (s *Store) PutGrants(ctx context.Context, source string, grants []engine.Gr
 
 // DeleteGrants implements engine.FeatureStore.
 func (s *Store) DeleteGrants(ctx context.Context, source string) error {
-	if err := s.enter(ctx, "DeleteGrants"); err != nil {
-		return err
-	}
-	defer s.closeMu.RUnlock()
-	return s.update(ctx, func(txn *badger.Txn) error { return txn.Delete(grantsKey(source)) })
+	return s.change(ctx, "DeleteGrants", func(txn *badger.Txn) error { return txn.Delete(grantsKey(source)) })
 }
 
 // Grants implements engine.FeatureStore: every stored grant, by source.
 func (s *Store) Grants(ctx context.Context) ([]engine.Grant, error) {
-	if err := s.enter(ctx, "Grants"); err != nil {
-		return nil, err
-	}
-	defer s.closeMu.RUnlock()
 	out := []engine.Grant{}
-	err := s.db.View(func(txn *badger.Txn) error {
+	err := s.view(ctx, "Grants", func(txn *badger.Txn) error {
 		it := txn.NewIterator(badger.IteratorOptions{Prefix: prefGrants, PrefetchValues: true, PrefetchSize: 16})
 		defer it.Close()
 		for it.Rewind(); it.Valid(); it.Next() {
