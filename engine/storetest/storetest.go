@@ -137,6 +137,22 @@ func load(t *testing.T, s engine.Store) engine.Record {
 	return rec
 }
 
+// update runs s.Update with fn and fails the test on an error.
+func update(t *testing.T, s engine.Store, fn func(r *engine.Record) []engine.Event) {
+	t.Helper()
+	if err := s.Update(context.Background(), func(r *engine.Record) ([]engine.Event, error) { return fn(r), nil }); err != nil {
+		t.Fatalf("Update: %v", err)
+	}
+}
+
+// noEvents fails the test when s holds an event; what says when.
+func noEvents(t *testing.T, s engine.Store, what string) {
+	t.Helper()
+	if evs := events(t, s, 0); len(evs) != 0 {
+		t.Fatalf("%s: events %+v", what, evs)
+	}
+}
+
 func events(t *testing.T, s engine.Store, limit int) []engine.Event {
 	t.Helper()
 	evs, err := s.Events(context.Background(), limit)
@@ -183,39 +199,30 @@ func testLoadEmpty(t *testing.T, s engine.Store) {
 	if !errors.Is(err, engine.ErrNotFound) {
 		t.Fatalf("Load on empty store: err = %v, want ErrNotFound", err)
 	}
-	if evs := events(t, s, 10); len(evs) != 0 {
-		t.Fatalf("empty store has events: %+v", evs)
-	}
+	noEvents(t, s, "empty store")
 }
 
 func testUpdateCreates(t *testing.T, s engine.Store) {
-	ctx := context.Background()
-	err := s.Update(ctx, func(r *engine.Record) ([]engine.Event, error) {
+	update(t, s, func(r *engine.Record) []engine.Event {
 		if r.SchemaVersion != engine.SchemaVersion || r.HasLicense() {
 			t.Errorf("fn got %+v, want a zero record with SchemaVersion %d", *r, engine.SchemaVersion)
 		}
 		r.LicenseKey = "KEY-1"
-		return nil, nil
+		return nil
 	})
-	if err != nil {
-		t.Fatalf("Update: %v", err)
-	}
 	rec := load(t, s)
 	if rec.LicenseKey != "KEY-1" || rec.SchemaVersion != engine.SchemaVersion {
 		t.Fatalf("Load = %+v", rec)
 	}
 	// A second update sees the first.
-	err = s.Update(ctx, func(r *engine.Record) ([]engine.Event, error) {
+	update(t, s, func(r *engine.Record) []engine.Event {
 		if r.LicenseKey != "KEY-1" {
 			t.Errorf("second Update sees LicenseKey %q", r.LicenseKey)
 		}
 		r.SchemaVersion = 0 // the store stamps its own version
 		r.MachineID = "server_0123456789abcdef"
-		return nil, nil
+		return nil
 	})
-	if err != nil {
-		t.Fatalf("Update: %v", err)
-	}
 	rec = load(t, s)
 	if rec.LicenseKey != "KEY-1" || rec.MachineID != "server_0123456789abcdef" || rec.SchemaVersion != engine.SchemaVersion {
 		t.Fatalf("Load = %+v", rec)
@@ -254,27 +261,20 @@ func FullRecord() engine.Record {
 
 func testUpdateRoundTrip(t *testing.T, s engine.Store) {
 	want := FullRecord()
-	err := s.Update(context.Background(), func(r *engine.Record) ([]engine.Event, error) {
+	update(t, s, func(r *engine.Record) []engine.Event {
 		*r = FullRecord()
-		return nil, nil
+		return nil
 	})
-	if err != nil {
-		t.Fatalf("Update: %v", err)
-	}
 	jsonEqual(t, load(t, s), want)
 }
 
 func testNoAliasing(t *testing.T, s engine.Store) {
-	ctx := context.Background()
 	var kept *engine.Record
-	err := s.Update(ctx, func(r *engine.Record) ([]engine.Event, error) {
+	update(t, s, func(r *engine.Record) []engine.Event {
 		*r = FullRecord()
 		kept = r
-		return nil, nil
+		return nil
 	})
-	if err != nil {
-		t.Fatalf("Update: %v", err)
-	}
 	// Mutating what fn was given, or what Load returned, changes nothing stored.
 	kept.Signals["cpu"] = "changed"
 	*kept.LimitTotal = 1
@@ -298,16 +298,12 @@ func testUpdateError(t *testing.T, s engine.Store) {
 	if _, err := s.Load(ctx); !errors.Is(err, engine.ErrNotFound) {
 		t.Fatalf("after failed Update, Load err = %v, want ErrNotFound", err)
 	}
-	if evs := events(t, s, 0); len(evs) != 0 {
-		t.Fatalf("failed Update wrote events: %+v", evs)
-	}
+	noEvents(t, s, "failed Update")
 	// With a record in place, a failing fn leaves it as it was.
-	if err := s.Update(ctx, func(r *engine.Record) ([]engine.Event, error) {
+	update(t, s, func(r *engine.Record) []engine.Event {
 		r.LicenseKey = "KEEP"
-		return nil, nil
-	}); err != nil {
-		t.Fatalf("Update: %v", err)
-	}
+		return nil
+	})
 	wrapped := fmt.Errorf("wrapped: %w", errBoom)
 	err = s.Update(ctx, func(r *engine.Record) ([]engine.Event, error) {
 		r.LicenseKey = "NOPE"
@@ -319,23 +315,17 @@ func testUpdateError(t *testing.T, s engine.Store) {
 	if got := load(t, s).LicenseKey; got != "KEEP" {
 		t.Fatalf("failed Update changed the record: LicenseKey %q", got)
 	}
-	if evs := events(t, s, 0); len(evs) != 0 {
-		t.Fatalf("failed Update wrote events: %+v", evs)
-	}
+	noEvents(t, s, "failed Update")
 }
 
 func testUpdateEvents(t *testing.T, s engine.Store) {
-	ctx := context.Background()
-	err := s.Update(ctx, func(r *engine.Record) ([]engine.Event, error) {
+	update(t, s, func(r *engine.Record) []engine.Event {
 		r.LicenseKey = "K"
 		return []engine.Event{
 			{At: t0, Kind: engine.EventActivated, Message: "first"},
 			{At: t0.Add(time.Second), Kind: engine.EventHeartbeatOK, Message: "second", Seq: 999},
-		}, nil
+		}
 	})
-	if err != nil {
-		t.Fatalf("Update: %v", err)
-	}
 	evs := events(t, s, 0)
 	if got := messages(evs); len(got) != 2 || got[0] != "second" || got[1] != "first" {
 		t.Fatalf("events = %+v, want second, first", evs)
@@ -759,11 +749,9 @@ func testEvents(t *testing.T, s engine.Store) {
 		t.Fatalf("Events(100) returned %d", got)
 	}
 	// Update events interleave with appended ones in one sequence.
-	if err := s.Update(ctx, func(*engine.Record) ([]engine.Event, error) {
-		return []engine.Event{{At: t0, Kind: engine.EventCleared, Message: "u"}}, nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	update(t, s, func(*engine.Record) []engine.Event {
+		return []engine.Event{{At: t0, Kind: engine.EventCleared, Message: "u"}}
+	})
 	if err := s.AppendEvent(ctx, engine.Event{At: t0, Kind: engine.EventCleared, Message: "a"}); err != nil {
 		t.Fatal(err)
 	}
@@ -782,11 +770,9 @@ func testEventLogBounded(t *testing.T, s engine.Store) {
 			t.Fatal(err)
 		}
 	}
-	if err := s.Update(ctx, func(*engine.Record) ([]engine.Event, error) {
-		return []engine.Event{{At: t0, Message: "e7"}, {At: t0, Message: "e8"}}, nil
-	}); err != nil {
-		t.Fatal(err)
-	}
+	update(t, s, func(*engine.Record) []engine.Event {
+		return []engine.Event{{At: t0, Message: "e7"}, {At: t0, Message: "e8"}}
+	})
 	evs := events(t, s, 0)
 	if got := fmt.Sprint(messages(evs)); got != "[e8 e7 e6 e5 e4]" {
 		t.Fatalf("bounded log = %s, want the newest 5", got)
@@ -794,29 +780,42 @@ func testEventLogBounded(t *testing.T, s engine.Store) {
 	checkNewestFirst(t, evs)
 }
 
+// call is the outcome of one method call.
+type call struct {
+	op  string
+	err error
+}
+
+// everyCall calls each method of s once, in order, with harmless
+// arguments, and gives each one's error; updated tells whether Update ran
+// its fn.
+func everyCall(ctx context.Context, s engine.Store) (calls []call, updated bool) {
+	add := func(op string, err error) { calls = append(calls, call{op, err}) }
+	_, err := s.Load(ctx)
+	add("Load", err)
+	_, err = s.RecordGeneration(ctx)
+	add("RecordGeneration", err)
+	add("Update", s.Update(ctx, func(*engine.Record) ([]engine.Event, error) { updated = true; return nil, nil }))
+	_, err = s.Consume(ctx, engine.ConsumeRequest{N: 1, Now: t0}, admitUpTo(10, 1))
+	add("Consume", err)
+	_, err = s.Usage(ctx, "")
+	add("Usage", err)
+	add("AppendEvent", s.AppendEvent(ctx, engine.Event{At: t0}))
+	_, err = s.Events(ctx, 1)
+	add("Events", err)
+	return calls, updated
+}
+
 func testClosed(t *testing.T, s engine.Store) {
 	if err := s.Close(); err != nil {
 		t.Fatalf("Close: %v", err)
 	}
-	ctx := context.Background()
-	check := func(op string, err error) {
-		t.Helper()
-		if !errors.Is(err, engine.ErrClosed) {
-			t.Errorf("%s after Close: err = %v, want ErrClosed", op, err)
+	calls, _ := everyCall(context.Background(), s)
+	for _, c := range calls {
+		if !errors.Is(c.err, engine.ErrClosed) {
+			t.Errorf("%s after Close: err = %v, want ErrClosed", c.op, c.err)
 		}
 	}
-	_, err := s.Load(ctx)
-	check("Load", err)
-	_, err = s.RecordGeneration(ctx)
-	check("RecordGeneration", err)
-	check("Update", s.Update(ctx, func(*engine.Record) ([]engine.Event, error) { return nil, nil }))
-	_, err = s.Consume(ctx, engine.ConsumeRequest{N: 1, Now: t0}, admitUpTo(10, 1))
-	check("Consume", err)
-	_, err = s.Usage(ctx, "")
-	check("Usage", err)
-	check("AppendEvent", s.AppendEvent(ctx, engine.Event{At: t0}))
-	_, err = s.Events(ctx, 1)
-	check("Events", err)
 	if err := s.Close(); err != nil {
 		t.Errorf("second Close: %v", err)
 	}
@@ -825,25 +824,12 @@ func testClosed(t *testing.T, s engine.Store) {
 func testCancelled(t *testing.T, s engine.Store) {
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	check := func(op string, err error) {
-		t.Helper()
-		if !errors.Is(err, context.Canceled) {
-			t.Errorf("%s with a cancelled context: err = %v, want context.Canceled", op, err)
+	calls, called := everyCall(ctx, s)
+	for _, c := range calls {
+		if !errors.Is(c.err, context.Canceled) {
+			t.Errorf("%s with a cancelled context: err = %v, want context.Canceled", c.op, c.err)
 		}
 	}
-	_, err := s.Load(ctx)
-	check("Load", err)
-	_, err = s.RecordGeneration(ctx)
-	check("RecordGeneration", err)
-	called := false
-	check("Update", s.Update(ctx, func(*engine.Record) ([]engine.Event, error) { called = true; return nil, nil }))
-	_, err = s.Consume(ctx, engine.ConsumeRequest{N: 1, Now: t0}, admitUpTo(10, 1))
-	check("Consume", err)
-	_, err = s.Usage(ctx, "")
-	check("Usage", err)
-	check("AppendEvent", s.AppendEvent(ctx, engine.Event{At: t0}))
-	_, err = s.Events(ctx, 1)
-	check("Events", err)
 	if called {
 		t.Errorf("Update ran fn with a cancelled context")
 	}
@@ -863,12 +849,10 @@ func RunPersistent(t *testing.T, open DirOpener) {
 		ctx := context.Background()
 		dir := t.TempDir()
 		s := open(t, dir)
-		if err := s.Update(ctx, func(r *engine.Record) ([]engine.Event, error) {
+		update(t, s, func(r *engine.Record) []engine.Event {
 			*r = FullRecord()
-			return []engine.Event{{At: t0, Kind: engine.EventActivated, Message: "activated"}}, nil
-		}); err != nil {
-			t.Fatal(err)
-		}
+			return []engine.Event{{At: t0, Kind: engine.EventActivated, Message: "activated"}}
+		})
 		first := consume(t, s, engine.ConsumeRequest{N: 3, IdempotencyKey: "persist"}, admitUpTo(10, 3))
 		if err := s.AppendEvent(ctx, engine.Event{At: t0, Kind: engine.EventQuotaRefused, Message: "refused"}); err != nil {
 			t.Fatal(err)
