@@ -15,32 +15,31 @@ const Hidden = "****"
 // ("ABCD…WXYZ"). A key of 8 characters or fewer is fully hidden ("****"), and
 // the empty key stays empty. Characters are runes, so a UTF-8 key is never cut
 // inside a character.
-func Key(key string) string {
-	if key == "" {
-		return ""
-	}
-	n := utf8.RuneCountInString(key)
-	if n <= 8 {
-		return Hidden
-	}
-	r := []rune(key)
-	return string(r[:4]) + "…" + string(r[n-4:])
-}
+func Key(key string) string { return ends(key, 8, 4) }
 
 // Token masks a verification token (a JWT or session string). Tokens are
 // bearer credentials, so far less is shown than of a key: only the last 4
 // characters of a token longer than 16 ("****…wxyz"); a shorter one is fully
 // hidden. The empty token stays empty.
-func Token(tok string) string {
-	if tok == "" {
+func Token(tok string) string { return ends(tok, 16, 0) }
+
+// ends shows the first head and the last 4 runes of a secret longer than
+// hideUpTo runes, joined by "…" (Hidden stands for a head of 0); a shorter
+// secret is Hidden, the empty one stays empty.
+func ends(secret string, hideUpTo, head int) string {
+	if secret == "" {
 		return ""
 	}
-	n := utf8.RuneCountInString(tok)
-	if n <= 16 {
+	n := utf8.RuneCountInString(secret)
+	if n <= hideUpTo {
 		return Hidden
 	}
-	r := []rune(tok)
-	return Hidden + "…" + string(r[n-4:])
+	r := []rune(secret)
+	shown := Hidden
+	if head > 0 {
+		shown = string(r[:head])
+	}
+	return shown + "…" + string(r[n-4:])
 }
 
 // minRedact is the shortest secret Redact replaces: shorter strings occur in

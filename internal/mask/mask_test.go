@@ -8,17 +8,25 @@ import (
 	"github.com/licensehost/licensehost/internal/mask"
 )
 
-func TestKey(t *testing.T) {
-	for _, tc := range []struct{ in, want string }{
-		{"", ""},
-		{"a", "****"},
-		{"12345678", "****"},
-		{"123456789", "1234…6789"},
-		{"my-license-key-0001", "my-l…0001"},
-		{"密钥密钥密钥密钥密钥", "密钥密钥…密钥密钥"},
+func TestKeyAndToken(t *testing.T) {
+	for _, tc := range []struct {
+		fn       func(string) string
+		in, want string
+	}{
+		{mask.Key, "", ""},
+		{mask.Key, "a", "****"},
+		{mask.Key, "12345678", "****"},
+		{mask.Key, "123456789", "1234…6789"},
+		{mask.Key, "my-license-key-0001", "my-l…0001"},
+		{mask.Key, "密钥密钥密钥密钥密钥", "密钥密钥…密钥密钥"},
+		{mask.Token, "", ""},
+		{mask.Token, "short", "****"},
+		{mask.Token, "1234567890123456", "****"},
+		{mask.Token, "12345678901234567", "****…4567"},
+		{mask.Token, "eyJhbGciOiJIUzI1NiJ9.payload.sig1", "****…sig1"},
 	} {
-		if got := mask.Key(tc.in); got != tc.want {
-			t.Errorf("Key(%q) = %q, want %q", tc.in, got, tc.want)
+		if got := tc.fn(tc.in); got != tc.want {
+			t.Errorf("%q masked as %q, want %q", tc.in, got, tc.want)
 		}
 	}
 }
@@ -31,19 +39,6 @@ func TestKeyNeverRevealsWholeKey(t *testing.T) {
 		}
 		if got := mask.Key(key); strings.Contains(got, key) {
 			t.Errorf("Key(%q) = %q reveals the key", key, got)
-		}
-	}
-}
-
-func TestToken(t *testing.T) {
-	for _, tc := range []struct{ in, want string }{
-		{"", ""},
-		{"short", "****"},
-		{"1234567890123456", "****"},
-		{"eyJhbGciOiJIUzI1NiJ9.payload.sig1", "****…sig1"},
-	} {
-		if got := mask.Token(tc.in); got != tc.want {
-			t.Errorf("Token(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
 }
