@@ -29,22 +29,14 @@ type offlineHarness struct {
 
 func newOfflineHarness(t *testing.T, f *fakeClient) *offlineHarness {
 	t.Helper()
-	test.NewTempApp(t)
-	if err := LoadTranslations(); err != nil {
-		t.Fatal(err)
-	}
-	o := &offlineHarness{harness: &harness{t: t, f: f}, saved: map[string][]byte{}}
-	o.w = test.NewTempWindow(t, nil)
-	o.v = New(o.w, f, Options{
+	o := &offlineHarness{saved: map[string][]byte{}}
+	o.harness = newView(t, f, Options{
 		SaveFile: func(name string, data []byte, done func(string, error)) {
 			o.saved[name] = data
 			done("/media/usb/"+name, nil)
 		},
 		OpenFile: func(done func([]byte, string, error)) { done(o.openData, "/media/usb/activation.txt", nil) },
-	})
-	t.Cleanup(o.v.Close)
-	o.w.SetContent(o.v.Content())
-	o.w.Resize(fyne.NewSize(720, 640))
+	}, fyne.NewSize(720, 640))
 	return o
 }
 

@@ -30,21 +30,30 @@ type harness struct {
 // newHarness builds a View over f in a test window and loads the status.
 func newHarness(t *testing.T, f *fakeClient) *harness {
 	t.Helper()
+	h := newView(t, f, Options{}, fyne.NewSize(640, 720))
+	h.v.RefreshStatus()
+	h.v.wait()
+	return h
+}
+
+// newView builds a View over f with opt in a test window of size; the
+// harness records what it reports through OnStatus.
+func newView(t *testing.T, f *fakeClient, opt Options, size fyne.Size) *harness {
+	t.Helper()
 	test.NewTempApp(t)
 	if err := LoadTranslations(); err != nil {
 		t.Fatal(err)
 	}
 	h := &harness{t: t, f: f}
 	h.w = test.NewTempWindow(t, nil)
-	h.v = New(h.w, f, Options{OnStatus: func(st *api.Status, p Problem) {
+	opt.OnStatus = func(st *api.Status, p Problem) {
 		h.statuses = append(h.statuses, st)
 		h.problems = append(h.problems, p)
-	}})
+	}
+	h.v = New(h.w, f, opt)
 	t.Cleanup(h.v.Close)
 	h.w.SetContent(h.v.Content())
-	h.w.Resize(fyne.NewSize(640, 720))
-	h.v.RefreshStatus()
-	h.v.wait()
+	h.w.Resize(size)
 	return h
 }
 
