@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"flag"
 	"os"
 	"path/filepath"
 	"strings"
@@ -17,8 +16,6 @@ import (
 	"github.com/licensehost/licensehost/internal/cli/clitest"
 )
 
-var update = flag.Bool("update", false, "rewrite the settings tables of README.md from the declarations")
-
 // README.md's settings tables are generated from daemonSettings and
 // clientSettings; this test fails when they drift (go test ./cmd/host -run
 // TestREADMESettings -update rewrites them).
@@ -26,7 +23,7 @@ func TestREADMESettings(t *testing.T) {
 	clitest.CheckTables(t, filepath.Join("..", "..", "README.md"), map[string]string{
 		"licensehost":        daemonSettings(pflag.NewFlagSet("d", pflag.ContinueOnError), &daemonConfig{}).MarkdownTable(),
 		"licensehost-client": clientSettings(pflag.NewFlagSet("c", pflag.ContinueOnError), &clientConfig{}).MarkdownTable(),
-	}, *update, "go test ./cmd/host -run TestREADMESettings -update")
+	}, "go test ./cmd/host -run TestREADMESettings -update")
 }
 
 // parseDaemon parses args and env the way `licensehost [flags]` does.

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"flag"
 	"path/filepath"
 	"testing"
 
@@ -11,8 +10,6 @@ import (
 	"github.com/licensehost/licensehost/internal/cli/clitest"
 )
 
-var update = flag.Bool("update", false, "rewrite the settings table of docs/licensed.md from the declarations")
-
 // docs/licensed.md's settings table is generated from dataDirSetting and
 // serveSettings (go test ./cmd/licensed -run TestDocsSettings -update).
 func TestDocsSettings(t *testing.T) {
@@ -20,5 +17,5 @@ func TestDocsSettings(t *testing.T) {
 	clitest.CheckTables(t, filepath.Join("..", "..", "docs", "licensed.md"), map[string]string{
 		"licensed": cli.MarkdownTable(dataDirSetting(pflag.NewFlagSet("d", pflag.ContinueOnError), &dir),
 			serveSettings(pflag.NewFlagSet("s", pflag.ContinueOnError), &serveConfig{})),
-	}, *update, "go test ./cmd/licensed -run TestDocsSettings -update")
+	}, "go test ./cmd/licensed -run TestDocsSettings -update")
 }
