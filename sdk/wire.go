@@ -3,6 +3,7 @@ package sdk
 import (
 	"encoding/binary"
 	"errors"
+	"slices"
 	"strconv"
 	"time"
 )
@@ -91,12 +92,10 @@ func (d *Decoder) Decode(b []byte) (Input, error) {
 
 // DecodeInto is Decode writing into *in; on error *in is the zero Input.
 func (d *Decoder) DecodeInto(b []byte, in *Input) error {
-	if d.ok && len(b) >= inputFixedSize && string(b[inputFixedSize:]) == string(d.tail) {
-		if flags, err := header(b, inputFixedSize, flagSponsored|flagTotal|flagBatch); err == nil {
-			*in = d.last
-			decodeFixed(in, flags, b)
-			return nil
-		}
+	if d.ok && headerOK(b, inputFixedSize, inputFlags) && sameBytes(b[inputFixedSize:], d.tail) {
+		*in = d.last
+		decodeFixed(in, b[1], b)
+		return nil
 	}
 	v, err := decodeInput(b)
 	*in = v
@@ -111,7 +110,7 @@ func (d *Decoder) DecodeInto(b []byte, in *Input) error {
 
 func decodeInput(b []byte) (Input, error) {
 	var in Input
-	flags, err := header(b, inputFixedSize, flagSponsored|flagTotal|flagBatch)
+	flags, err := header(b, inputFixedSize, inputFlags)
 	if err != nil {
 		return in, err
 	}
@@ -139,10 +138,42 @@ func decodeInput(b []byte) (Input, error) {
 	return in, nil
 }
 
+// sameBytes is bytes.Equal for the Decoder's test of the string part, a
+// word at a time: in a WebAssembly guest built by Go every iteration of a
+// loop is a return to the host's runtime (wazero checks for a stopped
+// module at every loop head, docs/benchmarks-policy.md), and the
+// runtime's memequal compares byte by byte.
+func sameBytes(a, b []byte) bool {
+	n := len(a)
+	if n != len(b) {
+		return false
+	}
+	if n < 8 {
+		return string(a) == string(b)
+	}
+	// The last 8 bytes, then 32 and 8 at a time from the start: the
+	// overlap compares some bytes twice and no loop handles a tail.
+	diff := binary.LittleEndian.Uint64(a[n-8:]) ^ binary.LittleEndian.Uint64(b[n-8:])
+	for len(a) >= 32 && len(b) >= 32 {
+		// ^ and | bind alike in Go: each difference in parentheses.
+		diff |= (binary.LittleEndian.Uint64(a) ^ binary.LittleEndian.Uint64(b)) |
+			(binary.LittleEndian.Uint64(a[8:]) ^ binary.LittleEndian.Uint64(b[8:])) |
+			(binary.LittleEndian.Uint64(a[16:]) ^ binary.LittleEndian.Uint64(b[16:])) |
+			(binary.LittleEndian.Uint64(a[24:]) ^ binary.LittleEndian.Uint64(b[24:]))
+		a, b = a[32:], b[32:]
+	}
+	for len(a) >= 8 && len(b) >= 8 {
+		diff |= binary.LittleEndian.Uint64(a) ^ binary.LittleEndian.Uint64(b)
+		a, b = a[8:], b[8:]
+	}
+	return diff == 0
+}
+
 // decodeFixed decodes the fixed header of a checked input into in.
 func decodeFixed(in *Input, flags byte, b []byte) {
 	in.IsSponsored = flags&flagSponsored != 0
-	in.Limits = decodeLimits(flags, b[4:])
+	in.Limits.Total = limitAt(flags>>1&1, b[4:12]) // not decodeLimits: a call costs a guest more
+	in.Limits.Batch = limitAt(flags>>2&1, b[12:20])
 	in.Used = int64(binary.LittleEndian.Uint64(b[20:]))
 	in.Batch = int64(binary.LittleEndian.Uint64(b[28:]))
 	in.GraceLeft = time.Duration(binary.LittleEndian.Uint64(b[36:]))
@@ -152,17 +183,35 @@ func decodeFixed(in *Input, flags byte, b []byte) {
 	}
 }
 
-// AppendOutput appends the ABI v1 encoding of out to dst.
+// AppendOutput appends the ABI v1 encoding of out to dst. It writes into
+// dst's spare capacity when there is enough (a guest reuses one buffer), a
+// field at a time, with as few branches and calls as it can (see
+// headerOK).
 func AppendOutput(dst []byte, out Output) []byte {
-	flags := limitFlags(out.Limits)
+	var flags byte
 	if out.Allowed {
-		flags |= flagAllowed
+		flags = flagAllowed
 	}
-	dst = append(dst, ABIVersion, flags, 0, 0)
-	dst = binary.LittleEndian.AppendUint64(dst, uint64(limitValue(out.Limits.Total)))
-	dst = binary.LittleEndian.AppendUint64(dst, uint64(limitValue(out.Limits.Batch)))
-	dst = appendString(dst, out.Reason)
-	return appendString(dst, out.Message)
+	flags |= limitFlags(out.Limits)
+	off, n := len(dst), outputFixedSize+8+len(out.Reason)+len(out.Message)
+	dst = slices.Grow(dst, n)[:off+n]
+	b := dst[off:]
+	b[0], b[1], b[2], b[3] = ABIVersion, flags, 0, 0
+	binary.LittleEndian.PutUint64(b[4:12], uint64(limitValue(out.Limits.Total)))
+	binary.LittleEndian.PutUint64(b[12:20], uint64(limitValue(out.Limits.Batch)))
+	b = putString(b[20:], out.Reason)
+	putString(b, out.Message)
+	return dst
+}
+
+// putString writes s as a str at the start of b, which has room for it, and
+// returns the rest of b. An empty s costs no call to the runtime's memmove.
+func putString(b []byte, s string) []byte {
+	binary.LittleEndian.PutUint32(b[:4], uint32(len(s)))
+	if len(s) > 0 {
+		copy(b[4:], s)
+	}
+	return b[4+len(s):]
 }
 
 // DecodeOutput decodes an ABI v1 output. Any malformed, truncated or
@@ -184,23 +233,40 @@ func DecodeOutput(b []byte) (Output, error) {
 	return out, nil
 }
 
+// inputFlags are the flags an input may carry.
+const inputFlags = flagSponsored | flagTotal | flagBatch
+
+// headerOK reports whether b holds a valid fixed header of the given size
+// (the version, no unknown flag, zero reserved bytes); small enough to be
+// inlined, with one branch: a WebAssembly guest pays for every call and
+// every branch taken.
+func headerOK(b []byte, fixed int, known byte) bool {
+	return len(b) >= fixed && len(b) >= 4 && uint32(b[0]^ABIVersion)|uint32(b[1]&^known)|uint32(b[2])|uint32(b[3]) == 0
+}
+
 func header(b []byte, fixed int, known byte) (flags byte, err error) {
+	if headerOK(b, fixed, known) {
+		return b[1], nil
+	}
+	return 0, headerError(b, fixed, known)
+}
+
+func headerError(b []byte, fixed int, known byte) error {
 	switch {
 	case len(b) < fixed:
-		return 0, malformed(itoa(int64(len(b))), " bytes, want at least ", itoa(int64(fixed)))
+		return malformed(itoa(int64(len(b))), " bytes, want at least ", itoa(int64(fixed)))
 	case b[0] != ABIVersion:
-		return 0, malformed("ABI version ", itoa(int64(b[0])), ", want ", itoa(ABIVersion))
+		return malformed("ABI version ", itoa(int64(b[0])), ", want ", itoa(ABIVersion))
 	case b[1]&^known != 0:
-		return 0, malformed("unknown flags 0x", strconv.FormatUint(uint64(b[1]&^known), 16))
-	case b[2] != 0 || b[3] != 0:
-		return 0, malformed("reserved bytes are not zero")
+		return malformed("unknown flags 0x", strconv.FormatUint(uint64(b[1]&^known), 16))
+	default:
+		return malformed("reserved bytes are not zero")
 	}
-	return b[1], nil
 }
 
 func limitFlags(l Limits) (f byte) {
 	if l.Total.Limited {
-		f |= flagTotal
+		f = flagTotal
 	}
 	if l.Batch.Limited {
 		f |= flagBatch
@@ -215,14 +281,17 @@ func limitValue(l Limit) int64 {
 	return l.N
 }
 
-func decodeLimits(flags byte, b []byte) (l Limits) {
-	if flags&flagTotal != 0 {
-		l.Total = Max(int64(binary.LittleEndian.Uint64(b)))
-	}
-	if flags&flagBatch != 0 {
-		l.Batch = Max(int64(binary.LittleEndian.Uint64(b[8:])))
-	}
-	return l
+// decodeLimits decodes the two limits at b by flags: a limit whose flag is
+// clear is unlimited, its value ignored.
+func decodeLimits(flags byte, b []byte) Limits {
+	return Limits{Total: limitAt(flags>>1&1, b[0:8]), Batch: limitAt(flags>>2&1, b[8:16])}
+}
+
+// limitAt decodes the limit at b, limited when limited is 1, without a
+// branch (see headerOK).
+func limitAt(limited byte, b []byte) Limit {
+	mask := -int64(limited) // all ones when limited
+	return Limit{N: int64(binary.LittleEndian.Uint64(b)) & mask, Limited: mask != 0}
 }
 
 func appendString(dst []byte, s string) []byte {

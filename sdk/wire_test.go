@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"errors"
 	"reflect"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -180,4 +182,33 @@ func FuzzDecoder(f *testing.F) {
 			}
 		}
 	})
+}
+
+// TestDecoderSeesEveryByte changes each byte of the string part of inputs
+// of many lengths after the Decoder has seen the original: it must decode
+// exactly what DecodeInput does (its reuse test compares words, with an
+// overlapping last word).
+func TestDecoderSeesEveryByte(t *testing.T) {
+	cases := slices.Clone(inputs)
+	for n := range 40 {
+		cases = append(cases, sdk.Input{LicenseType: strings.Repeat("x", n), Status: sdk.StatusActive})
+	}
+	for _, in := range cases {
+		b := sdk.AppendInput(nil, in)
+		for i := 52; i < len(b); i++ {
+			for _, flip := range []byte{0x01, 0x80} {
+				var d sdk.Decoder
+				if _, err := d.Decode(b); err != nil {
+					t.Fatal(err)
+				}
+				m := bytes.Clone(b)
+				m[i] ^= flip
+				got, err := d.Decode(m)
+				want, werr := sdk.DecodeInput(m)
+				if (err == nil) != (werr == nil) || !reflect.DeepEqual(got, want) {
+					t.Fatalf("byte %d of %d changed by %#x: Decoder %+v %v, DecodeInput %+v %v", i, len(b), flip, got, err, want, werr)
+				}
+			}
+		}
+	}
 }
