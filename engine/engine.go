@@ -95,7 +95,8 @@ type Engine struct {
 	proofMu    sync.Mutex
 	proofCache map[string]ProvenAnswer
 
-	loaded atomic.Pointer[loadedRecord] // the last record loaded (recordcache.go)
+	loaded atomic.Pointer[loadedRecord]  // the last record loaded (recordcache.go)
+	fields atomic.Pointer[licenseFields] // the last license's custom fields (quota.go)
 }
 
 // New checks the options and returns an Engine.

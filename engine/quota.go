@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -87,16 +88,36 @@ func (e *Engine) quotaInput(rec Record, ev Evaluation, req QuotaRequest) QuotaIn
 	}
 	if ev.IsSponsored {
 		in.LicenseType = rec.LastLicenseTypeName
-		var lic struct {
-			F1 any `json:"customField1"`
-			F2 any `json:"customField2"`
-			F3 any `json:"customField3"`
-		}
-		if len(rec.License) > 0 && json.Unmarshal(rec.License, &lic) == nil {
-			in.CustomField1, in.CustomField2, in.CustomField3 = rawField(lic.F1), rawField(lic.F2), rawField(lic.F3)
-		}
+		f := e.customFields(rec.License)
+		in.CustomField1, in.CustomField2, in.CustomField3 = f[0], f[1], f[2]
 	}
 	return in
+}
+
+// licenseFields are the custom fields read from one license object.
+type licenseFields struct {
+	license json.RawMessage
+	fields  [3]string
+}
+
+// customFields reads customField1–3 of a license object, remembering the
+// last object read: the license stays the same from one quota request to
+// the next, and decoding it each time cost more than the decision.
+func (e *Engine) customFields(license json.RawMessage) [3]string {
+	if f := e.fields.Load(); f != nil && bytes.Equal(f.license, license) {
+		return f.fields
+	}
+	var lic struct {
+		F1 any `json:"customField1"`
+		F2 any `json:"customField2"`
+		F3 any `json:"customField3"`
+	}
+	f := &licenseFields{license: bytes.Clone(license)}
+	if len(license) > 0 && json.Unmarshal(license, &lic) == nil {
+		f.fields = [3]string{rawField(lic.F1), rawField(lic.F2), rawField(lic.F3)}
+	}
+	e.fields.Store(f)
+	return f.fields
 }
 
 // rawField renders a customField that may be a string or a number.

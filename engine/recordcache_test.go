@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"path/filepath"
 	"reflect"
+	"sync"
 	"testing"
 	"time"
 
@@ -251,4 +252,69 @@ func fill(v reflect.Value, n int) {
 	default:
 		panic("fill: add a case for " + v.Kind().String())
 	}
+}
+
+// inputPolicy records the input of every decision.
+type inputPolicy struct {
+	mu  sync.Mutex
+	ins []engine.QuotaInput
+}
+
+func (p *inputPolicy) Decide(_ context.Context, in engine.QuotaInput) (engine.QuotaDecision, error) {
+	p.mu.Lock()
+	p.ins = append(p.ins, in)
+	p.mu.Unlock()
+	return engine.DecideBuiltin(in), nil
+}
+
+func (p *inputPolicy) Close(context.Context) error { return nil }
+
+func (p *inputPolicy) last() engine.QuotaInput {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.ins[len(p.ins)-1]
+}
+
+// A policy sees the custom fields of the license that stands at each
+// request: the engine remembers the last license's fields, and a new
+// license (another key, through another engine over the same store) brings
+// its own.
+func TestPolicySeesTheCurrentLicensesFields(t *testing.T) {
+	ctx := context.Background()
+	srv := remotetest.New(t)
+	srv.AddLicense(keyA, 1, map[string]any{"licenseTypeName": "annual", "customField1": "500", "customField2": 100, "customField3": "gold"})
+	srv.AddLicense(keyB, 1, map[string]any{"licenseTypeName": "lifetime", "customField1": 7, "customField2": "", "customField3": true})
+	store := enginetest.NewMemStore()
+	clock := enginetest.NewClock(t0)
+	pol := &inputPolicy{}
+	e, err := engine.New(engine.Options{Store: store, Remote: mustRemote(t, srv), Clock: clock, Config: engine.DefaultConfig(), MachineID: thisMachine, Policy: pol})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := newEngineWith(t, store, mustRemote(t, srv), clock, engine.DefaultConfig(), thisMachine)
+	check := func(typ, f1, f2, f3 string) {
+		t.Helper()
+		for range 2 {
+			if _, err := e.CheckQuota(ctx, engine.QuotaRequest{Batch: 1, Used: engine.Int64(0)}); err != nil {
+				t.Fatal(err)
+			}
+			in := pol.last()
+			if in.LicenseType != typ || in.CustomField1 != f1 || in.CustomField2 != f2 || in.CustomField3 != f3 {
+				t.Fatalf("policy input: type %q fields %q %q %q, want %q %q %q %q", in.LicenseType, in.CustomField1, in.CustomField2, in.CustomField3, typ, f1, f2, f3)
+			}
+		}
+	}
+	check("", "", "", "")
+	if _, err := e.Activate(ctx, keyA); err != nil {
+		t.Fatal(err)
+	}
+	check("annual", "500", "100", "gold")
+	if res, err := other.Activate(ctx, keyB); err != nil || !res.Success {
+		t.Fatalf("activate B: %+v %v", res, err)
+	}
+	check("lifetime", "7", "", "true")
+	if _, err := other.Clear(ctx); err != nil {
+		t.Fatal(err)
+	}
+	check("", "", "", "")
 }

@@ -15,6 +15,8 @@ import (
 	"github.com/licensehost/licensehost/api"
 	"github.com/licensehost/licensehost/engine"
 	"github.com/licensehost/licensehost/engine/enginetest"
+	"github.com/licensehost/licensehost/internal/remote"
+	"github.com/licensehost/licensehost/internal/remotetest"
 	"github.com/licensehost/licensehost/internal/server"
 	"github.com/licensehost/licensehost/storage"
 )
@@ -34,6 +36,7 @@ func BenchmarkQuotaCheckHandler(b *testing.B) {
 	}{
 		{"bare", func(*testing.B) http.Handler { return bareJSON() }},
 		{"host", benchHandler},
+		{"host-licensed", benchLicensed},
 	} {
 		b.Run(tc.name, func(b *testing.B) {
 			h := tc.h(b)
@@ -63,10 +66,32 @@ func bareJSON() http.Handler {
 	})
 }
 
-// benchHandler is the API over real Badger in a temp dir with a sealed
+// benchHandler is benchEngine's API: community edition.
+func benchHandler(b *testing.B) http.Handler {
+	h, _ := benchEngine(b, engine.Options{Remote: &enginetest.Remote{}})
+	return h
+}
+
+// benchLicensed is benchEngine's API with a license activated through
+// the contract server (limits and type from its license object).
+func benchLicensed(b *testing.B) http.Handler {
+	srv := remotetest.New(b)
+	srv.AddLicense("LK-BENCH-0000-0001", 1, map[string]any{"licenseTypeName": "annual", "customField1": "100000", "customField2": 100, "customField3": "gold"})
+	rc, err := remote.New(remote.Config{BaseURL: srv.URL()})
+	if err != nil {
+		b.Fatal(err)
+	}
+	h, eng := benchEngine(b, engine.Options{Remote: rc})
+	if res, err := eng.Activate(context.Background(), "LK-BENCH-0000-0001"); err != nil || !res.Success {
+		b.Fatalf("activate: %+v %v", res, err)
+	}
+	return h
+}
+
+// benchEngine is the API over real Badger in a temp dir with a sealed
 // record on it (the clock's high-water mark, written by the first check),
 // the daemon's metrics and an info-level log.
-func benchHandler(b *testing.B) http.Handler {
+func benchEngine(b *testing.B, o engine.Options) (http.Handler, *engine.Engine) {
 	b.Helper()
 	st, err := storage.Open(filepath.Join(b.TempDir(), "db"), storage.Options{Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
@@ -74,9 +99,9 @@ func benchHandler(b *testing.B) http.Handler {
 	}
 	b.Cleanup(func() { st.Close() })
 	m := server.NewMetrics()
-	eng, err := engine.New(engine.Options{Store: st, Remote: &enginetest.Remote{}, Clock: systemClock{},
-		Config: engine.DefaultConfig(), MachineID: "server_0123456789abcdef", Observer: m,
-		SealKey: []byte("0123456789abcdef0123456789abcdef")})
+	o.Store, o.Clock, o.Config, o.MachineID, o.Observer = st, systemClock{}, engine.DefaultConfig(), "server_0123456789abcdef", m
+	o.SealKey = []byte("0123456789abcdef0123456789abcdef")
+	eng, err := engine.New(o)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -94,7 +119,7 @@ func benchHandler(b *testing.B) http.Handler {
 	if rec, err := st.Load(context.Background()); err != nil || rec.Seal == "" {
 		b.Fatalf("no sealed record to load: %v", err)
 	}
-	return s
+	return s, eng
 }
 
 // systemClock is the daemon's clock.
