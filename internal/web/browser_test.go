@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -169,6 +170,20 @@ func startHostIn(t testing.TB, srv *remotetest.Server, dataDir string, extra ...
 		t.Fatal(err)
 	}
 	return h
+}
+
+// activatedDataDir returns a data directory where keyAnnual was activated
+// against srv, its host stopped again.
+func activatedDataDir(t testing.TB, srv *remotetest.Server) string {
+	t.Helper()
+	dir := t.TempDir()
+	old := startHostIn(t, srv, dir)
+	if _, err := old.client.Activate(context.Background(), keyAnnual); err != nil {
+		t.Fatal(err)
+	}
+	_ = old.cmd.Process.Signal(syscall.SIGTERM)
+	<-old.done
+	return dir
 }
 
 // ---------- the browser ----------

@@ -674,13 +674,7 @@ func TestBrowserSignInLink(t *testing.T) {
 // old machine code, and the page says so with this machine's code.
 func TestBrowserMachineChanged(t *testing.T) {
 	srv := newLicenseServer(t)
-	dir := t.TempDir()
-	old := startHostIn(t, srv, dir)
-	if _, err := old.client.Activate(context.Background(), keyAnnual); err != nil {
-		t.Fatal(err)
-	}
-	_ = old.cmd.Process.Signal(syscall.SIGTERM)
-	<-old.done
+	dir := activatedDataDir(t, srv)
 	const moved = "server_0000000000abcdef"
 	h := startHostIn(t, srv, dir, "--machine-id", moved)
 	tb := newTab(t, "en-US,en")

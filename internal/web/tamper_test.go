@@ -3,7 +3,6 @@ package web_test
 import (
 	"context"
 	"path/filepath"
-	"syscall"
 	"testing"
 
 	"github.com/licensehost/licensehost/engine"
@@ -17,13 +16,7 @@ import (
 // license server answers.
 func TestBrowserTamperedRecord(t *testing.T) {
 	srv := newLicenseServer(t)
-	dir := t.TempDir()
-	old := startHostIn(t, srv, dir)
-	if _, err := old.client.Activate(context.Background(), keyAnnual); err != nil {
-		t.Fatal(err)
-	}
-	_ = old.cmd.Process.Signal(syscall.SIGTERM)
-	<-old.done
+	dir := activatedDataDir(t, srv)
 
 	st, err := storage.Open(filepath.Join(dir, "db"), storage.Options{})
 	if err != nil {
