@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/licensehost/licensehost/engine"
+	"github.com/licensehost/licensehost/internal/e2etest"
 )
 
 // The file-damage matrix (docs/reliability.md): a store is written in a
@@ -157,47 +158,6 @@ var damages = []damage{
 	{"cut to 8 bytes", 0, true, 8},
 }
 
-// usedLen is the length of f's content before trailing zero bytes
-// (Badger preallocates its log files).
-func usedLen(b []byte) int {
-	n := len(b)
-	for n > 0 && b[n-1] == 0 {
-		n--
-	}
-	return n
-}
-
-func applyDamage(t *testing.T, path string, d damage) {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	used := usedLen(b)
-	off := int(float64(used) * d.at)
-	if d.abs > 0 {
-		off = d.abs
-	}
-	if d.cut {
-		if err := os.Truncate(path, int64(off)); err != nil {
-			t.Fatal(err)
-		}
-		return
-	}
-	if off >= used {
-		off = used - 1
-	}
-	if off < 0 {
-		return
-	}
-	for i := off; i < min(off+4, len(b)); i++ {
-		b[i] ^= 0xA5
-	}
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // fileKind names a Badger file by its kind.
 func fileKind(name string) string {
 	switch {
@@ -258,7 +218,7 @@ func damageMatrix(t *testing.T, closed bool, counts map[string]int) int {
 				if err := os.CopyFS(dir, os.DirFS(template)); err != nil {
 					t.Fatal(err)
 				}
-				applyDamage(t, filepath.Join(dir, f), d)
+				e2etest.Damage(t, filepath.Join(dir, f), d.at, d.abs, d.cut)
 				out, err := damageChild(t, "open", dir)
 				lines := strings.Split(strings.TrimSpace(out), "\n")
 				var rep damageReport

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/licensehost/licensehost/api"
+	"github.com/licensehost/licensehost/internal/e2etest"
 )
 
 // Damaged stores against the real binary (issue 12, defect 8): a damaged
@@ -41,25 +42,6 @@ func populatedStore(t *testing.T, kill bool, n int) string {
 		h.stop()
 	}
 	return dir
-}
-
-func flipBytes(t *testing.T, path string, frac float64) {
-	t.Helper()
-	b, err := os.ReadFile(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	used := len(b)
-	for used > 0 && b[used-1] == 0 {
-		used--
-	}
-	off := int(float64(used) * frac)
-	for i := off; i < off+4 && i < len(b); i++ {
-		b[i] ^= 0xA5
-	}
-	if err := os.WriteFile(path, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
 }
 
 func onlyFile(t *testing.T, dir, glob string) string {
@@ -110,7 +92,7 @@ func refusedStart(t *testing.T, dir string) string {
 
 func TestDamagedTableRefusesStart(t *testing.T) {
 	dir := populatedStore(t, false, 20)
-	flipBytes(t, onlyFile(t, filepath.Join(dir, "db"), "*.sst"), 0.5)
+	e2etest.Damage(t, onlyFile(t, filepath.Join(dir, "db"), "*.sst"), 0.5, 0, false)
 	t.Log(refusedStart(t, dir))
 }
 
@@ -133,7 +115,7 @@ func TestDamagedManifestRefusesStart(t *testing.T) {
 
 func TestDamagedWALTailIsWarned(t *testing.T) {
 	dir := populatedStore(t, true, 30)
-	flipBytes(t, onlyFile(t, filepath.Join(dir, "db"), "*.mem"), 0.7)
+	e2etest.Damage(t, onlyFile(t, filepath.Join(dir, "db"), "*.mem"), 0.7, 0, false)
 	srv := newLicenseServer(t)
 	srv.SetDown(true)
 	h := startHost(t, dir, fast(srv, "7", "15")...)
