@@ -277,19 +277,17 @@ func toJSON(v any) string {
 // opens nothing, and GET /api/session says signed out.
 func TestSessionExpires(t *testing.T) {
 	ts, s := newSessionServer(t, nil, false)
-	var mu sync.Mutex
-	now := time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC)
-	server.SetSessionClock(s, func() time.Time { mu.Lock(); defer mu.Unlock(); return now })
+	clock := enginetest.NewClock(time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC))
+	server.SetSessionClock(s, clock.Now)
 	cookie, csrf := signIn(t, ts, adminToken)
 	if cookie.MaxAge != int(server.DefaultSessionTTL.Seconds()) {
 		t.Fatalf("Max-Age %d, want %v", cookie.MaxAge, server.DefaultSessionTTL)
 	}
-	advance := func(d time.Duration) { mu.Lock(); now = now.Add(d); mu.Unlock() }
-	advance(server.DefaultSessionTTL - time.Second)
+	clock.Advance(server.DefaultSessionTTL - time.Second)
 	if a := do(t, validating(t), "GET", ts.URL+api.PathStatus, withCookie(cookie, nil), ""); a.code != 200 {
 		t.Fatalf("a second before expiry: %d", a.code)
 	}
-	advance(time.Second)
+	clock.Advance(time.Second)
 	if a := do(t, validating(t), "GET", ts.URL+api.PathStatus, withCookie(cookie, nil), ""); a.code != 401 {
 		t.Fatalf("at expiry: %d, want 401", a.code)
 	}
@@ -305,14 +303,11 @@ func TestSessionExpires(t *testing.T) {
 // sessions, dropping the oldest; the newest keeps working.
 func TestSessionTableBounded(t *testing.T) {
 	ts, s := newSessionServer(t, nil, false)
-	var mu sync.Mutex
-	now := time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC)
-	server.SetSessionClock(s, func() time.Time { mu.Lock(); defer mu.Unlock(); return now })
+	clock := enginetest.NewClock(time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC))
+	server.SetSessionClock(s, clock.Now)
 	var first, last *http.Cookie
 	for i := range 300 {
-		mu.Lock()
-		now = now.Add(time.Second)
-		mu.Unlock()
+		clock.Advance(time.Second)
 		c, _ := signIn(t, ts, adminToken)
 		if i == 0 {
 			first = c
@@ -334,16 +329,15 @@ func TestSessionTableBounded(t *testing.T) {
 // admin once, and no more after its expiry.
 func TestSessionLink(t *testing.T) {
 	ts, s := newSessionServer(t, nil, false)
-	var mu sync.Mutex
-	now := time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC)
-	server.SetSessionClock(s, func() time.Time { mu.Lock(); defer mu.Unlock(); return now })
+	clock := enginetest.NewClock(time.Date(2026, 11, 30, 8, 0, 0, 0, time.UTC))
+	server.SetSessionClock(s, clock.Now)
 	c := validating(t)
 	bearer := func(tok string) map[string]string { return map[string]string{"Authorization": "Bearer " + tok} }
 	link := func() string {
 		t.Helper()
 		a := do(t, c, "POST", ts.URL+api.PathSessionLink, bearer(adminToken), "")
 		code, _ := a.body["code"].(string)
-		if a.code != 200 || len(code) < 40 || a.body["expiresAt"] != now.Add(server.LinkTTL).Format(time.RFC3339) {
+		if a.code != 200 || len(code) < 40 || a.body["expiresAt"] != clock.Now().Add(server.LinkTTL).Format(time.RFC3339) {
 			t.Fatalf("link: %d %v", a.code, a.body)
 		}
 		return code
@@ -369,9 +363,7 @@ func TestSessionLink(t *testing.T) {
 	}
 	// Expires.
 	code = link()
-	mu.Lock()
-	now = now.Add(server.LinkTTL)
-	mu.Unlock()
+	clock.Advance(server.LinkTTL)
 	if a := do(t, c, "POST", ts.URL+api.PathSession, jsonCT, `{"code":"`+code+`"}`); a.code != 401 {
 		t.Fatalf("expired link: %d", a.code)
 	}
