@@ -31,9 +31,9 @@ func (s *Server) activationRoutes() []route {
 	return []route{
 		{http.MethodPost, api.PathActivationRequest, roleAdmin, s.activationRequest},
 		{http.MethodPost, api.PathActivationInstall, roleAdmin, s.activationInstall},
-		{http.MethodPost, api.PathActivationUninstall, roleAdmin, s.activationUninstall},
+		{http.MethodPost, api.PathActivationUninstall, roleAdmin, s.receiptFile(Activations.Uninstall)},
 		{http.MethodPost, api.PathActivationDelete, roleAdmin, s.activationDelete},
-		{http.MethodPost, api.PathActivationReceipt, roleAdmin, s.activationReceipt},
+		{http.MethodPost, api.PathActivationReceipt, roleAdmin, s.receiptFile(Activations.Receipt)},
 		{http.MethodGet, api.PathActivations, roleApp, s.activationList},
 	}
 }
@@ -149,30 +149,22 @@ func (s *Server) serialBody(w http.ResponseWriter, r *http.Request) (Activations
 	return a, serial, nil
 }
 
-func (s *Server) activationUninstall(w http.ResponseWriter, r *http.Request) error {
-	a, serial, err := s.serialBody(w, r)
-	if err != nil {
-		return err
+// receiptFile answers POST uninstall and POST receipt: the uninstall
+// receipt that file (Activations.Uninstall or .Receipt) gives for the
+// body's serial.
+func (s *Server) receiptFile(file func(a Activations, ctx context.Context, serial string) ([]byte, error)) func(http.ResponseWriter, *http.Request) error {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		a, serial, err := s.serialBody(w, r)
+		if err != nil {
+			return err
+		}
+		b, err := file(a, r.Context(), serial)
+		if err != nil {
+			return activationError(err)
+		}
+		writeJSON(w, http.StatusOK, api.ActivationFileAnswer{Success: true, Serial: serial, MachineID: s.eng.MachineID(), InstallationKey: a.InstallationKey(), File: string(b)})
+		return nil
 	}
-	b, err := a.Uninstall(r.Context(), serial)
-	if err != nil {
-		return activationError(err)
-	}
-	writeJSON(w, http.StatusOK, api.ActivationFileAnswer{Success: true, Serial: serial, MachineID: s.eng.MachineID(), InstallationKey: a.InstallationKey(), File: string(b)})
-	return nil
-}
-
-func (s *Server) activationReceipt(w http.ResponseWriter, r *http.Request) error {
-	a, serial, err := s.serialBody(w, r)
-	if err != nil {
-		return err
-	}
-	b, err := a.Receipt(r.Context(), serial)
-	if err != nil {
-		return activationError(err)
-	}
-	writeJSON(w, http.StatusOK, api.ActivationFileAnswer{Success: true, Serial: serial, MachineID: s.eng.MachineID(), InstallationKey: a.InstallationKey(), File: string(b)})
-	return nil
 }
 
 func (s *Server) activationDelete(w http.ResponseWriter, r *http.Request) error {
