@@ -100,7 +100,13 @@ func Init(d DataDir, appName string, now time.Time, opts store.Options) (InitRes
 }
 
 func writeFileExcl(path string, b []byte, mode os.FileMode) error {
-	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, mode)
+	return writeSynced(path, os.O_EXCL, b, mode)
+}
+
+// writeSynced creates path (opened with os.O_WRONLY|os.O_CREATE|flag) and
+// writes b to it, synced to disk before it returns.
+func writeSynced(path string, flag int, b []byte, mode os.FileMode) error {
+	f, err := os.OpenFile(path, os.O_WRONLY|os.O_CREATE|flag, mode)
 	if err != nil {
 		return fmt.Errorf("licserver: %w", err)
 	}
@@ -112,41 +118,47 @@ func writeFileExcl(path string, b []byte, mode os.FileMode) error {
 		f.Close()
 		return fmt.Errorf("licserver: sync %s: %w", path, err)
 	}
-	return f.Close()
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("licserver: %w", err)
+	}
+	return nil
 }
 
-// LoadPrivateKey reads the signing key; ErrNotInitialized when absent.
-func (d DataDir) LoadPrivateKey() (ed25519.PrivateKey, error) {
-	b, err := os.ReadFile(d.PrivateKey())
+// readKey reads a key or token file; ErrNotInitialized when it is absent.
+func readKey(path string) ([]byte, error) {
+	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, ErrNotInitialized
 	}
 	if err != nil {
 		return nil, fmt.Errorf("licserver: %w", err)
+	}
+	return b, nil
+}
+
+// LoadPrivateKey reads the signing key; ErrNotInitialized when absent.
+func (d DataDir) LoadPrivateKey() (ed25519.PrivateKey, error) {
+	b, err := readKey(d.PrivateKey())
+	if err != nil {
+		return nil, err
 	}
 	return signing.ParsePrivateKeyPEM(b)
 }
 
 // LoadPublicKey reads the public key; ErrNotInitialized when absent.
 func (d DataDir) LoadPublicKey() (ed25519.PublicKey, error) {
-	b, err := os.ReadFile(d.PublicKey())
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, ErrNotInitialized
-	}
+	b, err := readKey(d.PublicKey())
 	if err != nil {
-		return nil, fmt.Errorf("licserver: %w", err)
+		return nil, err
 	}
 	return signing.ParsePublicKey(string(b))
 }
 
 // LoadToken reads the admin token; ErrNotInitialized when absent.
 func (d DataDir) LoadToken() (string, error) {
-	b, err := os.ReadFile(d.Token())
-	if errors.Is(err, fs.ErrNotExist) {
-		return "", ErrNotInitialized
-	}
+	b, err := readKey(d.Token())
 	if err != nil {
-		return "", fmt.Errorf("licserver: %w", err)
+		return "", err
 	}
 	t := strings.TrimSpace(string(b))
 	if t == "" {

@@ -175,20 +175,8 @@ func writeKeyFile(path string, priv ed25519.PrivateKey) error {
 // atomicWrite writes b to path through a synced temporary file and a rename.
 func atomicWrite(path string, b []byte, mode os.FileMode) error {
 	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, mode)
-	if err != nil {
-		return fmt.Errorf("licserver: %w", err)
-	}
-	if _, err := f.Write(b); err != nil {
-		f.Close()
-		return fmt.Errorf("licserver: write %s: %w", tmp, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("licserver: sync %s: %w", tmp, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("licserver: %w", err)
+	if err := writeSynced(tmp, os.O_TRUNC, b, mode); err != nil {
+		return err
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		return fmt.Errorf("licserver: %w", err)
