@@ -43,16 +43,8 @@ func activationFailure(cmd string, err error) error {
 	return err
 }
 
-func serialArg(cmd string) cobra.PositionalArgs {
-	return func(c *cobra.Command, args []string) error {
-		if err := cli.ExactArgs("SERIAL")(c, args); err != nil {
-			return err
-		}
-		if !actfile.ValidSerial(args[0]) {
-			return cli.Usagef("activation %s: %q is not a serial (4-64 characters of A-Z, 0-9 and '-')", cmd, args[0])
-		}
-		return nil
-	}
+func serialArg() cobra.PositionalArgs {
+	return cli.ValidArg("SERIAL", actfile.ValidSerial, "%q is not a serial (4-64 characters of A-Z, 0-9 and '-')")
 }
 
 func activationRequestCommand(getenv func(string) string) *cobra.Command {
@@ -155,7 +147,7 @@ func activationUninstallCommand(getenv func(string) string) *cobra.Command {
 	var output string
 	c := clientCommand(getenv, &cobra.Command{Use: "uninstall SERIAL [-o FILE]",
 		Short: "uninstall a formal license and write the uninstall receipt (the serial is dead here for good)",
-		Args:  serialArg("uninstall")},
+		Args:  serialArg()},
 		func(ctx context.Context, cl *hostclient.Client, out printer, args []string) error {
 			a, err := cl.UninstallActivation(ctx, args[0])
 			if err != nil {
@@ -183,7 +175,7 @@ func writeReceipt(out printer, output string, a *api.ActivationFileAnswer) error
 func activationReceiptCommand(getenv func(string) string) *cobra.Command {
 	var output string
 	c := clientCommand(getenv, &cobra.Command{Use: "receipt SERIAL [-o FILE]",
-		Short: "write the uninstall receipt of a serial uninstalled here again", Args: serialArg("receipt")},
+		Short: "write the uninstall receipt of a serial uninstalled here again", Args: serialArg()},
 		func(ctx context.Context, cl *hostclient.Client, out printer, args []string) error {
 			a, err := cl.ActivationReceipt(ctx, args[0])
 			if err != nil {
@@ -200,7 +192,7 @@ func activationReceiptCommand(getenv func(string) string) *cobra.Command {
 
 func activationDeleteCommand(getenv func(string) string) *cobra.Command {
 	return clientCommand(getenv, &cobra.Command{Use: "delete SERIAL", Short: "delete an expired (or no longer trusted) activation file",
-		Args: serialArg("delete")},
+		Args: serialArg()},
 		func(ctx context.Context, cl *hostclient.Client, out printer, args []string) error {
 			if err := cl.DeleteActivation(ctx, args[0]); err != nil {
 				return activationFailure("activation delete", err)

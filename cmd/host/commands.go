@@ -186,15 +186,7 @@ func switchDeviceCommand(getenv func(string) string) *cobra.Command {
 	var reason string
 	c := clientCommand(getenv, &cobra.Command{
 		Use: "switch-device NEW_ID --reason R", Short: "move the license to another machine",
-		Args: func(c *cobra.Command, args []string) error {
-			if err := cli.ExactArgs("NEW_ID")(c, args); err != nil {
-				return err
-			}
-			if !engine.ValidMachineID(args[0]) {
-				return cli.Usagef("switch-device: %q is not a machine code (server_ followed by 16 lowercase hex characters)", args[0])
-			}
-			return nil
-		},
+		Args: cli.ValidArg("NEW_ID", engine.ValidMachineID, "%q is not a machine code (server_ followed by 16 lowercase hex characters)"),
 	}, func(ctx context.Context, cl *hostclient.Client, out printer, args []string) error {
 		res, err := cl.SwitchDevice(ctx, args[0], reason)
 		return out.action("switch-device", res, err)

@@ -28,15 +28,7 @@ func featuresCommand(getenv func(string) string) *cobra.Command {
 	c.AddCommand(clientCommand(getenv, &cobra.Command{
 		Use:   "check NAME",
 		Short: "may feature NAME be used for new work now? (exit 0 yes, 1 no; the reason on stderr)",
-		Args: func(c *cobra.Command, args []string) error {
-			if err := cli.ExactArgs("NAME")(c, args); err != nil {
-				return err
-			}
-			if !engine.ValidFeatureName(args[0]) {
-				return cli.Usagef("features check: %q is not a feature name (1-64 characters of [a-z0-9._-])", args[0])
-			}
-			return nil
-		},
+		Args:  cli.ValidArg("NAME", engine.ValidFeatureName, "%q is not a feature name (1-64 characters of [a-z0-9._-])"),
 	}, func(ctx context.Context, cl *hostclient.Client, out printer, args []string) error {
 		res, err := cl.CheckFeature(ctx, args[0])
 		if err != nil {

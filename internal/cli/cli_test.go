@@ -114,7 +114,9 @@ func TestExecuteExitStatus(t *testing.T) {
 			return nil
 		}}
 		leaf.Flags().IntVar(&n, "n", 0, "a number")
-		root.AddCommand(cli.Group(&cobra.Command{Use: "group"}, leaf))
+		upper := &cobra.Command{Use: "upper", Args: cli.ValidArg("WORD", func(s string) bool { return strings.ToUpper(s) == s }, "%q is not in capitals"),
+			RunE: func(*cobra.Command, []string) error { return nil }}
+		root.AddCommand(cli.Group(&cobra.Command{Use: "group"}, leaf, upper))
 		return root
 	}
 	for _, c := range []struct {
@@ -129,6 +131,9 @@ func TestExecuteExitStatus(t *testing.T) {
 		{[]string{"group", "leaf"}, 2, "prog: group leaf: want NAME, got 0 argument(s) (see 'prog group leaf --help')\n"},
 		{[]string{"group", "leaf", "x", "--n", "x"}, 2, "prog: group leaf: invalid argument"},
 		{[]string{"group", "leaf", "x", "--m"}, 2, "prog: group leaf: unknown flag: --m"},
+		{[]string{"group", "upper", "OK"}, 0, ""},
+		{[]string{"group", "upper", "no"}, 2, "prog: group upper: \"no\" is not in capitals (see 'prog group upper --help')\n"},
+		{[]string{"group", "upper"}, 2, "prog: group upper: want WORD, got 0 argument(s)"},
 		{[]string{"group"}, 2, "prog: group: want a subcommand: leaf"},
 		{[]string{"grop"}, 2, `prog: unknown command "grop"; did you mean "group"?`},
 		{[]string{}, 2, "prog: want a command: group"},

@@ -207,6 +207,21 @@ func ExactArgs(names ...string) cobra.PositionalArgs {
 	}
 }
 
+// ValidArg is ExactArgs(name) whose one argument valid must accept; else
+// the usage error refusal, a format with one %q for the argument ("%q is
+// not a feature name (…)"), after the command's path.
+func ValidArg(name string, valid func(string) bool, refusal string) cobra.PositionalArgs {
+	return func(c *cobra.Command, args []string) error {
+		if err := ExactArgs(name)(c, args); err != nil {
+			return err
+		}
+		if !valid(args[0]) {
+			return Usagef("%s"+refusal, prefix(c), args[0])
+		}
+		return nil
+	}
+}
+
 // usageTemplate is cobra's, but a command's help lists every command below
 // it by its full path ("key issue", "quota check"), so one page shows the
 // whole tree, and a group's usage line says COMMAND.
