@@ -204,15 +204,12 @@ type quotaFlags struct {
 func (q *quotaFlags) register(c *cobra.Command) *cobra.Command {
 	c.Flags().Int64Var(&q.batch, "batch", 0, "items to create (at least 1)")
 	c.Flags().StringVar(&q.resource, "resource", "", "usage counter name (default: the host's one counter)")
-	c.Args = func(c *cobra.Command, args []string) error {
-		if err := cli.ExactArgs()(c, args); err != nil {
-			return err
-		}
+	c.Args = cobra.MatchAll(cli.ExactArgs(), func(c *cobra.Command, args []string) error {
 		if q.batch < 1 {
 			return cli.Usagef("%s: --batch must be at least 1", strings.TrimPrefix(c.CommandPath(), "licensehost "))
 		}
 		return nil
-	}
+	})
 	return c
 }
 
@@ -250,15 +247,12 @@ func eventsCommand(getenv func(string) string) *cobra.Command {
 	var limit int
 	c := clientCommand(getenv, &cobra.Command{
 		Use: "events", Short: "show the newest events",
-		Args: func(c *cobra.Command, args []string) error {
-			if err := cli.ExactArgs()(c, args); err != nil {
-				return err
-			}
+		Args: cobra.MatchAll(cli.ExactArgs(), func(c *cobra.Command, args []string) error {
 			if limit < 1 || limit > 10000 {
 				return cli.Usagef("events: --limit must be between 1 and 10000")
 			}
 			return nil
-		},
+		}),
 	}, func(ctx context.Context, cl *hostclient.Client, out printer, _ []string) error {
 		evs, err := cl.Events(ctx, limit)
 		if err != nil {

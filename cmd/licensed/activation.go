@@ -150,15 +150,12 @@ func signingKeyRotateCommand(a *app) *cobra.Command {
 	var kid string
 	c := activationCommand(a, &cobra.Command{Use: "rotate [--kid KID]",
 		Short: "make a new current signing key; old keys stay listed, and files they signed stay valid where trusted",
-		Args: func(c *cobra.Command, args []string) error {
-			if err := cli.ExactArgs()(c, args); err != nil {
-				return err
-			}
+		Args: cobra.MatchAll(cli.ExactArgs(), func(c *cobra.Command, args []string) error {
 			if kid != "" && !actfile.ValidKid(kid) {
 				return cli.Usagef("signing-key rotate: --kid must be 1-64 of [A-Za-z0-9._-]")
 			}
 			return nil
-		}},
+		})},
 		func(ctx context.Context, act licserver.ActivationAdmin, out printer, _ []string) error {
 			k, err := act.RotateSigningKey(ctx, kid)
 			if err != nil {

@@ -96,10 +96,7 @@ func keyIssueCommand(a *app) *cobra.Command {
 	var req licserver.IssueRequest
 	c := adminCommand(a, &cobra.Command{
 		Use: "issue --type T", Short: "issue a license key (printed on stdout)",
-		Args: func(c *cobra.Command, args []string) error {
-			if err := cli.ExactArgs()(c, args); err != nil {
-				return err
-			}
+		Args: cobra.MatchAll(cli.ExactArgs(), func(c *cobra.Command, args []string) error {
 			if typ == "" {
 				return cli.Usagef("key issue: --type is required")
 			}
@@ -128,7 +125,7 @@ func keyIssueCommand(a *app) *cobra.Command {
 				req.ExpiresAt = &t
 			}
 			return lim.check(c)
-		},
+		}),
 	}, func(ctx context.Context, adm licserver.Admin, out printer, _ []string) error {
 		l, err := adm.IssueKey(ctx, req)
 		if err != nil {
@@ -152,16 +149,13 @@ func keyListCommand(a *app) *cobra.Command {
 	var status, typ string
 	c := adminCommand(a, &cobra.Command{
 		Use: "list", Short: "list keys",
-		Args: func(c *cobra.Command, args []string) error {
-			if err := cli.ExactArgs()(c, args); err != nil {
-				return err
-			}
+		Args: cobra.MatchAll(cli.ExactArgs(), func(c *cobra.Command, args []string) error {
 			switch store.Status(status) {
 			case "", store.StatusActive, store.StatusSuspended, store.StatusRevoked:
 				return nil
 			}
 			return cli.Usagef("key list: bad --status %q", status)
-		},
+		}),
 	}, func(ctx context.Context, adm licserver.Admin, out printer, _ []string) error {
 		ls, err := adm.ListKeys(ctx, licserver.KeyFilter{Status: store.Status(status), Type: typ})
 		if err != nil {
@@ -223,10 +217,7 @@ func typeAddCommand(a *app) *cobra.Command {
 	var t store.LicenseType
 	c := adminCommand(a, &cobra.Command{
 		Use: "add NAME", Short: "add a license type",
-		Args: func(c *cobra.Command, args []string) error {
-			if err := cli.ExactArgs("NAME")(c, args); err != nil {
-				return err
-			}
+		Args: cobra.MatchAll(cli.ExactArgs("NAME"), func(c *cobra.Command, args []string) error {
 			t = store.LicenseType{Name: args[0], DisplayName: display, MaxDevices: lim.maxDevices, MaxUses: lim.maxUses,
 				CustomField1: lim.field1, CustomField2: lim.field2, CustomField3: lim.field3}
 			if err := act.complete(&t); err != nil {
@@ -240,7 +231,7 @@ func typeAddCommand(a *app) *cobra.Command {
 				t.Validity = d
 			}
 			return lim.check(c)
-		},
+		}),
 	}, func(ctx context.Context, adm licserver.Admin, out printer, _ []string) error {
 		t, err := adm.AddType(ctx, t)
 		if err != nil {
@@ -282,15 +273,12 @@ func auditCommand(a *app) *cobra.Command {
 	var key string
 	c := adminCommand(a, &cobra.Command{
 		Use: "audit", Short: "show the audit log, newest first",
-		Args: func(c *cobra.Command, args []string) error {
-			if err := cli.ExactArgs()(c, args); err != nil {
-				return err
-			}
+		Args: cobra.MatchAll(cli.ExactArgs(), func(c *cobra.Command, args []string) error {
 			if n <= 0 {
 				return cli.Usagef("audit: --limit must be positive")
 			}
 			return nil
-		},
+		}),
 	}, func(ctx context.Context, adm licserver.Admin, out printer, _ []string) error {
 		es, err := adm.AuditLog(ctx, n, key)
 		if err != nil {
