@@ -306,14 +306,12 @@ func (p *Policy) call(ctx context.Context, echo bool, in []byte) ([]byte, error)
 	if err != nil {
 		return nil, err
 	}
-	cctx, cancel := context.WithTimeout(ctx, p.cfg.Timeout)
 	var out []byte
 	if echo {
-		out, err = proc.rpc.Echo(cctx, in)
+		out, err = proc.rpc.Echo(ctx, in, p.cfg.Timeout)
 	} else {
-		out, err = proc.rpc.Decide(cctx, in)
+		out, err = proc.rpc.Decide(ctx, in, p.cfg.Timeout)
 	}
-	cancel()
 	if err == nil {
 		if p.failed.Load() {
 			p.mu.Lock()

@@ -12,6 +12,8 @@ import (
 	"context"
 	"errors"
 	"net/rpc"
+	"sync"
+	"time"
 
 	goplugin "github.com/hashicorp/go-plugin"
 
@@ -108,23 +110,42 @@ type RPCClient struct {
 	c *rpc.Client
 }
 
-// Decide sends an encoded input and returns the encoded output. When ctx ends
-// first it returns ctx.Err() without waiting; the call may still be running
+// Decide sends an encoded input and returns the encoded output. After
+// timeout (none when it is 0) it returns context.DeadlineExceeded, and when
+// ctx ends first ctx.Err(), without waiting: the call may still be running
 // in the plugin, which the host then stops.
-func (c *RPCClient) Decide(ctx context.Context, in []byte) ([]byte, error) {
-	return c.call(ctx, "Plugin.Decide", in)
+func (c *RPCClient) Decide(ctx context.Context, in []byte, timeout time.Duration) ([]byte, error) {
+	return c.call(ctx, "Plugin.Decide", in, timeout)
 }
 
-// Echo sends in and returns what the plugin echoed.
-func (c *RPCClient) Echo(ctx context.Context, in []byte) ([]byte, error) {
-	return c.call(ctx, "Plugin.Echo", in)
+// Echo sends in and returns what the plugin echoed, as Decide does.
+func (c *RPCClient) Echo(ctx context.Context, in []byte, timeout time.Duration) ([]byte, error) {
+	return c.call(ctx, "Plugin.Echo", in, timeout)
 }
 
-func (c *RPCClient) call(ctx context.Context, method string, in []byte) ([]byte, error) {
+// timers are the stopped timers of calls' timeouts: a timer from here
+// costs no allocation, unlike a context.WithTimeout per call (a context, a
+// timer, and a child registered with the caller's context).
+var timers = sync.Pool{New: func() any {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	return t
+}}
+
+func (c *RPCClient) call(ctx context.Context, method string, in []byte, timeout time.Duration) ([]byte, error) {
 	var reply []byte
-	if ctx.Done() == nil {
+	if ctx.Done() == nil && timeout <= 0 {
 		err := c.c.Call(method, in, &reply)
 		return reply, err
+	}
+	var expired <-chan time.Time
+	if timeout > 0 {
+		t := timers.Get().(*time.Timer)
+		t.Reset(timeout)
+		// Since Go 1.23 a stopped timer delivers nothing stale: it can
+		// be reused whether it fired or not.
+		defer func() { t.Stop(); timers.Put(t) }()
+		expired = t.C
 	}
 	call := c.c.Go(method, in, &reply, make(chan *rpc.Call, 1))
 	select {
@@ -132,5 +153,7 @@ func (c *RPCClient) call(ctx context.Context, method string, in []byte) ([]byte,
 		return reply, call.Error
 	case <-ctx.Done():
 		return nil, ctx.Err()
+	case <-expired:
+		return nil, context.DeadlineExceeded
 	}
 }
