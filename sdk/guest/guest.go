@@ -70,10 +70,11 @@ func policyAlloc(n uint32) uint32 {
 func policyDecide(ptr, n uint32) uint64 {
 	base := uint64(uintptr(unsafe.Pointer(unsafe.SliceData(g.in))))
 	out := g.run(uint64(ptr)-base, uint64(n))
+	v := uint64(uintptr(unsafe.Pointer(unsafe.SliceData(out))))<<32 | uint64(len(out))
 	if len(out) == 0 {
-		return 0
+		v = 0 // a select, not a branch (run.go)
 	}
-	return uint64(uintptr(unsafe.Pointer(unsafe.SliceData(out))))<<32 | uint64(len(out))
+	return v
 }
 
 // stderr writes msg and a newline to file descriptor 2 through WASI
