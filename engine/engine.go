@@ -97,6 +97,7 @@ type Engine struct {
 
 	loaded atomic.Pointer[loadedRecord]  // the last record loaded (recordcache.go)
 	fields atomic.Pointer[licenseFields] // the last license's custom fields (quota.go)
+	grants atomic.Pointer[loadedGrants]  // the stored grants (recordcache.go)
 }
 
 // New checks the options and returns an Engine.

@@ -94,7 +94,7 @@ func (e *Engine) featureInput(ctx context.Context, rec Record, ev Evaluation, no
 	if e.featStore == nil {
 		return in, nil
 	}
-	grants, err := e.featStore.Grants(ctx)
+	grants, err := e.storedGrants(ctx)
 	if err != nil {
 		return in, err
 	}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -295,21 +296,86 @@ func TestNoProductNoFeatures(t *testing.T) {
 	}
 }
 
-// A failing feature store fails the read with its error, and never panics.
+// A failing feature store fails the read with its error, and never panics:
+// the grants read once a write has replaced the ones the engine kept, and
+// the generation read that tells.
 func TestFeatureStoreFailure(t *testing.T) {
+	for _, failing := range []string{"Grants", "GrantsGeneration"} {
+		t.Run(failing, func(t *testing.T) {
+			r := newFeatureRig(t, testProduct())
+			r.check("data.source") // the engine keeps the grants it read
+			// Another engine over the store installs grants: the kept ones
+			// are stale, and the next read goes to the (failing) store.
+			other, err := engine.New(engine.Options{Store: r.store, Remote: r.rc, Clock: r.clock, Config: engine.DefaultConfig(), MachineID: thisMachine, Product: r.product})
+			if err != nil {
+				t.Fatal(err)
+			}
+			src := engine.SourceActivationPrefix + "T-1"
+			if err := other.InstallGrants(r.ctx, src, []engine.Grant{{Feature: "message.topic", Kind: engine.KindTemporary, Source: src}}); err != nil {
+				t.Fatal(err)
+			}
+			disk := errors.New("disk gone")
+			r.store.Fail = func(op string) error {
+				if op == failing {
+					return disk
+				}
+				return nil
+			}
+			if _, err := r.eng.CheckFeature(r.ctx, "data.source"); !errors.Is(err, disk) {
+				t.Fatalf("err = %v, want the store's", err)
+			}
+			if _, err := r.eng.Status(r.ctx); !errors.Is(err, disk) {
+				t.Fatalf("status err = %v, want the store's", err)
+			}
+			r.store.Fail = nil
+			r.expect("message.topic", true, engine.KindTemporary, src, "")
+		})
+	}
+}
+
+// Grants installed or removed through another engine over the same store
+// (the CLI beside the daemon) are what the next answer sees, though this
+// engine kept the grants it read before; so is the policy's input.
+func TestKeptGrantsFollowAnotherEnginesWrites(t *testing.T) {
+	var seen [][]string
+	pol := policyFunc(func(in engine.QuotaInput) engine.QuotaDecision {
+		seen = append(seen, slices.Clone(in.Features))
+		return engine.DecideBuiltin(in)
+	})
 	r := newFeatureRig(t, testProduct())
-	disk := errors.New("disk gone")
-	r.store.Fail = func(op string) error {
-		if op == "Grants" {
-			return disk
+	r.policy = pol
+	r.restart()
+	other, err := engine.New(engine.Options{Store: r.store, Remote: r.rc, Clock: r.clock, Config: engine.DefaultConfig(), MachineID: thisMachine, Product: r.product})
+	if err != nil {
+		t.Fatal(err)
+	}
+	lastFeatures := func() string {
+		t.Helper()
+		if _, err := r.eng.CheckQuota(r.ctx, engine.QuotaRequest{Batch: 1, Used: engine.Int64(0)}); err != nil {
+			t.Fatal(err)
 		}
-		return nil
+		return strings.Join(seen[len(seen)-1], ",")
 	}
-	if _, err := r.eng.CheckFeature(r.ctx, "data.source"); !errors.Is(err, disk) {
-		t.Fatalf("err = %v, want the store's", err)
+	src := engine.SourceActivationPrefix + "T-1"
+	for range 2 {
+		r.expect("message.topic", false, "", "", engine.FeatureUnknown)
+		if got := lastFeatures(); strings.Contains(got, "message.topic") {
+			t.Fatalf("policy features before the install: %s", got)
+		}
 	}
-	if _, err := r.eng.Status(r.ctx); !errors.Is(err, disk) {
-		t.Fatalf("status err = %v, want the store's", err)
+	if err := other.InstallGrants(r.ctx, src, []engine.Grant{{Feature: "message.topic", Kind: engine.KindTemporary, Source: src}}); err != nil {
+		t.Fatal(err)
+	}
+	r.expect("message.topic", true, engine.KindTemporary, src, "")
+	if got := lastFeatures(); !strings.Contains(got, "message.topic") {
+		t.Fatalf("policy features after another engine installed message.topic: %s", got)
+	}
+	if err := other.RemoveGrants(r.ctx, src); err != nil {
+		t.Fatal(err)
+	}
+	r.expect("message.topic", false, "", "", engine.FeatureUnknown)
+	if got := lastFeatures(); strings.Contains(got, "message.topic") {
+		t.Fatalf("policy features after another engine removed message.topic: %s", got)
 	}
 }
 

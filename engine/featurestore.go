@@ -34,6 +34,11 @@ type FeatureStore interface {
 	// Grants returns every stored grant, by source, each source's grants in
 	// the order put; an empty (non-nil) slice when none.
 	Grants(ctx context.Context) ([]Grant, error)
+	// GrantsGeneration is what Store.RecordGeneration is for the record,
+	// for the grants: it changes with every PutGrants and DeleteGrants —
+	// after the write commits, before the call returns — and with no read
+	// (docs/engine.md, "The record in memory").
+	GrantsGeneration(ctx context.Context) (uint64, error)
 }
 
 // Bounds of stored grants.

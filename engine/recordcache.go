@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"maps"
+	"slices"
 )
 
 // The loaded record (docs/engine.md, "The record in memory"). Every status,
@@ -19,6 +20,12 @@ import (
 // it is open (Badger locks the directory), and each start decodes and
 // verifies afresh: a record edited while the host was down is checked like
 // before.
+
+// The stored grants (the features of activation files) are kept the same
+// way, tagged with the feature store's grants generation
+// (FeatureStore.GrantsGeneration): a policy's input carries the enabled
+// features, and reading the grants back from Badger at every quota check
+// cost an iterator and a JSON decode per source.
 
 // loadedRecord is a record as load returns it, with what it was read at.
 type loadedRecord struct {
@@ -80,4 +87,27 @@ func cloneInt64(p *int64) *int64 {
 	}
 	v := *p
 	return &v
+}
+
+// loadedGrants are the stored grants with the generation read before them.
+type loadedGrants struct {
+	gen    uint64
+	grants []Grant
+}
+
+// storedGrants returns every stored grant; the caller owns the slice.
+func (e *Engine) storedGrants(ctx context.Context) ([]Grant, error) {
+	gen, err := e.featStore.GrantsGeneration(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if l := e.grants.Load(); l != nil && l.gen == gen {
+		return slices.Clone(l.grants), nil // Grant holds no references
+	}
+	grants, err := e.featStore.Grants(ctx)
+	if err != nil {
+		return nil, err
+	}
+	e.grants.Store(&loadedGrants{gen: gen, grants: slices.Clone(grants)})
+	return grants, nil
 }

@@ -141,6 +141,7 @@ func (s *Store) PutGrants(ctx context.Context, source string, grants []engine.Gr
 	if err := engine.ValidateGrants(source, grants); err != nil {
 		return err
 	}
+	defer s.grantsGen.Add(1) // after the commit (see RecordGeneration)
 	return s.change(ctx, "PutGrants", func(txn *badger.Txn) error {
 		if len(grants) == 0 {
 			return txn.Delete(grantsKey(source))
@@ -157,7 +158,17 @@ func (s *Store) PutGrants(ctx context.Context, source string, grants []engine.Gr
 
 // DeleteGrants implements engine.FeatureStore.
 func (s *Store) DeleteGrants(ctx context.Context, source string) error {
+	defer s.grantsGen.Add(1)
 	return s.change(ctx, "DeleteGrants", func(txn *badger.Txn) error { return txn.Delete(grantsKey(source)) })
+}
+
+// GrantsGeneration implements engine.FeatureStore.
+func (s *Store) GrantsGeneration(ctx context.Context) (uint64, error) {
+	if err := s.enter(ctx, "GrantsGeneration"); err != nil {
+		return 0, err
+	}
+	defer s.closeMu.RUnlock()
+	return s.grantsGen.Load(), nil
 }
 
 // Grants implements engine.FeatureStore: every stored grant, by source.

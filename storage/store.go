@@ -81,6 +81,9 @@ type Store struct {
 	// recordGen is the record's write generation (RecordGeneration): Update
 	// adds one once its transaction has committed, before it returns.
 	recordGen atomic.Uint64
+	// grantsGen is the grants' write generation (GrantsGeneration):
+	// PutGrants and DeleteGrants add one after their transaction.
+	grantsGen atomic.Uint64
 
 	idemMu     sync.Mutex
 	idemCount  int       // idempotency entries stored

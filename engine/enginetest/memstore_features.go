@@ -17,6 +17,7 @@ type memFeatures struct {
 	supersededAt time.Time
 	supersededBy string
 	grants       map[string][]engine.Grant // source → grants
+	gen          uint64                    // grants' write generation
 }
 
 func (s *MemStore) preauthLocked(product string) engine.PreauthState {
@@ -82,6 +83,7 @@ func (s *MemStore) PutGrants(ctx context.Context, source string, grants []engine
 		s.feat.grants = map[string][]engine.Grant{}
 	}
 	s.feat.grants[source] = slices.Clone(grants)
+	s.feat.gen++
 	if _, ok := engine.Supersedes(grants); ok {
 		s.supersedeLocked(at, source)
 	}
@@ -95,7 +97,17 @@ func (s *MemStore) DeleteGrants(ctx context.Context, source string) error {
 	}
 	defer s.mu.Unlock()
 	delete(s.feat.grants, source)
+	s.feat.gen++
 	return nil
+}
+
+// GrantsGeneration implements engine.FeatureStore.
+func (s *MemStore) GrantsGeneration(ctx context.Context) (uint64, error) {
+	if err := s.begin(ctx, "GrantsGeneration"); err != nil {
+		return 0, err
+	}
+	defer s.mu.Unlock()
+	return s.feat.gen, nil
 }
 
 // Grants implements engine.FeatureStore.

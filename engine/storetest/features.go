@@ -27,6 +27,8 @@ type FeatureStore interface {
 //     installation-wide, and neither is touched by record updates (clear);
 //   - concurrent StartPreauth calls agree on one start;
 //   - an invalid PutGrants stores nothing, not even a supersession;
+//   - GrantsGeneration changes with every PutGrants and DeleteGrants, and
+//     no read or pre-authorization write changes it;
 //   - after Close every method fails with engine.ErrClosed; a cancelled
 //     context fails every method with the context's error.
 func RunFeatures(t *testing.T, open FeatureOpener) {
@@ -47,6 +49,7 @@ func RunFeatures(t *testing.T, open FeatureOpener) {
 	t.Run("ClearKeepsFeatureState", func(t *testing.T) { testClearKeeps(t, fresh(t)) })
 	t.Run("Grants", func(t *testing.T) { testGrants(t, fresh(t)) })
 	t.Run("GrantsInvalid", func(t *testing.T) { testGrantsInvalid(t, fresh(t)) })
+	t.Run("GrantsGeneration", func(t *testing.T) { testGrantsGeneration(t, fresh(t)) })
 	t.Run("FeaturesClosed", func(t *testing.T) { testFeaturesClosed(t, open(t)) })
 	t.Run("FeaturesCancelled", func(t *testing.T) { testFeaturesCancelled(t, fresh(t)) })
 }
@@ -314,6 +317,62 @@ func testGrantsInvalid(t *testing.T, s FeatureStore) {
 	}
 }
 
+func grantsGeneration(t *testing.T, s engine.FeatureStore) uint64 {
+	t.Helper()
+	g, err := s.GrantsGeneration(context.Background())
+	if err != nil {
+		t.Fatalf("GrantsGeneration: %v", err)
+	}
+	return g
+}
+
+// testGrantsGeneration: each grant write moves the generation, after which
+// Grants reads what it wrote; reads and pre-authorization writes do not.
+func testGrantsGeneration(t *testing.T, s FeatureStore) {
+	ctx := context.Background()
+	g := grantsGeneration(t, s)
+	still := func(op string) {
+		t.Helper()
+		if now := grantsGeneration(t, s); now != g {
+			t.Fatalf("%s changed the grants generation: %d → %d", op, g, now)
+		}
+	}
+	moved := func(op string, want int) {
+		t.Helper()
+		now := grantsGeneration(t, s)
+		if now == g {
+			t.Fatalf("%s wrote grants and left the generation at %d", op, g)
+		}
+		g = now
+		if got := len(grants(t, s)); got != want {
+			t.Fatalf("after %s: %d grants, want %d", op, got, want)
+		}
+	}
+	grants(t, s)
+	still("Grants")
+	preauth(t, s, "P")
+	if _, err := s.StartPreauth(ctx, "P", t0); err != nil {
+		t.Fatal(err)
+	}
+	still("StartPreauth")
+	if err := s.PutGrants(ctx, "activation:A", sampleGrants("activation:A", engine.KindTemporary), t0); err != nil {
+		t.Fatal(err)
+	}
+	moved("PutGrants", len(sampleGrants("activation:A", engine.KindTemporary)))
+	if err := s.PutGrants(ctx, "activation:A", nil, t0); err != nil {
+		t.Fatal(err)
+	}
+	moved("PutGrants of none", 0)
+	if err := s.PutGrants(ctx, "activation:B", sampleGrants("activation:B", engine.KindFormal), t0); err != nil {
+		t.Fatal(err)
+	}
+	moved("PutGrants", len(sampleGrants("activation:B", engine.KindFormal)))
+	if err := s.DeleteGrants(ctx, "activation:B"); err != nil {
+		t.Fatal(err)
+	}
+	moved("DeleteGrants", 0)
+}
+
 func testFeaturesClosed(t *testing.T, s FeatureStore) {
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
@@ -350,5 +409,6 @@ func featureCalls(ctx context.Context, s engine.FeatureStore) map[string]error {
 	out["PutGrants"] = s.PutGrants(ctx, "activation:A", sampleGrants("activation:A", engine.KindFormal), t0)
 	out["DeleteGrants"] = s.DeleteGrants(ctx, "activation:A")
 	_, out["Grants"] = s.Grants(ctx)
+	_, out["GrantsGeneration"] = s.GrantsGeneration(ctx)
 	return out
 }
