@@ -56,9 +56,9 @@ func (c *AdminClient) do(ctx context.Context, method, path string, in, out any) 
 	if resp.StatusCode >= 300 {
 		var ae adminError
 		_ = json.Unmarshal(b, &ae)
-		for e, code := range errorCodes {
-			if code == ae.Code {
-				return fmt.Errorf("%w (server said: %s)", e, ae.Error)
+		for _, e := range adminErrors {
+			if e.code == ae.Code {
+				return fmt.Errorf("%w (server said: %s)", e.err, ae.Error)
 			}
 		}
 		return fmt.Errorf("admin client: HTTP %d: %s", resp.StatusCode, bytes.TrimSpace(b))

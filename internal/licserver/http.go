@@ -201,21 +201,22 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	enc.Encode(v)
 }
 
-// errorStatus maps admin errors to HTTP statuses (AdminClient maps back).
-func errorStatus(err error) int {
-	switch {
-	case errors.Is(err, ErrNoSuchKey), errors.Is(err, ErrNoSuchType), errors.Is(err, ErrNoSuchDevice), errors.Is(err, ErrNoSuchActivation):
-		return http.StatusNotFound
-	case errors.Is(err, ErrTypeExists), errors.Is(err, ErrRevokedFinal):
-		return http.StatusConflict
-	case errors.Is(err, ErrInvalid):
-		return http.StatusBadRequest
-	case errors.Is(err, ErrRefused):
-		return http.StatusForbidden
-	case errors.Is(err, ErrUnauthorized):
-		return http.StatusUnauthorized
-	}
-	return http.StatusInternalServerError
+// adminErrors gives each admin error its code and HTTP status on the admin
+// API (writeError); AdminClient maps a code back to its error.
+var adminErrors = []struct {
+	err    error
+	code   string
+	status int
+}{
+	{ErrNoSuchKey, "no_such_key", http.StatusNotFound},
+	{ErrNoSuchType, "no_such_type", http.StatusNotFound},
+	{ErrNoSuchDevice, "no_such_device", http.StatusNotFound},
+	{ErrNoSuchActivation, "no_such_activation", http.StatusNotFound},
+	{ErrTypeExists, "type_exists", http.StatusConflict},
+	{ErrRevokedFinal, "revoked_final", http.StatusConflict},
+	{ErrInvalid, "invalid", http.StatusBadRequest},
+	{ErrRefused, "refused", http.StatusForbidden},
+	{ErrUnauthorized, "unauthorized", http.StatusUnauthorized},
 }
 
 // adminError is the admin API's error body.
@@ -224,24 +225,18 @@ type adminError struct {
 	Code  string `json:"code"`
 }
 
-var errorCodes = map[error]string{
-	ErrNoSuchKey: "no_such_key", ErrNoSuchType: "no_such_type", ErrNoSuchDevice: "no_such_device",
-	ErrTypeExists: "type_exists", ErrRevokedFinal: "revoked_final", ErrInvalid: "invalid",
-	ErrUnauthorized: "unauthorized", ErrRefused: "refused", ErrNoSuchActivation: "no_such_activation",
-}
-
-func writeError(w http.ResponseWriter, err error) {
-	code := "internal"
-	for e, c := range errorCodes {
-		if errors.Is(err, e) {
-			code = c
+// writeError answers err: an admin error with its code and status, any
+// other as a 500 that does not say more (it is logged). It reports whether
+// err was an admin error.
+func writeError(w http.ResponseWriter, err error) bool {
+	for _, e := range adminErrors {
+		if errors.Is(err, e.err) {
+			writeJSON(w, e.status, adminError{Error: err.Error(), Code: e.code})
+			return true
 		}
 	}
-	msg := err.Error()
-	if code == "internal" {
-		msg = "internal error"
-	}
-	writeJSON(w, errorStatus(err), adminError{Error: msg, Code: code})
+	writeJSON(w, http.StatusInternalServerError, adminError{Error: "internal error", Code: "internal"})
+	return false
 }
 
 func decodeAdmin(w http.ResponseWriter, r *http.Request, v any) bool {
@@ -263,10 +258,9 @@ func decodeLimited(w http.ResponseWriter, r *http.Request, v any, limit int64) b
 
 func (h *handler) reply(w http.ResponseWriter, status int, v any, err error) {
 	if err != nil {
-		if errorStatus(err) == http.StatusInternalServerError {
+		if !writeError(w, err) {
 			h.log.Error("admin API failed", "err", err)
 		}
-		writeError(w, err)
 		return
 	}
 	writeJSON(w, status, v)
