@@ -128,19 +128,11 @@ func damageChild(t *testing.T, mode, dir string) (string, error) {
 	cmd.Env = append(os.Environ(), damageEnv+"="+mode, damageDirEnv+"="+dir)
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
-	done := make(chan error, 1)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		return out.String(), err
-	case <-time.After(2 * time.Minute):
-		_ = cmd.Process.Kill()
-		<-done
+	finished, err := e2etest.RunFor(t, cmd, 2*time.Minute)
+	if !finished {
 		return out.String(), fmt.Errorf("child hung")
 	}
+	return out.String(), err
 }
 
 // damage describes one way to damage a file: flip bytes or cut it, at a

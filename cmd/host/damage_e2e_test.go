@@ -59,19 +59,11 @@ func refusedStart(t *testing.T, dir string) string {
 	cmd := exec.Command(hostBin, "--listen", "127.0.0.1:0", "--data-dir", dir, "--license-server", "http://127.0.0.1:9")
 	var stderr strings.Builder
 	cmd.Stderr = &stderr
-	done := make(chan error, 1)
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() { done <- cmd.Wait() }()
-	select {
-	case err := <-done:
-		if err == nil {
-			t.Fatal("the host started on a damaged store")
-		}
-	case <-time.After(30 * time.Second):
-		_ = cmd.Process.Kill()
+	switch finished, err := e2etest.RunFor(t, cmd, 30*time.Second); {
+	case !finished:
 		t.Fatalf("the host neither started nor stopped: %s", stderr.String())
+	case err == nil:
+		t.Fatal("the host started on a damaged store")
 	}
 	out := strings.TrimSpace(stderr.String())
 	var lines []string
