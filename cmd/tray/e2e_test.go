@@ -45,13 +45,9 @@ func TestTrayE2E(t *testing.T) {
 
 	host := newFakeHost(t)
 	dir := t.TempDir()
-	tokenFile := filepath.Join(dir, api.TokenFileName)
-	if err := os.WriteFile(tokenFile, []byte(host.token+"\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
 
 	bin := buildTray(t)
-	cmd := exec.CommandContext(ctx, bin, "--host", host.srv.URL, "--token-file", tokenFile, "--poll", "2s")
+	cmd := exec.CommandContext(ctx, bin, "--host", host.srv.URL, "--token-file", host.tokenFile, "--poll", "2s")
 	cmd.Env = append(os.Environ(),
 		"LANGUAGE=en_US", "LC_ALL=C.UTF-8",
 		"XDG_CONFIG_HOME="+filepath.Join(dir, "config"), "XDG_DATA_HOME="+filepath.Join(dir, "data"),
@@ -154,6 +150,7 @@ func buildTray(t *testing.T) string {
 type fakeHost struct {
 	srv        *httptest.Server
 	token      string
+	tokenFile  string // holds token, for --token-file
 	heartbeats chan struct{}
 	mu         sync.Mutex
 	grace      bool
@@ -161,6 +158,10 @@ type fakeHost struct {
 
 func newFakeHost(t *testing.T) *fakeHost {
 	h := &fakeHost{token: "e2e-token-0123456789", heartbeats: make(chan struct{}, 10)}
+	h.tokenFile = filepath.Join(t.TempDir(), api.TokenFileName)
+	if err := os.WriteFile(h.tokenFile, []byte(h.token+"\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	h.srv = httptest.NewServer(http.HandlerFunc(h.serve))
 	t.Cleanup(h.srv.Close)
 	return h

@@ -10,8 +10,6 @@ import (
 	"strings"
 	"testing"
 	"time"
-
-	"github.com/licensehost/licensehost/api"
 )
 
 // TestTrayIdleRSS measures the tray's resident memory when idle, tray only
@@ -37,15 +35,11 @@ func TestTrayIdleRSS(t *testing.T) {
 	w := startWatcher(t)
 	host := newFakeHost(t)
 	dir := t.TempDir()
-	tokenFile := filepath.Join(dir, api.TokenFileName)
-	if err := os.WriteFile(tokenFile, []byte(host.token), 0o600); err != nil {
-		t.Fatal(err)
-	}
 	bin := buildTray(t)
 	t.Logf("| state | idle | VmRSS | VmHWM |")
 	t.Logf("| --- | --- | --- | --- |")
 	for _, show := range []string{"", "status"} {
-		args := []string{"--host", host.srv.URL, "--token-file", tokenFile}
+		args := []string{"--host", host.srv.URL, "--token-file", host.tokenFile}
 		state := "tray only (window hidden)"
 		if show != "" {
 			args = append(args, "--show", show)
