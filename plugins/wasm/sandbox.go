@@ -59,6 +59,33 @@ type guard struct {
 
 type guardKey struct{}
 
+// callContext is the context of the calls of a Policy into an instance: it
+// carries the instance's guard, which the listener finds with a type
+// assertion. ctx.Value would walk the chain of contexts, a few times the
+// cost on each of the two exits to Go of every guest function call
+// (docs/benchmarks-policy.md).
+type callContext struct {
+	context.Context
+	g *guard
+}
+
+func (c *callContext) Value(key any) any {
+	if key == (guardKey{}) {
+		return c.g
+	}
+	return c.Context.Value(key)
+}
+
+// guardOf is the guard of the instance making a call under ctx: a
+// callContext's, or the one instantiation puts in the context's values.
+func guardOf(ctx context.Context) *guard {
+	if c, ok := ctx.(*callContext); ok {
+		return c.g
+	}
+	g, _ := ctx.Value(guardKey{}).(*guard)
+	return g
+}
+
 func (g *guard) start(deadline time.Time) { g.depth, g.entries, g.deadline = 0, 0, deadline }
 
 // entryCheck is the function listener of every guest function.
@@ -82,7 +109,7 @@ func (entryCheck) NewFunctionListener(def api.FunctionDefinition) experimental.F
 type hostEntryCheck struct{}
 
 func (hostEntryCheck) Before(ctx context.Context, _ api.Module, _ api.FunctionDefinition, _ []uint64, _ experimental.StackIterator) {
-	if g, _ := ctx.Value(guardKey{}).(*guard); g != nil && time.Now().After(g.deadline) {
+	if g := guardOf(ctx); g != nil && time.Now().After(g.deadline) {
 		panic(errDeadline)
 	}
 }
@@ -97,7 +124,7 @@ func (entryCheck) Before(ctx context.Context, mod api.Module, _ api.FunctionDefi
 	if mod.IsClosed() {
 		panic(errDeadline)
 	}
-	g, _ := ctx.Value(guardKey{}).(*guard)
+	g := guardOf(ctx)
 	if g == nil {
 		return
 	}
@@ -112,13 +139,13 @@ func (entryCheck) Before(ctx context.Context, mod api.Module, _ api.FunctionDefi
 }
 
 func (entryCheck) After(ctx context.Context, _ api.Module, _ api.FunctionDefinition, _ []uint64) {
-	if g, _ := ctx.Value(guardKey{}).(*guard); g != nil {
+	if g := guardOf(ctx); g != nil {
 		g.depth--
 	}
 }
 
 func (entryCheck) Abort(ctx context.Context, _ api.Module, _ api.FunctionDefinition, _ error) {
-	if g, _ := ctx.Value(guardKey{}).(*guard); g != nil {
+	if g := guardOf(ctx); g != nil {
 		g.depth--
 	}
 }
@@ -155,7 +182,7 @@ const (
 // module's configured writer (a capWriter). It reports every byte written,
 // as a full pipe would, whatever the writer keeps.
 func fdWrite(ctx context.Context, mod api.Module, stack []uint64) {
-	if g, _ := ctx.Value(guardKey{}).(*guard); g != nil && time.Now().After(g.deadline) {
+	if g := guardOf(ctx); g != nil && time.Now().After(g.deadline) {
 		panic(errDeadline)
 	}
 	fd, iovs, n, resultPtr := uint32(stack[0]), uint32(stack[1]), uint32(stack[2]), uint32(stack[3])
@@ -202,7 +229,7 @@ const randomChunk = 1 << 20
 // between chunks. wazero's own allocated a buffer of the requested size on
 // every call: a straight run of 32 MiB calls took the host to 183 MiB RSS.
 func randomGet(ctx context.Context, mod api.Module, stack []uint64) {
-	g, _ := ctx.Value(guardKey{}).(*guard)
+	g := guardOf(ctx)
 	b, ok := mod.Memory().Read(uint32(stack[0]), uint32(stack[1]))
 	if !ok {
 		stack[0] = errnoFault
@@ -225,7 +252,7 @@ func randomGet(ctx context.Context, mod api.Module, stack []uint64) {
 
 // writerOf finds the capWriter of the instance making the call.
 func writerOf(ctx context.Context) *capWriter {
-	if g, _ := ctx.Value(guardKey{}).(*guard); g != nil {
+	if g := guardOf(ctx); g != nil {
 		return g.log
 	}
 	return nil

@@ -514,10 +514,10 @@ type instance struct {
 	inCap  uint32
 	log    *capWriter
 	guard  *guard // call depth and deadline, seen by the entry check
-	// ctx is the context of every call, carrying guard: a child of the
-	// policy's life, canceled (with errDeadline as cause) by timer when a
-	// call overruns its deadline, after which the instance is discarded.
-	// One context and one timer per instance, not per call.
+	// ctx is the context of every call, a callContext carrying guard: a
+	// child of the policy's life, canceled (with errDeadline as cause) by
+	// timer when a call overruns its deadline, after which the instance is
+	// discarded. One context and one timer per instance, not per call.
 	ctx    context.Context
 	timer  *time.Timer
 	memory *memoryAllocator // the guest memory, unmapped by close
@@ -529,8 +529,8 @@ func (p *Policy) instantiate(ctx context.Context) (_ *instance, err error) {
 		log:   &capWriter{max: p.cfg.MaxLog},
 	}
 	inst.guard = &guard{log: inst.log, rand: rand.NewChaCha8([32]byte{'l', 'i', 'c', 'e', 'n', 's', 'e', 'h', 'o', 's', 't'})}
-	var stop context.CancelCauseFunc
-	inst.ctx, stop = context.WithCancelCause(context.WithValue(p.life, guardKey{}, inst.guard))
+	cctx, stop := context.WithCancelCause(p.life)
+	inst.ctx = &callContext{Context: cctx, g: inst.guard}
 	inst.timer = time.AfterFunc(time.Hour, func() { stop(errDeadline) })
 	inst.timer.Stop()
 	cfg := p.modCfg.WithStdout(inst.log).WithStderr(inst.log)
