@@ -310,7 +310,6 @@ func (d *daemon) closeAll() error {
 // shuts down gracefully, and exits at once on a second signal.
 func runDaemon(ctx context.Context, cfg daemonConfig, stdout, stderr io.Writer) error {
 	log := newLogger(stderr, cfg.LogFormat, cfg.LogLevel)
-	tuneMemory()
 	d, err := startDaemon(cfg, stdout, log)
 	if err != nil {
 		return err
@@ -322,6 +321,7 @@ func runDaemon(ctx context.Context, cfg daemonConfig, stdout, stderr io.Writer) 
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	d.background(ctx, &wg)
+	go returnMemoryWhenIdle(ctx)
 
 	select {
 	case sig := <-sigs:

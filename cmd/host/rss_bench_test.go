@@ -2,6 +2,8 @@ package main
 
 import (
 	"bytes"
+	"debug/elf"
+	"encoding/binary"
 	"fmt"
 	"io"
 	"net/http"
@@ -26,7 +28,7 @@ import (
 // consumes (the bound of docs/reliability.md, memory: ≤ 25 MB), each as the
 // total (VmRSS), the anonymous part (RssAnon: Go heap, stacks, runtime) and
 // the file-backed part (RssFile: the binary's pages and Badger's mapped
-// files).
+// files), its peak (VmHWM), and what it still holds after benchSettle idle.
 //
 // LICENSEHOST_BENCH_SMAPS=1 prints the resident size per mapping,
 // LICENSEHOST_BENCH_STDERR=1 the daemon's log; LICENSEHOST_BENCH_HOSTENV="K=V …" adds variables
@@ -34,6 +36,12 @@ import (
 // built with -tags licensehost_memprof and writes its heap profile after the
 // consumes to FILE (go tool pprof -sample_index=inuse_space FILE).
 const benchConsumes = 20000
+
+// benchSettle is how long the daemon is left idle after the consumes before
+// the "settled" figures are read (LICENSEHOST_BENCH_SETTLE, a Go duration,
+// changes it): long enough for the daemon to give memory back after a burst
+// (two idle 10 s periods, cmd/host/memory.go).
+const benchSettle = 40 * time.Second
 
 var memprofBin e2etest.Lazy
 
@@ -92,10 +100,19 @@ func BenchmarkDaemonStartAndRSS(b *testing.B) {
 		b.ReportMetric(procStatusMiB(b, pid, "VmHWM:"), "MiB-rss-peak")
 		if os.Getenv("LICENSEHOST_BENCH_SMAPS") != "" {
 			printSmaps(pid)
+			printSections(pid, bin)
 		}
 		if memprof != "" {
 			writeHeapProfile(b, h, memprof)
 		}
+		// What the daemon keeps once the burst is over (returnMemoryWhenIdle).
+		settle := benchSettle
+		if d, err := time.ParseDuration(os.Getenv("LICENSEHOST_BENCH_SETTLE")); err == nil {
+			settle = d
+		}
+		time.Sleep(settle)
+		b.ReportMetric(procStatusMiB(b, pid, "VmRSS:"), "MiB-rss-settled")
+		b.ReportMetric(procStatusMiB(b, pid, "RssAnon:"), "MiB-anon-settled")
 		if os.Getenv("LICENSEHOST_BENCH_STDERR") != "" {
 			for _, l := range strings.Split(strings.TrimSpace(h.stderr.String()), "\n") {
 				fmt.Println("STDERR", l)
@@ -168,5 +185,36 @@ func printSmaps(pid int) {
 		if rss[k] >= 64 {
 			fmt.Printf("SMAPS %-30s %6d kB\n", k, rss[k])
 		}
+	}
+}
+
+// printSections prints how much of each loaded ELF section of the binary is
+// resident in process pid (present bits of /proc/PID/pagemap, by page), to
+// tell code (.text), read-only data (.rodata) and the function tables the
+// runtime reads for stack walks and GC (.gopclntab) apart.
+func printSections(pid int, bin string) {
+	f, err := elf.Open(bin)
+	if err != nil {
+		return
+	}
+	defer f.Close()
+	pm, err := os.Open(fmt.Sprintf("/proc/%d/pagemap", pid))
+	if err != nil {
+		return
+	}
+	defer pm.Close()
+	const page = 4096
+	for _, s := range f.Sections {
+		if s.Addr == 0 || s.Size < 64<<10 || s.Type == elf.SHT_NOBITS {
+			continue
+		}
+		resident := 0
+		for a := s.Addr &^ (page - 1); a < s.Addr+s.Size; a += page {
+			var e [8]byte
+			if _, err := pm.ReadAt(e[:], int64(a/page*8)); err == nil && binary.LittleEndian.Uint64(e[:])&(1<<63) != 0 {
+				resident++
+			}
+		}
+		fmt.Printf("SECTION %-12s %6d kB resident of %6d kB\n", s.Name, resident*page/1024, s.Size/1024)
 	}
 }

@@ -1,0 +1,40 @@
+package main
+
+import "testing"
+
+func TestIdleRelease(t *testing.T) {
+	const mib = 1 << 20
+	type step struct {
+		alloc   uint64 // allocated during the period
+		release bool
+	}
+	cases := []struct {
+		name  string
+		steps []step
+	}{
+		{"idle from the start: never", []step{{0, false}, {0, false}, {0, false}, {0, false}}},
+		{"light use never adds up to a burst", []step{{mib / 2, false}, {mib / 2, false}, {mib / 2, false}, {mib / 2, false}}},
+		{"burst, then two idle periods", []step{{100 * mib, false}, {0, false}, {0, true}, {0, false}, {0, false}}},
+		{"busy periods restart the idle count", []step{{100 * mib, false}, {0, false}, {5 * mib, false}, {0, false}, {0, true}}},
+		{"once per burst", []step{{100 * mib, false}, {0, false}, {0, true}, {40 * mib, false}, {0, false}, {0, true}, {0, false}}},
+		{"a burst spread over light periods still counts", []step{{mib, false}, {30 * mib, false}, {mib / 2, false}, {mib / 2, true}}},
+		{"small bursts below the bound do not", []step{{10 * mib, false}, {0, false}, {0, false}, {10 * mib, false}, {0, false}, {0, false}}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			r := idleRelease{last: 1000}
+			total := uint64(1000)
+			for i, s := range c.steps {
+				total += s.alloc
+				got := r.period(total)
+				if got != s.release {
+					t.Fatalf("period %d (allocated %d MiB): release %v, want %v", i, s.alloc/mib, got, s.release)
+				}
+				if got {
+					total += 4096 // the collection's own allocations
+					r.released(total)
+				}
+			}
+		})
+	}
+}
