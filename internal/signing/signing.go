@@ -154,19 +154,7 @@ func EncodePublicKey(pub ed25519.PublicKey) string {
 func ParsePublicKey(s string) (ed25519.PublicKey, error) {
 	s = strings.TrimSpace(s)
 	if strings.HasPrefix(s, "-----BEGIN") {
-		blk, _ := pem.Decode([]byte(s))
-		if blk == nil || blk.Type != "PUBLIC KEY" {
-			return nil, fmt.Errorf("%w: no PUBLIC KEY PEM block", ErrInvalidKey)
-		}
-		k, err := x509.ParsePKIXPublicKey(blk.Bytes)
-		if err != nil {
-			return nil, fmt.Errorf("%w: %w", ErrInvalidKey, err)
-		}
-		pub, ok := k.(ed25519.PublicKey)
-		if !ok {
-			return nil, fmt.Errorf("%w: not an Ed25519 key", ErrInvalidKey)
-		}
-		return pub, nil
+		return parsePEM[ed25519.PublicKey]([]byte(s), "PUBLIC KEY", x509.ParsePKIXPublicKey)
 	}
 	for _, e := range []*base64.Encoding{base64.StdEncoding, base64.RawStdEncoding, base64.URLEncoding, base64.RawURLEncoding} {
 		if b, err := e.DecodeString(s); err == nil {
@@ -182,36 +170,44 @@ func ParsePublicKey(s string) (ed25519.PublicKey, error) {
 // MarshalPublicKeyPEM returns the PKIX PEM encoding of pub.
 func MarshalPublicKeyPEM(pub ed25519.PublicKey) ([]byte, error) {
 	der, err := x509.MarshalPKIXPublicKey(pub)
-	if err != nil {
-		return nil, fmt.Errorf("signing: marshal public key: %w", err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der}), nil
+	return encodePEM("PUBLIC KEY", der, err)
 }
 
 // MarshalPrivateKeyPEM returns the PKCS #8 PEM encoding of priv.
 func MarshalPrivateKeyPEM(priv ed25519.PrivateKey) ([]byte, error) {
 	der, err := x509.MarshalPKCS8PrivateKey(priv)
-	if err != nil {
-		return nil, fmt.Errorf("signing: marshal private key: %w", err)
-	}
-	return pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der}), nil
+	return encodePEM("PRIVATE KEY", der, err)
 }
 
 // ParsePrivateKeyPEM decodes a PKCS #8 "PRIVATE KEY" PEM block.
 func ParsePrivateKeyPEM(b []byte) (ed25519.PrivateKey, error) {
-	blk, _ := pem.Decode(b)
-	if blk == nil || blk.Type != "PRIVATE KEY" {
-		return nil, fmt.Errorf("%w: no PRIVATE KEY PEM block", ErrInvalidKey)
+	return parsePEM[ed25519.PrivateKey](b, "PRIVATE KEY", x509.ParsePKCS8PrivateKey)
+}
+
+// encodePEM is the PEM block typ of der, the key marshaled (err: how
+// marshaling failed).
+func encodePEM(typ string, der []byte, err error) ([]byte, error) {
+	if err != nil {
+		return nil, fmt.Errorf("signing: marshal %s: %w", strings.ToLower(typ), err)
 	}
-	k, err := x509.ParsePKCS8PrivateKey(blk.Bytes)
+	return pem.EncodeToMemory(&pem.Block{Type: typ, Bytes: der}), nil
+}
+
+// parsePEM decodes the PEM block typ of b with parse into an Ed25519 key K.
+func parsePEM[K ed25519.PublicKey | ed25519.PrivateKey](b []byte, typ string, parse func([]byte) (any, error)) (K, error) {
+	blk, _ := pem.Decode(b)
+	if blk == nil || blk.Type != typ {
+		return nil, fmt.Errorf("%w: no %s PEM block", ErrInvalidKey, typ)
+	}
+	k, err := parse(blk.Bytes)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrInvalidKey, err)
 	}
-	priv, ok := k.(ed25519.PrivateKey)
+	key, ok := k.(K)
 	if !ok {
 		return nil, fmt.Errorf("%w: not an Ed25519 key", ErrInvalidKey)
 	}
-	return priv, nil
+	return key, nil
 }
 
 // Fingerprint returns a short, stable name of a public key (first 16 hex
