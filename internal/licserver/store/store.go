@@ -287,16 +287,7 @@ func (tx *Tx) License(key string) (License, error) {
 func (tx *Tx) PutLicense(l License) error { return tx.put(pLicense+l.Key, l) }
 
 // CreateLicense writes l; ErrExists when its key is taken.
-func (tx *Tx) CreateLicense(l License) error {
-	ok, err := tx.exists(pLicense + l.Key)
-	if err != nil {
-		return err
-	}
-	if ok {
-		return ErrExists
-	}
-	return tx.PutLicense(l)
-}
+func (tx *Tx) CreateLicense(l License) error { return tx.create(pLicense+l.Key, l) }
 
 // Licenses calls fn for every license in key order until fn returns false.
 func (tx *Tx) Licenses(fn func(License) bool) error { return scan(tx, pLicense, fn) }
@@ -309,15 +300,18 @@ func (tx *Tx) Type(name string) (LicenseType, error) {
 }
 
 // CreateType writes t; ErrExists when its name is taken.
-func (tx *Tx) CreateType(t LicenseType) error {
-	ok, err := tx.exists(pType + t.Name)
+func (tx *Tx) CreateType(t LicenseType) error { return tx.create(pType+t.Name, t) }
+
+// create writes v at key; ErrExists when key is taken.
+func (tx *Tx) create(key string, v any) error {
+	ok, err := tx.exists(key)
 	if err != nil {
 		return err
 	}
 	if ok {
 		return ErrExists
 	}
-	return tx.put(pType+t.Name, t)
+	return tx.put(key, v)
 }
 
 // Types calls fn for every license type in name order until fn returns false.
