@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"github.com/licensehost/licensehost/internal/licapi"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -26,14 +27,14 @@ func TestContractShapes(t *testing.T) {
 
 	r := e.verify(l.Key, m1, "")
 	want(t, r, 200, true, licapi.MsgVerifyOK)
-	if got := sortedKeys(r.m); !slices.Equal(got, []string{"license", "message", "success"}) {
+	if got := slices.Sorted(maps.Keys(r.m)); !slices.Equal(got, []string{"license", "message", "success"}) {
 		t.Fatalf("answer fields %v", got)
 	}
 	lic := r.license()
 	wantFields := []string{"activatedAt", "applicationName", "clientIP", "currentDevices", "currentUses",
 		"customField1", "customField2", "customField3", "expiresAt", "licenseKey", "licenseTypeDisplayName",
 		"licenseTypeName", "maxDevices", "maxUses", "status", "timezone"}
-	if got := sortedKeys(lic); !slices.Equal(got, wantFields) {
+	if got := slices.Sorted(maps.Keys(lic)); !slices.Equal(got, wantFields) {
 		t.Fatalf("license fields %v\nwant %v", got, wantFields)
 	}
 	for f, v := range map[string]any{
@@ -65,18 +66,9 @@ func TestContractShapes(t *testing.T) {
 	unknown, _ := lickey.New(nil)
 	r = e.verify(unknown, m1, "")
 	want(t, r, 404, false, licapi.MsgNotFound)
-	if got := sortedKeys(r.m); !slices.Equal(got, []string{"details", "message", "success"}) {
+	if got := slices.Sorted(maps.Keys(r.m)); !slices.Equal(got, []string{"details", "message", "success"}) {
 		t.Fatalf("rejection fields %v", got)
 	}
-}
-
-func sortedKeys(m map[string]any) []string {
-	var ks []string
-	for k := range m {
-		ks = append(ks, k)
-	}
-	slices.Sort(ks)
-	return ks
 }
 
 func TestStatusCodes(t *testing.T) {

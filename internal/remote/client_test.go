@@ -8,6 +8,7 @@ import (
 	"io"
 	"log"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -91,15 +92,6 @@ func TestVerifySuccessLenient(t *testing.T) {
 	}
 }
 
-func keys(m map[string]any) []string {
-	var ks []string
-	for k := range m {
-		ks = append(ks, k)
-	}
-	slices.Sort(ks)
-	return ks
-}
-
 func TestWireFormat(t *testing.T) {
 	srv := remotetest.New(t)
 	srv.AddLicense(testKey, 0, nil)
@@ -123,7 +115,7 @@ func TestWireFormat(t *testing.T) {
 	if v.Path != licapi.PathVerify {
 		t.Errorf("verify path %q", v.Path)
 	}
-	if got := keys(v.Fields); !slices.Equal(got, []string{"deviceInfo", "licenseKey", "machineId"}) {
+	if got := slices.Sorted(maps.Keys(v.Fields)); !slices.Equal(got, []string{"deviceInfo", "licenseKey", "machineId"}) {
 		t.Errorf("verify fields %v", got)
 	}
 	if v.Fields["licenseKey"] != testKey || v.Fields["machineId"] != machine || v.Fields["deviceInfo"] != "sponsor-activation:"+machine {
@@ -132,7 +124,7 @@ func TestWireFormat(t *testing.T) {
 	if s.Path != licapi.PathSwitchDevice {
 		t.Errorf("switch path %q", s.Path)
 	}
-	if got := keys(s.Fields); !slices.Equal(got, []string{"licenseKey", "newMachineId", "oldMachineId", "reason"}) {
+	if got := slices.Sorted(maps.Keys(s.Fields)); !slices.Equal(got, []string{"licenseKey", "newMachineId", "oldMachineId", "reason"}) {
 		t.Errorf("switch fields %v", got)
 	}
 	if s.Fields["oldMachineId"] != machine || s.Fields["newMachineId"] != other || s.Fields["reason"] != "" {
