@@ -185,7 +185,7 @@ func serve(ctx context.Context, d string, cfg serveConfig, level slog.Level, std
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
 	base := "http://" + dialable(ln.Addr().(*net.TCPAddr))
-	if err := os.WriteFile(dir.Addr(), []byte(base+"\n"), 0o600); err != nil {
+	if err := dir.WriteAddr(base); err != nil {
 		ln.Close()
 		return err
 	}

@@ -32,6 +32,12 @@ func (d DataDir) PublicKey() string  { return filepath.Join(string(d), "signing.
 func (d DataDir) Token() string      { return filepath.Join(string(d), "admin.token") }
 func (d DataDir) Addr() string       { return filepath.Join(string(d), "licensed.addr") }
 
+// WriteAddr records the running server's base URL in Addr for the CLI's
+// admin commands, atomically: a command never reads it half written.
+func (d DataDir) WriteAddr(baseURL string) error {
+	return atomicWrite(d.Addr(), []byte(baseURL+"\n"), 0o600)
+}
+
 // InitResult is what Init created.
 type InitResult struct {
 	PublicKey ed25519.PublicKey
