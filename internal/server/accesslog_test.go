@@ -6,10 +6,8 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/licensehost/licensehost/api"
-	"github.com/licensehost/licensehost/engine"
 	"github.com/licensehost/licensehost/engine/enginetest"
 	"github.com/licensehost/licensehost/internal/server"
 )
@@ -19,16 +17,8 @@ import (
 func TestAccessLogLevels(t *testing.T) {
 	for _, level := range []slog.Level{slog.LevelInfo, slog.LevelDebug} {
 		var buf enginetest.SyncBuffer
-		eng, err := engine.New(engine.Options{Store: enginetest.NewMemStore(), Remote: &enginetest.Remote{},
-			Clock: enginetest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)), Config: engine.DefaultConfig(), MachineID: "server_0123456789abcdef"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := server.New(eng, server.Options{AdminToken: adminToken,
+		s := newAPI(t, testEngine(t, nil), server.Options{AdminToken: adminToken,
 			Logger: slog.New(slog.NewTextHandler(&buf, &slog.HandlerOptions{Level: level}))})
-		if err != nil {
-			t.Fatal(err)
-		}
 		ts := httptest.NewServer(s)
 		if code, _ := call(t, ts, "POST", api.PathQuotaCheck, `{"batch":1}`); code != 200 {
 			t.Fatalf("check: %d", code)

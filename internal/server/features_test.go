@@ -33,20 +33,11 @@ func featureProduct() engine.Product {
 func newFeatureServer(t *testing.T, p engine.Product) (*httptest.Server, *enginetest.Clock, *engine.Engine) {
 	t.Helper()
 	clock := enginetest.NewClock(featT0)
-	eng, err := engine.New(engine.Options{Store: enginetest.NewMemStore(), Remote: &enginetest.Remote{}, Clock: clock,
-		Config: engine.DefaultConfig(), MachineID: "server_0123456789abcdef", Product: p})
-	if err != nil {
-		t.Fatal(err)
-	}
+	eng := testEngine(t, func(o *engine.Options) { o.Clock, o.Product = clock, p })
 	if err := eng.StartFeatures(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	s, err := server.New(eng, server.Options{AdminToken: adminToken, AppToken: appToken})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewServer(s)
-	t.Cleanup(ts.Close)
+	ts, _ := testServer(t, eng, server.Options{AdminToken: adminToken, AppToken: appToken})
 	return ts, clock, eng
 }
 

@@ -4,11 +4,8 @@ import (
 	"context"
 	"net/http/httptest"
 	"testing"
-	"time"
 
 	"github.com/licensehost/licensehost/api"
-	"github.com/licensehost/licensehost/engine"
-	"github.com/licensehost/licensehost/engine/enginetest"
 	"github.com/licensehost/licensehost/internal/server"
 )
 
@@ -25,17 +22,7 @@ func (listingPolicies) PolicyRoutes() ([]api.PolicyRoute, []api.PolicyStats) {
 // no policy directory the builtin decides for every license type.
 func TestPolicyList(t *testing.T) {
 	newSrv := func(p server.PolicyInfo) *httptest.Server {
-		eng, err := engine.New(engine.Options{Store: enginetest.NewMemStore(), Remote: &enginetest.Remote{},
-			Clock: enginetest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)), Config: engine.DefaultConfig(), MachineID: "server_0123456789abcdef"})
-		if err != nil {
-			t.Fatal(err)
-		}
-		s, err := server.New(eng, server.Options{AdminToken: adminToken, AppToken: sessAppToken, Policies: p})
-		if err != nil {
-			t.Fatal(err)
-		}
-		ts := httptest.NewServer(s)
-		t.Cleanup(ts.Close)
+		ts, _ := testServer(t, testEngine(t, nil), server.Options{AdminToken: adminToken, AppToken: sessAppToken, Policies: p})
 		return ts
 	}
 	bearer := func(tok string) map[string]string { return map[string]string{"Authorization": "Bearer " + tok} }

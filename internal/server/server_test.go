@@ -22,17 +22,41 @@ const adminToken = "admin-token-for-tests-0123456789"
 func newServer(t *testing.T) (*httptest.Server, *server.Server) {
 	t.Helper()
 	m := server.NewMetrics()
-	eng, err := engine.New(engine.Options{Observer: m,
-		Store: enginetest.NewMemStore(), Remote: &enginetest.Remote{}, Clock: enginetest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)),
-		Config: engine.DefaultConfig(), MachineID: "server_0123456789abcdef",
-	})
+	eng := testEngine(t, func(o *engine.Options) { o.Observer = m })
+	return testServer(t, eng, server.Options{AdminToken: adminToken, Metrics: m})
+}
+
+// testEngine is an engine over a memory store and a fake license server,
+// its clock at 2026-01-01 UTC; with, when not nil, changes its options.
+func testEngine(t testing.TB, with func(*engine.Options)) *engine.Engine {
+	t.Helper()
+	o := engine.Options{Store: enginetest.NewMemStore(), Remote: &enginetest.Remote{},
+		Clock:  enginetest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)),
+		Config: engine.DefaultConfig(), MachineID: "server_0123456789abcdef"}
+	if with != nil {
+		with(&o)
+	}
+	eng, err := engine.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := server.New(eng, server.Options{AdminToken: adminToken, Metrics: m})
+	return eng
+}
+
+// newAPI is the API handler over eng with opt.
+func newAPI(t testing.TB, eng server.Engine, opt server.Options) *server.Server {
+	t.Helper()
+	s, err := server.New(eng, opt)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return s
+}
+
+// testServer serves eng with opt on loopback HTTP until the test ends.
+func testServer(t testing.TB, eng server.Engine, opt server.Options) (*httptest.Server, *server.Server) {
+	t.Helper()
+	s := newAPI(t, eng, opt)
 	ts := httptest.NewServer(s)
 	t.Cleanup(ts.Close)
 	return ts, s
@@ -223,15 +247,7 @@ func TestOpenAPIRejectsDrift(t *testing.T) {
 
 // Without metrics, /metrics is neither served nor documented.
 func TestOpenAPIWithoutMetrics(t *testing.T) {
-	eng, err := engine.New(engine.Options{Store: enginetest.NewMemStore(), Remote: &enginetest.Remote{},
-		Clock: enginetest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)), Config: engine.DefaultConfig(), MachineID: "server_0123456789abcdef"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := server.New(eng, server.Options{AdminToken: adminToken})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newAPI(t, testEngine(t, nil), server.Options{AdminToken: adminToken})
 	for _, r := range s.Routes() {
 		if strings.HasSuffix(r, api.PathMetrics) {
 			t.Fatalf("served without metrics: %s", r)

@@ -14,7 +14,6 @@ import (
 	"time"
 
 	"github.com/licensehost/licensehost/api"
-	"github.com/licensehost/licensehost/engine"
 	"github.com/licensehost/licensehost/engine/enginetest"
 	"github.com/licensehost/licensehost/internal/server"
 )
@@ -23,17 +22,7 @@ const sessAppToken = "app-token-for-tests-abcdefghijklmn"
 
 func newSessionServer(t *testing.T, page http.Handler, tlsOn bool) (*httptest.Server, *server.Server) {
 	t.Helper()
-	eng, err := engine.New(engine.Options{
-		Store: enginetest.NewMemStore(), Remote: &enginetest.Remote{}, Clock: enginetest.NewClock(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)),
-		Config: engine.DefaultConfig(), MachineID: "server_0123456789abcdef",
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	s, err := server.New(eng, server.Options{AdminToken: adminToken, AppToken: sessAppToken, Page: page})
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := newAPI(t, testEngine(t, nil), server.Options{AdminToken: adminToken, AppToken: sessAppToken, Page: page})
 	var ts *httptest.Server
 	if tlsOn {
 		ts = httptest.NewTLSServer(s)
