@@ -30,6 +30,10 @@ const (
 // (debug.FreeOSMemory). An idle daemon costs one metrics read per period.
 func returnMemoryWhenIdle(ctx context.Context) {
 	sample := []metrics.Sample{{Name: "/gc/heap/allocs:bytes"}}
+	metrics.Read(sample)
+	if sample[0].Value.Kind() != metrics.KindUint64 {
+		return // a runtime without the metric: leave the memory to the runtime
+	}
 	allocated := func() uint64 {
 		metrics.Read(sample)
 		return sample[0].Value.Uint64()
