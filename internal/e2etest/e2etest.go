@@ -85,6 +85,7 @@ func Start(t testing.TB, bin string, env []string, args ...string) *Daemon {
 	name := filepath.Base(bin)
 	cmd := exec.Command(bin, args...)
 	cmd.Env = append(os.Environ(), env...)
+	cmd.SysProcAttr = daemonAttr()
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
