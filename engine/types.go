@@ -247,8 +247,8 @@ type RemoteClient interface {
 
 // Limits are quota limits; nil means unlimited.
 type Limits struct {
-	Total *int64 `json:"total"`
-	Batch *int64 `json:"batch"`
+	Total *int64 `json:"total"` // items in all; null means unlimited
+	Batch *int64 `json:"batch"` // items in one batch; null means unlimited
 }
 
 // QuotaInput is everything a policy may base a decision on. Guests get no
