@@ -464,9 +464,7 @@ func TestAirGappedStory(t *testing.T) {
 func TestBackupRestoreMachineChanged(t *testing.T) {
 	srv := newLicenseServer(t)
 	h := startHost(t, t.TempDir(), append(fast(srv, "7", "15"), "--machine-id", machineA)...)
-	if _, err := h.activate(e2eKey); err != nil {
-		t.Fatal(err)
-	}
+	h.mustActivate(e2eKey)
 	if _, err := h.client.QuotaConsume(context.Background(), api.QuotaConsumeRequest{Batch: 3, IdempotencyKey: "order-1"}); err != nil {
 		t.Fatal(err)
 	}

@@ -27,9 +27,7 @@ func activeShifted(t *testing.T, srv *remotetest.Server) (*shiftedHost, *host) {
 	t.Helper()
 	clk := newShiftedClock(t)
 	h := clk.start(t, t.TempDir(), fast(srv, "7", "15")...)
-	if _, err := h.activate(e2eKey); err != nil {
-		t.Fatal(err)
-	}
+	h.mustActivate(e2eKey)
 	return clk, h
 }
 

@@ -28,9 +28,7 @@ func populatedStore(t *testing.T, kill bool, n int) string {
 	srv := newLicenseServer(t)
 	dir := t.TempDir()
 	h := startHost(t, dir, fast(srv, "7", "15")...)
-	if _, err := h.activate(e2eKeyLife); err != nil {
-		t.Fatal(err)
-	}
+	h.mustActivate(e2eKeyLife)
 	for i := range n {
 		if _, err := h.client.QuotaConsume(context.Background(), api.QuotaConsumeRequest{Batch: 1, IdempotencyKey: fmt.Sprintf("c-%d", i)}); err != nil {
 			t.Fatal(err)

@@ -112,6 +112,14 @@ func (h *host) activate(key string) (*api.ActionResponse, error) {
 	return h.client.Activate(context.Background(), key)
 }
 
+// mustActivate activates key and fails the test if that fails.
+func (h *host) mustActivate(key string) {
+	h.t.Helper()
+	if _, err := h.activate(key); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
 func newLicenseServer(t testing.TB) *remotetest.Server {
 	srv := remotetest.New(t)
 	srv.AddLicense(e2eKey, 1, map[string]any{"licenseTypeName": "年度版", "licenseTypeDisplayName": "年度版", "customField1": "50", "customField2": 10})
@@ -175,9 +183,7 @@ func TestChecklist2ActivationFailure(t *testing.T) {
 		t.Fatalf("status after failure: %+v %+v", st, st.LastRefresh)
 	}
 	// With a license standing, a failing key leaves it active.
-	if _, err := h.activate(e2eKey); err != nil {
-		t.Fatal(err)
-	}
+	h.mustActivate(e2eKey)
 	srv.SetDown(true)
 	_, err = h.activate(e2eKeyLife)
 	ae = actionErr(t, err)
@@ -201,9 +207,7 @@ func TestChecklist2ActivationFailure(t *testing.T) {
 func TestChecklist3ManualRefresh(t *testing.T) {
 	srv := newLicenseServer(t)
 	h := startHost(t, t.TempDir(), fast(srv, "7", "15")...)
-	if _, err := h.activate(e2eKey); err != nil {
-		t.Fatal(err)
-	}
+	h.mustActivate(e2eKey)
 	res, err := h.client.Heartbeat(context.Background())
 	if err != nil || !res.Success {
 		t.Fatalf("refresh: %+v %v", res, err)
@@ -229,9 +233,7 @@ func TestChecklist4DynamicQuota(t *testing.T) {
 	srv := newLicenseServer(t)
 	h := startHost(t, t.TempDir(), fast(srv, "7", "15")...)
 	ctx := context.Background()
-	if _, err := h.activate(e2eKey); err != nil {
-		t.Fatal(err)
-	}
+	h.mustActivate(e2eKey)
 	q, err := h.client.QuotaCheck(ctx, api.QuotaCheckRequest{Batch: 11})
 	if err != nil || q.Allowed || q.Reason != "batch_exceeded" || *q.Limits.Batch != 10 || *q.Limits.Total != 50 {
 		t.Fatalf("batch 11 of 10: %+v %v", q, err)
@@ -250,9 +252,7 @@ func TestChecklist4DynamicQuota(t *testing.T) {
 	if err != nil || !q.Allowed || !q.Replayed || q.Used != 50 {
 		t.Fatalf("replay: %+v %v", q, err)
 	}
-	if _, err := h.activate(e2eKeyLife); err != nil {
-		t.Fatal(err)
-	}
+	h.mustActivate(e2eKeyLife)
 	q, err = h.client.QuotaCheck(ctx, api.QuotaCheckRequest{Batch: 100000})
 	if err != nil || !q.Allowed || q.Limits.Total != nil || q.Limits.Batch != nil {
 		t.Fatalf("unlimited: %+v %v", q, err)
@@ -289,9 +289,7 @@ func ptr(v int64) *int64 { return &v }
 func TestChecklist6And7OfflineGraceThenCommunity(t *testing.T) {
 	srv := newLicenseServer(t)
 	h := startHost(t, t.TempDir(), fast(srv, "1s", "8s")...)
-	if _, err := h.activate(e2eKey); err != nil {
-		t.Fatal(err)
-	}
+	h.mustActivate(e2eKey)
 	srv.SetDown(true)
 	time.Sleep(1200 * time.Millisecond) // trust lapses
 	first := h.status()
@@ -333,9 +331,7 @@ func TestChecklist8DeviceSwitch(t *testing.T) {
 	srv := newLicenseServer(t)
 	args := append(fast(srv, "7", "15"), "--switch-window", "2s")
 	old := startHost(t, t.TempDir(), append(args, "--machine-id", "server_00000000000000a1")...)
-	if _, err := old.activate(e2eKey); err != nil {
-		t.Fatal(err)
-	}
+	old.mustActivate(e2eKey)
 	const newID = "server_00000000000000b2"
 	res, err := old.client.SwitchDevice(context.Background(), newID, "moved to new hardware")
 	if err != nil || !res.Success || res.Status != "switching" {
@@ -364,9 +360,7 @@ func TestChecklist8DeviceSwitch(t *testing.T) {
 func TestChecklist9Clear(t *testing.T) {
 	srv := newLicenseServer(t)
 	h := startHost(t, t.TempDir(), fast(srv, "7", "15")...)
-	if _, err := h.activate(e2eKey); err != nil {
-		t.Fatal(err)
-	}
+	h.mustActivate(e2eKey)
 	res, err := h.client.Clear(context.Background())
 	if err != nil || !res.Success || res.Status != "community" {
 		t.Fatalf("clear: %+v %v", res, err)
@@ -472,9 +466,7 @@ func TestRemoteDownAtStart(t *testing.T) {
 	srv := newLicenseServer(t)
 	dir := t.TempDir()
 	h := startHost(t, dir, fast(srv, "1s", "60s")...)
-	if _, err := h.activate(e2eKey); err != nil {
-		t.Fatal(err)
-	}
+	h.mustActivate(e2eKey)
 	h.stop()
 	srv.SetDown(true)
 	time.Sleep(1100 * time.Millisecond) // past trust: the next start verifies
@@ -616,9 +608,7 @@ func runHost(t *testing.T, args ...string) (string, int) {
 func TestJSONLogs(t *testing.T) {
 	srv := newLicenseServer(t)
 	h := startHost(t, t.TempDir(), append(fast(srv, "7", "15"), "--log-format", "json")...)
-	if _, err := h.activate(e2eKey); err != nil {
-		t.Fatal(err)
-	}
+	h.mustActivate(e2eKey)
 	h.stop()
 	lines := strings.Split(strings.TrimSpace(h.stderr.String()), "\n")
 	if len(lines) < 3 {

@@ -48,9 +48,7 @@ func TestFeaturePolicyEndToEnd(t *testing.T) {
 	if err != nil || !q.Allowed || q.Policy != "wasm:features" {
 		t.Fatalf("a data source under pre-authorization: %+v %v", q, err)
 	}
-	if _, err := h.activate(e2eKey); err != nil {
-		t.Fatal(err)
-	}
+	h.mustActivate(e2eKey)
 	q, err = h.client.QuotaCheck(ctx, api.QuotaCheckRequest{Batch: 1, Resource: "cdc-jobs"})
 	if err != nil || !q.Allowed || q.Policy != "wasm:features" {
 		t.Fatalf("a CDC job with the annual license (data.cdc): %+v %v", q, err)

@@ -43,9 +43,7 @@ func TestPolicyDirWasm(t *testing.T) {
 	if st := h.status(); st.Policy != "builtin" {
 		t.Fatalf("community policy: %q", st.Policy)
 	}
-	if _, err := h.activate(e2eKey); err != nil {
-		t.Fatal(err)
-	}
+	h.mustActivate(e2eKey)
 	if st := h.status(); st.Policy != "wasm:tiered" {
 		t.Fatalf("annual policy: %q", st.Policy)
 	}

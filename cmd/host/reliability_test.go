@@ -328,9 +328,7 @@ func TestReliabilityFaultMatrix(t *testing.T) {
 			srv.AddLicense(second, 1, map[string]any{"customField1": "900"})
 			h := startHost(t, t.TempDir(), "--license-server", srv.URL(), "--remote-timeout", "2s", "--log-level", "error")
 			if op != "activate first key" {
-				if _, err := h.activate(first); err != nil {
-					t.Fatal(err)
-				}
+				h.mustActivate(first)
 			}
 			f.set(srv)
 			var code int

@@ -98,9 +98,7 @@ func TestEditedRecordIsTamperedWithoutPinnedKey(t *testing.T) {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
 			h := startHost(t, dir, fast(srv, "7", "15")...)
-			if _, err := h.activate(e2eKey); err != nil {
-				t.Fatal(err)
-			}
+			h.mustActivate(e2eKey)
 			h.stop()
 			editRecord(t, dir, false, edit)
 			h = startHost(t, dir, fast(srv, "7", "15")...)
@@ -129,9 +127,7 @@ func TestEditedRecordStaysTamperedOffline(t *testing.T) {
 	srv := newLicenseServer(t)
 	dir := t.TempDir()
 	h := startHost(t, dir, fast(srv, "7", "15")...)
-	if _, err := h.activate(e2eKey); err != nil {
-		t.Fatal(err)
-	}
+	h.mustActivate(e2eKey)
 	h.stop()
 	editRecord(t, dir, false, recordEdits["limitTotal 50→900"])
 	srv.SetDown(true)
@@ -152,9 +148,7 @@ func TestRecordCopiedFromElsewhereIsTampered(t *testing.T) {
 	srv := newLicenseServer(t)
 	a, b := t.TempDir(), t.TempDir()
 	h := startHost(t, a, fast(srv, "7", "15")...)
-	if _, err := h.activate(e2eKey); err != nil {
-		t.Fatal(err)
-	}
+	h.mustActivate(e2eKey)
 	h.stop()
 	h = startHost(t, b, fast(srv, "7", "15")...) // creates b's own secret
 	h.stop()
@@ -205,9 +199,7 @@ func TestEditedRecordIsTamperedWithPinnedKey(t *testing.T) {
 	dir := t.TempDir()
 	args := []string{"--license-server", ls.url, "--server-public-key", ls.pub, "--machine-id", "server_000000000000c0de"}
 	h := startHost(t, dir, args...)
-	if _, err := h.activate(key); err != nil {
-		t.Fatal(err)
-	}
+	h.mustActivate(key)
 	h.stop()
 	h = startHost(t, dir, args...)
 	if st := h.status(); st.Status != "active" {

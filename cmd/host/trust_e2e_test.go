@@ -214,9 +214,7 @@ func TestKeySwappingProxyRefused(t *testing.T) {
 func TestAcceptanceWithoutLicenseForNewKey(t *testing.T) {
 	srv := newLicenseServer(t)
 	h := startHost(t, t.TempDir(), fast(srv, "7", "15")...)
-	if _, err := h.activate(e2eKey); err != nil {
-		t.Fatal(err)
-	}
+	h.mustActivate(e2eKey)
 	if st := h.status(); st.Limits.Total == nil || *st.Limits.Total != 50 {
 		t.Fatalf("first key's limits: %+v", st.Limits)
 	}
@@ -297,9 +295,7 @@ func TestTokenInPathNotEchoedOrLogged(t *testing.T) {
 func TestQueuedCallersAnsweredWhileServerHangs(t *testing.T) {
 	srv := newLicenseServer(t)
 	h := startHost(t, t.TempDir(), "--license-server", srv.URL(), "--remote-timeout", "15s")
-	if _, err := h.activate(e2eKey); err != nil {
-		t.Fatal(err)
-	}
+	h.mustActivate(e2eKey)
 	srv.SetFault(remotetest.Hang())
 	defer srv.ClearFault()
 	var wg sync.WaitGroup
