@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/licensehost/licensehost/plugins/goplugin"
 )
 
 // ManifestName is the manifest's file name in a policy directory.
@@ -72,6 +74,7 @@ type Bounds struct {
 	MaxOutput   int      `json:"maxOutput,omitzero"`   // largest encoded answer, bytes
 	MaxLog      int      `json:"maxLog,omitzero"`      // wasm: guest stdout+stderr kept per call, bytes
 	Instances   int      `json:"instances,omitzero"`   // wasm: instance pool size
+	CPUs        int      `json:"cpus,omitzero"`        // plugin: GOMAXPROCS of its process (docs/policy-abi.md §4)
 }
 
 // Rule maps license types to a module.
@@ -140,10 +143,14 @@ func (m *Manifest) validate() error {
 			return fmt.Errorf("module %s: path is required", name)
 		case len(mod.SHA256) != 64 || strings.Trim(strings.ToLower(mod.SHA256), "0123456789abcdef") != "":
 			return fmt.Errorf("module %s: sha256 must be 64 hex digits", name)
-		case mod.Bounds.MaxOutput < 0 || mod.Bounds.MaxLog < 0 || mod.Bounds.Instances < 0:
+		case mod.Bounds.MaxOutput < 0 || mod.Bounds.MaxLog < 0 || mod.Bounds.Instances < 0 || mod.Bounds.CPUs < 0:
 			return fmt.Errorf("module %s: negative limit", name)
+		case mod.Bounds.CPUs > goplugin.MaxCPUs:
+			return fmt.Errorf("module %s: cpus %d, want at most %d", name, mod.Bounds.CPUs, goplugin.MaxCPUs)
 		case mod.Kind == KindPlugin && (mod.Bounds.MemoryPages != 0 || mod.Bounds.Instances != 0 || mod.Bounds.MaxLog != 0):
 			return fmt.Errorf("module %s: memoryPages, instances and maxLog apply to wasm modules only", name)
+		case mod.Kind == KindWasm && mod.Bounds.CPUs != 0:
+			return fmt.Errorf("module %s: cpus applies to plugin modules only", name)
 		}
 	}
 	seen := map[string]bool{}

@@ -238,6 +238,9 @@ func TestManifestValidation(t *testing.T) {
 		"duplicate":      `{"version":1,` + good + `,"licenseTypes":[{"match":"a","module":"m"},{"match":"a","module":"builtin"}]}`,
 		"bad timeout":    `{"version":1,"modules":{"m":{"kind":"wasm","path":"x","sha256":"` + strings.Repeat("a", 64) + `","limits":{"timeout":"-1s"}}}}`,
 		"plugin pages":   `{"version":1,"modules":{"m":{"kind":"plugin","path":"x","sha256":"` + strings.Repeat("a", 64) + `","limits":{"memoryPages":10}}}}`,
+		"wasm cpus":      `{"version":1,"modules":{"m":{"kind":"wasm","path":"x","sha256":"` + strings.Repeat("a", 64) + `","limits":{"cpus":2}}}}`,
+		"negative cpus":  `{"version":1,"modules":{"m":{"kind":"plugin","path":"x","sha256":"` + strings.Repeat("a", 64) + `","limits":{"cpus":-1}}}}`,
+		"too many cpus":  `{"version":1,"modules":{"m":{"kind":"plugin","path":"x","sha256":"` + strings.Repeat("a", 64) + `","limits":{"cpus":1025}}}}`,
 	} {
 		if _, err := plugins.ParseManifest([]byte(body)); !errors.Is(err, plugins.ErrManifest) {
 			t.Errorf("%s: error %v, want ErrManifest", name, err)
@@ -245,6 +248,10 @@ func TestManifestValidation(t *testing.T) {
 	}
 	if _, err := plugins.ParseManifest([]byte(`{"version":1,` + good + `,"licenseTypes":[{"match":"年度*","module":"m"}]}`)); err != nil {
 		t.Errorf("good manifest: %v", err)
+	}
+	m, err := plugins.ParseManifest([]byte(`{"version":1,"modules":{"m":{"kind":"plugin","path":"x","sha256":"` + strings.Repeat("a", 64) + `","limits":{"cpus":4}}}}`))
+	if err != nil || m.Modules["m"].Bounds.CPUs != 4 {
+		t.Errorf("plugin with cpus 4: %+v %v", m, err)
 	}
 }
 

@@ -148,7 +148,8 @@ func loadModule(ctx context.Context, dir, name string, mod Module, opts Options)
 	case KindPlugin:
 		pol, err = goplugin.Start(ctx, goplugin.Config{
 			Name: label(name, mod.Kind), Path: p, SHA256: mod.SHA256, SocketDir: opts.SocketDir,
-			Timeout: time.Duration(mod.Bounds.Timeout), MaxOutput: mod.Bounds.MaxOutput, Logger: opts.Logger,
+			Timeout: time.Duration(mod.Bounds.Timeout), MaxOutput: mod.Bounds.MaxOutput, CPUs: mod.Bounds.CPUs,
+			Logger: opts.Logger,
 		})
 	default:
 		err = fmt.Errorf("%w: unknown kind %q", ErrManifest, mod.Kind)

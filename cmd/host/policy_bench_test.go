@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -48,7 +49,7 @@ func BenchmarkQuotaCheckPolicies(b *testing.B) {
 		took time.Duration
 		cpu  time.Duration // process CPU time (user + system) spent in its blocks
 	}
-	set := func(kind, path string) engine.Policy {
+	set := func(kind, path, limits string) engine.Policy {
 		pdir := b.TempDir()
 		data, err := os.ReadFile(path)
 		if err != nil {
@@ -59,8 +60,8 @@ func BenchmarkQuotaCheckPolicies(b *testing.B) {
 			b.Fatal(err)
 		}
 		sum := sha256.Sum256(data)
-		manifest := fmt.Sprintf(`{"version":1,"modules":{"m":{"kind":%q,"path":%q,"sha256":%q}},
-			"licenseTypes":[{"match":"default","module":"m"}]}`, kind, name, hex.EncodeToString(sum[:]))
+		manifest := fmt.Sprintf(`{"version":1,"modules":{"m":{"kind":%q,"path":%q,"sha256":%q,"limits":{%s}}},
+			"licenseTypes":[{"match":"default","module":"m"}]}`, kind, name, hex.EncodeToString(sum[:]), limits)
 		if err := os.WriteFile(filepath.Join(pdir, plugins.ManifestName), []byte(manifest), 0o600); err != nil {
 			b.Fatal(err)
 		}
@@ -73,9 +74,10 @@ func BenchmarkQuotaCheckPolicies(b *testing.B) {
 	}
 	bs := []*backend{
 		{name: "builtin"},
-		{name: "wasm-go", pol: set(plugins.KindWasm, filepath.Join(testdata, "builtin.wasm"))},
-		{name: "wasm-wat", pol: set(plugins.KindWasm, filepath.Join(testdata, "wat.wasm"))},
-		{name: "goplugin", pol: set(plugins.KindPlugin, pluginBin)},
+		{name: "wasm-go", pol: set(plugins.KindWasm, filepath.Join(testdata, "builtin.wasm"), "")},
+		{name: "wasm-wat", pol: set(plugins.KindWasm, filepath.Join(testdata, "wat.wasm"), "")},
+		{name: "goplugin", pol: set(plugins.KindPlugin, pluginBin, "")}, // one core (limits.cpus 1, the default)
+		{name: "goplugin-allcpus", pol: set(plugins.KindPlugin, pluginBin, fmt.Sprintf(`"cpus":%d`, runtime.NumCPU()))},
 	}
 	for _, be := range bs {
 		be.url = benchHostPolicy(b, be.pol).URL + api.PathQuotaCheck

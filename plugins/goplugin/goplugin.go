@@ -22,6 +22,7 @@ import (
 	"net/rpc"
 	"os"
 	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -43,6 +44,8 @@ const (
 	DefaultMinBackoff   = 100 * time.Millisecond
 	DefaultMaxBackoff   = 30 * time.Second
 	DefaultMaxOutput    = 64 << 10
+	DefaultCPUs         = 1
+	MaxCPUs             = 1024
 	stderrTail          = 4 << 10
 )
 
@@ -63,7 +66,11 @@ type Config struct {
 	MinBackoff   time.Duration // first restart delay after a failure
 	MaxBackoff   time.Duration
 	MaxOutput    int // largest encoded answer accepted, bytes
-	Logger       *slog.Logger
+	// CPUs is the GOMAXPROCS the plugin process starts with (DefaultCPUs
+	// when zero, at most MaxCPUs): a decision is a small computation, and
+	// one core keeps a busy plugin from crowding out the daemon.
+	CPUs   int
+	Logger *slog.Logger
 }
 
 func (c *Config) setDefaults() error {
@@ -72,6 +79,7 @@ func (c *Config) setDefaults() error {
 	c.MinBackoff = cmp.Or(c.MinBackoff, DefaultMinBackoff)
 	c.MaxBackoff = cmp.Or(c.MaxBackoff, DefaultMaxBackoff)
 	c.MaxOutput = cmp.Or(c.MaxOutput, DefaultMaxOutput)
+	c.CPUs = cmp.Or(c.CPUs, DefaultCPUs)
 	c.Logger = cmp.Or(c.Logger, slog.Default())
 	if c.Name == "" {
 		c.Name = "plugin"
@@ -83,6 +91,8 @@ func (c *Config) setDefaults() error {
 		return fmt.Errorf("%w: sha256 is required", ErrConfig)
 	case c.Timeout < 0 || c.StartTimeout < 0 || c.MinBackoff < 0 || c.MaxBackoff < c.MinBackoff:
 		return fmt.Errorf("%w: negative timeout or backoff", ErrConfig)
+	case c.CPUs < 0 || c.CPUs > MaxCPUs:
+		return fmt.Errorf("%w: cpus %d, want 1 to %d", ErrConfig, c.CPUs, MaxCPUs)
 	}
 	return nil
 }
@@ -167,7 +177,7 @@ func (p *Policy) start(ctx context.Context) (*process, error) {
 		return nil, fmt.Errorf("socket directory: %w", err)
 	}
 	cmd := exec.Command(p.cfg.Path)
-	cmd.Env = []string{goplugin.EnvUnixSocketDir + "=" + sockets}
+	cmd.Env = []string{goplugin.EnvUnixSocketDir + "=" + sockets, "GOMAXPROCS=" + strconv.Itoa(p.cfg.CPUs)}
 	client := goplugin.NewClient(&goplugin.ClientConfig{
 		HandshakeConfig: sdkplugin.Handshake,
 		VersionedPlugins: map[int]goplugin.PluginSet{

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -205,4 +206,35 @@ func TestConcurrent(t *testing.T) {
 		})
 	}
 	wg.Wait()
+}
+
+// The plugin process starts with GOMAXPROCS from Config.CPUs (1 unless
+// set), and none of the host's environment.
+func TestPluginEnvironment(t *testing.T) {
+	t.Setenv("LICENSEHOST_TEST_CANARY", "host-secret")
+	for _, c := range []struct {
+		cpus int
+		want string
+	}{{0, "GOMAXPROCS=1"}, {3, "GOMAXPROCS=3"}} {
+		p := start(t, "builtin", goplugin.Config{CPUs: c.cpus})
+		if _, err := p.Decide(context.Background(), sample); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(fmt.Sprintf("/proc/%d/environ", p.Pid()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		env := strings.Split(strings.TrimRight(string(b), "\x00"), "\x00")
+		if !slices.Contains(env, c.want) {
+			t.Errorf("cpus %d: plugin environment %q, want %s", c.cpus, env, c.want)
+		}
+		for _, v := range env {
+			if slices.Contains(os.Environ(), v) {
+				t.Errorf("cpus %d: the host's %q reached the plugin", c.cpus, v)
+			}
+		}
+	}
+	if _, err := goplugin.Start(context.Background(), goplugin.Config{Path: "x", SHA256: "ab", CPUs: -1}); !errors.Is(err, goplugin.ErrConfig) {
+		t.Errorf("cpus -1: %v, want ErrConfig", err)
+	}
 }
