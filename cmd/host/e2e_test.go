@@ -112,6 +112,15 @@ func (h *host) activate(key string) (*api.ActionResponse, error) {
 	return h.client.Activate(context.Background(), key)
 }
 
+// activatedStore leaves key activated in dir: a host started on it with
+// args activates the key and stops.
+func activatedStore(t *testing.T, dir, key string, args ...string) {
+	t.Helper()
+	h := startHost(t, dir, args...)
+	h.mustActivate(key)
+	h.stop()
+}
+
 // mustActivate activates key and fails the test if that fails.
 func (h *host) mustActivate(key string) {
 	h.t.Helper()
@@ -465,9 +474,7 @@ func TestKill9AfterActivation(t *testing.T) {
 func TestRemoteDownAtStart(t *testing.T) {
 	srv := newLicenseServer(t)
 	dir := t.TempDir()
-	h := startHost(t, dir, fast(srv, "1s", "60s")...)
-	h.mustActivate(e2eKey)
-	h.stop()
+	activatedStore(t, dir, e2eKey, fast(srv, "1s", "60s")...)
 	srv.SetDown(true)
 	time.Sleep(1100 * time.Millisecond) // past trust: the next start verifies
 	h2 := startHost(t, dir, fast(srv, "1s", "60s")...)

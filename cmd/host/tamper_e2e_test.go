@@ -97,11 +97,9 @@ func TestEditedRecordIsTamperedWithoutPinnedKey(t *testing.T) {
 	for name, edit := range recordEdits {
 		t.Run(name, func(t *testing.T) {
 			dir := t.TempDir()
-			h := startHost(t, dir, fast(srv, "7", "15")...)
-			h.mustActivate(e2eKey)
-			h.stop()
+			activatedStore(t, dir, e2eKey, fast(srv, "7", "15")...)
 			editRecord(t, dir, false, edit)
-			h = startHost(t, dir, fast(srv, "7", "15")...)
+			h := startHost(t, dir, fast(srv, "7", "15")...)
 			// The startup verification repairs the record; wait for it
 			// only after checking what the edit caused.
 			st := h.status()
@@ -126,12 +124,10 @@ func TestEditedRecordIsTamperedWithoutPinnedKey(t *testing.T) {
 func TestEditedRecordStaysTamperedOffline(t *testing.T) {
 	srv := newLicenseServer(t)
 	dir := t.TempDir()
-	h := startHost(t, dir, fast(srv, "7", "15")...)
-	h.mustActivate(e2eKey)
-	h.stop()
+	activatedStore(t, dir, e2eKey, fast(srv, "7", "15")...)
 	editRecord(t, dir, false, recordEdits["limitTotal 50→900"])
 	srv.SetDown(true)
-	h = startHost(t, dir, fast(srv, "7", "15")...)
+	h := startHost(t, dir, fast(srv, "7", "15")...)
 	assertTampered(t, h)
 	if q, err := h.client.QuotaCheck(context.Background(), api.QuotaCheckRequest{Batch: 21}); err != nil || q.Allowed {
 		t.Fatalf("a tampered record must get community limits: %+v %v", q, err)
@@ -147,10 +143,8 @@ func TestEditedRecordStaysTamperedOffline(t *testing.T) {
 func TestRecordCopiedFromElsewhereIsTampered(t *testing.T) {
 	srv := newLicenseServer(t)
 	a, b := t.TempDir(), t.TempDir()
-	h := startHost(t, a, fast(srv, "7", "15")...)
-	h.mustActivate(e2eKey)
-	h.stop()
-	h = startHost(t, b, fast(srv, "7", "15")...) // creates b's own secret
+	activatedStore(t, a, e2eKey, fast(srv, "7", "15")...)
+	h := startHost(t, b, fast(srv, "7", "15")...) // creates b's own secret
 	h.stop()
 	if err := os.RemoveAll(filepath.Join(b, "db")); err != nil {
 		t.Fatal(err)
@@ -198,10 +192,8 @@ func TestEditedRecordIsTamperedWithPinnedKey(t *testing.T) {
 	key := ls.lic("key", "issue", "--type", "annual")
 	dir := t.TempDir()
 	args := []string{"--license-server", ls.url, "--server-public-key", ls.pub, "--machine-id", "server_000000000000c0de"}
+	activatedStore(t, dir, key, args...)
 	h := startHost(t, dir, args...)
-	h.mustActivate(key)
-	h.stop()
-	h = startHost(t, dir, args...)
 	if st := h.status(); st.Status != "active" {
 		t.Fatalf("unedited record after a restart: %+v", st)
 	}
