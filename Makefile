@@ -248,7 +248,7 @@ damage-matrix: export LICENSEHOST_DAMAGE_MATRIX = 1
 damage-matrix:
 	$(call reliability_run,^TestFileDamage$$,./storage/,DAMAGE)
 
-## bench-rss: the daemon's RSS idle and after 20 000 durable consumes (BenchmarkDaemonStartAndRSS, 3 runs).
+## bench-rss: the daemon's RSS (total, anonymous, file-backed) idle, right after 20 000 durable consumes and 40 s later (BenchmarkDaemonStartAndRSS, 3 runs; docs/reliability.md#memory).
 bench-rss:
 	CGO_ENABLED=0 $(GO) test -run '^$$' -bench 'DaemonStartAndRSS' -benchtime 3x ./cmd/host/
 
