@@ -101,9 +101,7 @@ func TestTrayE2E(t *testing.T) {
 	if items[0].enabled {
 		t.Error("the status line is clickable")
 	}
-	if c := iconColour(t, sni); c != "green" {
-		t.Errorf("active icon is %s", c)
-	}
+	waitForIcon(t, sni, "green") // the active icon
 
 	// Click "Refresh now": the host gets a heartbeat, then the tray re-reads
 	// the status (now grace) and follows it.
@@ -116,9 +114,7 @@ func TestTrayE2E(t *testing.T) {
 	waitForMenu(t, menu, func(items []menuItem) bool {
 		return len(items) > 0 && items[0].label == "licensehost: Grace period — 13 days left"
 	})
-	if c := iconColour(t, sni); c != "amber" {
-		t.Errorf("grace icon is %s", c)
-	}
+	waitForIcon(t, sni, "amber") // the grace icon
 
 	// Quit ends the process.
 	items = getLayout(t, menu)
@@ -332,6 +328,24 @@ func click(t *testing.T, menu dbus.BusObject, id int32) {
 
 // iconColour names the colour of the tray icon's disc, read from the
 // item's IconPixmap (ARGB32, network byte order).
+// waitForIcon waits until the icon's colour is want: the tray sets the
+// menu and the icon in separate updates, and a loaded machine can show the
+// new menu with the old icon for a moment.
+func waitForIcon(t *testing.T, sni dbus.BusObject, want string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		c := iconColour(t, sni)
+		if c == want {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("icon is %s, want %s", c, want)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
 func iconColour(t *testing.T, sni dbus.BusObject) string {
 	t.Helper()
 	v, err := sni.GetProperty("org.kde.StatusNotifierItem.IconPixmap")
