@@ -14,7 +14,13 @@ EXTRA=${EXTRA:-} # more daemon flags, e.g. EXTRA="--log-level debug"
 
 work=$(mktemp -d)
 pids=""
-cleanup() { for p in $pids; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"; }
+# cleanup stops both servers and waits for them before removing their data
+# directory (a daemon whose directory vanishes cannot flush its store).
+cleanup() {
+	for p in $pids; do kill "$p" 2>/dev/null || true; done
+	for p in $pids; do wait "$p" 2>/dev/null || true; done
+	rm -rf "$work"
+}
 trap cleanup EXIT INT TERM
 
 # wait_url FILE: the URL a process printed ("listening on http://…").

@@ -290,7 +290,19 @@ func (d *daemon) shutdown(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("http shutdown: %w", err))
 		}
 	}
-	errs = append(errs, d.closeAll())
+	// Closing the store flushes its memtable, which Badger retries for
+	// ever when it cannot write (a full disk, a data directory removed
+	// under it): give up when ctx ends instead of hanging. Nothing
+	// acknowledged is lost: every commit was synced to the store's log,
+	// which the next start replays.
+	closed := make(chan error, 1)
+	go func() { closed <- d.closeAll() }()
+	select {
+	case err := <-closed:
+		errs = append(errs, err)
+	case <-ctx.Done():
+		errs = append(errs, fmt.Errorf("closing the store did not finish in time (%w); exiting without it: every acknowledged write was synced to the store's log, which the next start replays", context.Cause(ctx)))
+	}
 	return errors.Join(errs...)
 }
 

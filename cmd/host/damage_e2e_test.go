@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -117,5 +118,34 @@ func TestDamagedWALTailIsWarned(t *testing.T) {
 	}
 	if !strings.Contains(logs, "level=WARN") || !strings.Contains(logs, "write-ahead log") || !strings.Contains(logs, "lost:") {
 		t.Fatalf("usage %d of 30 after the damage, but no warning said what was lost:\n%s", st.Usage.Total, logs)
+	}
+}
+
+// A store that cannot be written when the daemon stops (a full disk; here
+// the data directory removed under it) makes Badger retry its last flush
+// for ever. The daemon gives up when its 15 s shutdown timeout ends and
+// exits with an error naming it, instead of hanging until it is killed.
+func TestShutdownWithUnwritableStore(t *testing.T) {
+	dir := t.TempDir()
+	h := startHost(t, dir)
+	if _, err := h.client.QuotaConsume(context.Background(), api.QuotaConsumeRequest{Batch: 1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.RemoveAll(filepath.Join(dir, "db")); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-h.done:
+	case <-time.After(90 * time.Second):
+		t.Fatalf("the daemon did not exit within 90 s of SIGTERM; stderr:\n%s", h.stderr)
+	}
+	if code := h.cmd.ProcessState.ExitCode(); code == 0 {
+		t.Errorf("exit status 0, want an error")
+	}
+	if !strings.Contains(h.stderr.String(), "closing the store did not finish in time") {
+		t.Errorf("stderr does not say why it stopped:\n%s", h.stderr)
 	}
 }
