@@ -36,14 +36,7 @@ func TestAnswersDeclareLength(t *testing.T) {
 		{"HEAD", api.PathStatus, "", 200, false},
 		{"HEAD", api.PathEvents + "?limit=40", "", 200, true},
 	} {
-		req, _ := http.NewRequest(tc.method, ts.URL+tc.path, strings.NewReader(tc.body))
-		req.Header.Set("Authorization", "Bearer "+adminToken)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
+		resp, b := send(t, tc.method, ts.URL+tc.path, tc.body)
 		if resp.StatusCode != tc.status {
 			t.Errorf("%s %s: status %d, want %d", tc.method, tc.path, resp.StatusCode, tc.status)
 		}
@@ -52,18 +45,7 @@ func TestAnswersDeclareLength(t *testing.T) {
 		}
 		want := int64(len(b))
 		if tc.method == "HEAD" {
-			want = -1 // checked against the GET below
-			get, err := http.NewRequest("GET", ts.URL+tc.path, nil)
-			if err != nil {
-				t.Fatal(err)
-			}
-			get.Header.Set("Authorization", "Bearer "+adminToken)
-			gr, err := http.DefaultClient.Do(get)
-			if err != nil {
-				t.Fatal(err)
-			}
-			gb, _ := io.ReadAll(gr.Body)
-			gr.Body.Close()
+			_, gb := send(t, "GET", ts.URL+tc.path, "") // the length HEAD must declare
 			want = int64(len(gb))
 		}
 		if resp.ContentLength != want || want <= 0 {
@@ -112,4 +94,22 @@ func TestRequestBodyLengths(t *testing.T) {
 			t.Errorf("%s: %d %s", tc.name, resp.StatusCode, b)
 		}
 	}
+}
+
+// send makes one request with the admin token and returns the answer and
+// its whole body.
+func send(t *testing.T, method, url, body string) (*http.Response, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, strings.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	return resp, b
 }
