@@ -1,6 +1,11 @@
 package main
 
-import "testing"
+import (
+	"math"
+	"os"
+	"runtime/debug"
+	"testing"
+)
 
 func TestIdleRelease(t *testing.T) {
 	const mib = 1 << 20
@@ -36,5 +41,25 @@ func TestIdleRelease(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The daemon's soft memory limit is defaultMemoryLimit unless GOMEMLIMIT
+// is set, in which case the runtime's own reading of it stands.
+func TestSetMemoryLimit(t *testing.T) {
+	before := debug.SetMemoryLimit(-1)
+	t.Cleanup(func() { debug.SetMemoryLimit(before) })
+
+	t.Setenv("GOMEMLIMIT", "64MiB") // restored after the test
+	debug.SetMemoryLimit(math.MaxInt64)
+	setMemoryLimit()
+	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
+		t.Errorf("with GOMEMLIMIT set: limit %d, want it left alone", got)
+	}
+
+	os.Unsetenv("GOMEMLIMIT")
+	setMemoryLimit()
+	if got := debug.SetMemoryLimit(-1); got != defaultMemoryLimit {
+		t.Errorf("without GOMEMLIMIT: limit %d, want %d", got, defaultMemoryLimit)
 	}
 }
