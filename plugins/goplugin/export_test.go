@@ -9,3 +9,11 @@ func (p *Policy) Pid() int {
 	}
 	return p.proc.client.ReattachConfig().Pid
 }
+
+// Direct reports whether the running plugin's calls go over its direct
+// channel (not net/rpc).
+func (p *Policy) Direct() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.proc != nil && p.proc.direct != ""
+}

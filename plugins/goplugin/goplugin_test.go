@@ -34,8 +34,9 @@ func TestMain(m *testing.M) {
 	}
 	binDir = dir
 	for name, pkg := range map[string]string{
-		"builtin": "github.com/licensehost/licensehost/sdk/examples/builtin",
-		"hostile": "./testdata/hostile",
+		"builtin":    "github.com/licensehost/licensehost/sdk/examples/builtin",
+		"hostile":    "./testdata/hostile",
+		"netrpconly": "./testdata/netrpconly",
 	} {
 		if _, err := e2etest.Build(dir, name, pkg, "-trimpath"); err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -76,9 +77,25 @@ var sample = policytest.Sample
 
 func TestConformance(t *testing.T) {
 	p := start(t, "builtin", goplugin.Config{})
+	if !p.Direct() {
+		t.Error("the sdk's plugin offers no direct channel")
+	}
 	policytest.Run(t, p)
 	if d, _ := p.Decide(context.Background(), sample); d.Policy != "plugin:builtin" {
 		t.Errorf("policy name %q", d.Policy)
+	}
+}
+
+// A plugin built before the direct channel (net/rpc only) still decides,
+// over net/rpc.
+func TestNetRPCOnlyPlugin(t *testing.T) {
+	p := start(t, "netrpconly", goplugin.Config{})
+	if p.Direct() {
+		t.Fatal("direct channel with a plugin that has none")
+	}
+	policytest.Run(t, p)
+	if b, err := p.Echo(context.Background(), []byte("abc")); err != nil || string(b) != "abc" {
+		t.Errorf("echo: %q, %v", b, err)
 	}
 }
 

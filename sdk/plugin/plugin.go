@@ -65,6 +65,7 @@ func (p *RPCPlugin) Client(_ *goplugin.MuxBroker, c *rpc.Client) (any, error) {
 // RPCServer is the net/rpc receiver in the plugin process.
 type RPCServer struct {
 	decide sdk.Decider
+	listenState
 }
 
 // Decide decodes an ABI v1 input, decides and answers the encoded output.
