@@ -4,7 +4,6 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"crypto/subtle"
@@ -18,7 +17,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf8"
 
 	"github.com/licensehost/licensehost/api"
 	"github.com/licensehost/licensehost/engine"
@@ -360,62 +358,6 @@ const autoLengthMax = 1024
 
 func writeError(w http.ResponseWriter, status int, code, msg string) {
 	writeJSON(w, status, api.Error{Success: false, Error: code, Message: msg})
-}
-
-// decode reads a bounded JSON body into v, refusing unknown fields and
-// trailing data. An empty body decodes as {}. The Content-Type is not
-// checked: `curl -d` sends a form type with a JSON body, and that is fine.
-func decode(w http.ResponseWriter, r *http.Request, v any) error {
-	data, err := readBody(http.MaxBytesReader(w, r.Body, api.MaxBodyBytes), r.ContentLength)
-	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return &httpError{http.StatusRequestEntityTooLarge, "too_large", "request body exceeds 1 MiB"}
-		}
-		return badRequest("could not read the request body: %v", err)
-	}
-	if !utf8.Valid(data) {
-		// encoding/json would turn the bad bytes into U+FFFD silently and a
-		// different string than the client sent would be acted on.
-		return badRequest("invalid JSON body: not valid UTF-8")
-	}
-	if len(bytes.TrimSpace(data)) == 0 {
-		data = []byte("{}")
-	}
-	dec := json.NewDecoder(bytes.NewReader(data))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return badRequest("invalid JSON body: %v", err)
-	}
-	if dec.More() {
-		return badRequest("invalid JSON body: trailing data after the object")
-	}
-	return nil
-}
-
-// readBody reads body whole, like io.ReadAll, into a buffer sized by the
-// declared length when that is small (a quota request is a few dozen bytes;
-// ReadAll would start at 512). A larger declared length is not trusted for
-// the first allocation: the buffer grows with what arrives.
-func readBody(body io.Reader, declared int64) ([]byte, error) {
-	size := 512
-	if declared >= 0 && declared < 4096 {
-		size = int(declared) + 1 // room to read the EOF without growing
-	}
-	b := make([]byte, 0, size)
-	for {
-		n, err := body.Read(b[len(b):cap(b)])
-		b = b[:len(b)+n]
-		if err == io.EOF {
-			return b, nil
-		}
-		if err != nil {
-			return b, err
-		}
-		if len(b) == cap(b) {
-			b = append(b, 0)[:len(b)]
-		}
-	}
 }
 
 func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) error {

@@ -131,6 +131,42 @@ func TestBadBodies(t *testing.T) {
 	}
 }
 
+// TestBodyWording: a bad body's message names the field by its JSON name
+// and the kind of value it takes, never a Go type; a member named twice is
+// refused, and so is a name in another case than api/openapi.json's.
+func TestBodyWording(t *testing.T) {
+	ts, _ := newServer(t)
+	cases := []struct {
+		name, path, body string
+		code             int
+		want             string // in the message
+	}{
+		{"unknown field", api.PathQuotaCheck, `{"batch":1,"size":2}`, 400, `invalid JSON body: unknown field "size"`},
+		{"unknown field in empty body", api.PathClear, `{"force":true}`, 400, `unknown field "force"`},
+		{"duplicate field", api.PathQuotaCheck, `{"batch":1,"batch":20000}`, 400, `duplicate object member name "batch"`},
+		{"wrong type", api.PathQuotaCheck, `{"batch":"ten"}`, 400, `field "/batch" must be a whole number, not a string`},
+		{"fraction", api.PathQuotaCheck, `{"batch":1.5}`, 400, `field "/batch" must be a whole number, not a number`},
+		{"overflow", api.PathQuotaCheck, `{"batch":99999999999999999999}`, 400, `out of range`},
+		{"array body", api.PathQuotaCheck, `[1]`, 400, `the body must be an object, not an array`},
+		{"trailing data", api.PathQuotaCheck, `{"batch":1} {}`, 400, `after top-level value`},
+		{"cut short", api.PathQuotaCheck, `{"batch":1`, 400, `unexpected EOF`},
+		{"not UTF-8", api.PathQuotaCheck, "{\"resource\":\"\xff\"}", 400, `not valid UTF-8`},
+		{"name in capitals", api.PathQuotaCheck, `{"Batch":1}`, 400, `unknown field "Batch"`},
+	}
+	for _, c := range cases {
+		code, body := call(t, ts, "POST", c.path, c.body)
+		msg, _ := body["message"].(string)
+		if code != c.code || !strings.Contains(msg, c.want) {
+			t.Errorf("%s: %d %q, want %d with %q", c.name, code, msg, c.code, c.want)
+		}
+		for _, leak := range []string{"Go ", "int64", "api.", "jsontext"} {
+			if strings.Contains(msg, leak) {
+				t.Errorf("%s: message %q speaks of the implementation (%q)", c.name, msg, leak)
+			}
+		}
+	}
+}
+
 func TestMetrics(t *testing.T) {
 	ts, _ := newServer(t)
 	call(t, ts, "POST", api.PathQuotaCheck, `{"batch":5}`)
