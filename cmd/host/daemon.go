@@ -333,7 +333,7 @@ func runDaemon(ctx context.Context, cfg daemonConfig, stdout, stderr io.Writer) 
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	d.background(ctx, &wg)
-	setMemoryLimit()
+	setGCTargets()
 	go returnMemoryWhenIdle(ctx)
 
 	select {

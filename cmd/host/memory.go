@@ -8,14 +8,21 @@ import (
 	"time"
 )
 
-// The daemon runs with Go's default garbage collector target (GOGC=100)
-// and a soft memory limit of defaultMemoryLimit, unless GOGC and GOMEMLIMIT
-// say otherwise. GOGC=50 kept the heap ~3 MiB smaller after a burst of
-// writes but cost ~15 % more CPU per quota check, paid on every request.
-// The limit costs nothing in steady use — a quota check leaves a few MiB of
-// live heap, far below it — and bounds a burst: Badger's compactions build
-// tables of several MiB each, and without a limit the heap grows to twice
-// its peak (docs/reliability.md, memory).
+// The daemon runs with a garbage collector target of defaultGCPercent
+// (GOGC=200) and a soft memory limit of defaultMemoryLimit, unless GOGC and
+// GOMEMLIMIT say otherwise. A quota check leaves ~2 MiB of live heap, so at
+// Go's default GOGC=100 the heap goal is the runtime's 4 MiB floor and the
+// daemon collected about once every 1 000 checks, each collection scanning
+// the stacks of Badger's goroutines and the binary's globals whatever the
+// heap: 4.4 ms of CPU per 1 000 checks at GOGC=100, 1.7 at 200, 0.9 at 400
+// (GODEBUG=gctrace=1 under make bench-http's load, docs/benchmarks.md#http).
+// 200 costs ~3 MiB more RSS while checks run (31 MiB against 28) and
+// nothing after a burst of writes, which the limit bounds; 400 would cost
+// 5 MiB for another 0.8 µs a check. GOGC=50 cost ~15 % more CPU per check.
+// The limit costs nothing in steady use — the live heap is far below it —
+// and bounds a burst: Badger's compactions build tables of several MiB
+// each, and without a limit the heap grows to three times its peak
+// (docs/reliability.md, memory).
 //
 // What the daemon does instead is give back, once it is idle, the memory a
 // burst of work left behind: Badger's table builds (flushes and compactions)
@@ -32,8 +39,16 @@ import (
 // WebAssembly guests' memory is mapped outside the Go heap.
 const defaultMemoryLimit = 20 << 20
 
-// setMemoryLimit applies defaultMemoryLimit unless GOMEMLIMIT is set.
-func setMemoryLimit() {
+// defaultGCPercent is the garbage collector target (debug.SetGCPercent)
+// when GOGC is not set.
+const defaultGCPercent = 200
+
+// setGCTargets applies defaultGCPercent unless GOGC is set and
+// defaultMemoryLimit unless GOMEMLIMIT is set.
+func setGCTargets() {
+	if _, ok := os.LookupEnv("GOGC"); !ok {
+		debug.SetGCPercent(defaultGCPercent)
+	}
 	if _, ok := os.LookupEnv("GOMEMLIMIT"); !ok {
 		debug.SetMemoryLimit(defaultMemoryLimit)
 	}

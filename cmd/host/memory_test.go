@@ -46,20 +46,30 @@ func TestIdleRelease(t *testing.T) {
 
 // The daemon's soft memory limit is defaultMemoryLimit unless GOMEMLIMIT
 // is set, in which case the runtime's own reading of it stands.
-func TestSetMemoryLimit(t *testing.T) {
+func TestSetGCTargets(t *testing.T) {
 	before := debug.SetMemoryLimit(-1)
 	t.Cleanup(func() { debug.SetMemoryLimit(before) })
+	gcBefore := debug.SetGCPercent(100)
+	t.Cleanup(func() { debug.SetGCPercent(gcBefore) })
 
 	t.Setenv("GOMEMLIMIT", "64MiB") // restored after the test
+	t.Setenv("GOGC", "100")
 	debug.SetMemoryLimit(math.MaxInt64)
-	setMemoryLimit()
+	setGCTargets()
 	if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
 		t.Errorf("with GOMEMLIMIT set: limit %d, want it left alone", got)
 	}
+	if got := debug.SetGCPercent(100); got != 100 {
+		t.Errorf("with GOGC set: GC percent %d, want it left alone", got)
+	}
 
 	os.Unsetenv("GOMEMLIMIT")
-	setMemoryLimit()
+	os.Unsetenv("GOGC")
+	setGCTargets()
 	if got := debug.SetMemoryLimit(-1); got != defaultMemoryLimit {
 		t.Errorf("without GOMEMLIMIT: limit %d, want %d", got, defaultMemoryLimit)
+	}
+	if got := debug.SetGCPercent(100); got != defaultGCPercent {
+		t.Errorf("without GOGC: GC percent %d, want %d", got, defaultGCPercent)
 	}
 }
