@@ -104,7 +104,37 @@ func (d *Decoder) DecodeInto(b []byte, in *Input) error { return decodeInto(b, i
 // runtime (docs/benchmarks-policy.md).
 func decodeInto(b []byte, in *Input, d *Decoder) error {
 	if headerOK(b, inputFixedSize, inputFlags) {
-		if d != nil && d.ok && sameBytes(b[inputFixedSize:], d.tail) {
+		// Is the string part the last one's? bytes.Equal, written out here
+		// (a call is three returns to the host in a guest) a word at a
+		// time: the runtime's memequal compares byte by byte, a loop
+		// iteration — a return to the host — a byte. The last 8 bytes,
+		// then 32 and 8 at a time from the start: the overlap compares
+		// some bytes twice and no loop handles a tail.
+		same := false
+		if t, u := b[inputFixedSize:], []byte(nil); d != nil && d.ok && len(t) == len(d.tail) {
+			u = d.tail
+			n := len(t)
+			var diff uint64
+			if n >= 8 {
+				diff = binary.LittleEndian.Uint64(t[n-8:]) ^ binary.LittleEndian.Uint64(u[n-8:])
+				for len(t) >= 32 && len(u) >= 32 {
+					// ^ and | bind alike in Go: each difference in parentheses.
+					diff |= (binary.LittleEndian.Uint64(t) ^ binary.LittleEndian.Uint64(u)) |
+						(binary.LittleEndian.Uint64(t[8:]) ^ binary.LittleEndian.Uint64(u[8:])) |
+						(binary.LittleEndian.Uint64(t[16:]) ^ binary.LittleEndian.Uint64(u[16:])) |
+						(binary.LittleEndian.Uint64(t[24:]) ^ binary.LittleEndian.Uint64(u[24:]))
+					t, u = t[32:], u[32:]
+				}
+				for len(t) >= 8 && len(u) >= 8 {
+					diff |= binary.LittleEndian.Uint64(t) ^ binary.LittleEndian.Uint64(u)
+					t, u = t[8:], u[8:]
+				}
+				same = diff == 0
+			} else {
+				same = string(t) == string(u)
+			}
+		}
+		if same {
 			*in = d.last
 		} else if err := decodeStrings(b, in); err != nil {
 			*in = Input{}
@@ -159,37 +189,6 @@ func decodeStrings(b []byte, in *Input) error {
 		}
 	}
 	return r.done()
-}
-
-// sameBytes is bytes.Equal for the Decoder's test of the string part, a
-// word at a time: in a WebAssembly guest built by Go every iteration of a
-// loop is a return to the host's runtime (wazero checks for a stopped
-// module at every loop head, docs/benchmarks-policy.md), and the
-// runtime's memequal compares byte by byte.
-func sameBytes(a, b []byte) bool {
-	n := len(a)
-	if n != len(b) {
-		return false
-	}
-	if n < 8 {
-		return string(a) == string(b)
-	}
-	// The last 8 bytes, then 32 and 8 at a time from the start: the
-	// overlap compares some bytes twice and no loop handles a tail.
-	diff := binary.LittleEndian.Uint64(a[n-8:]) ^ binary.LittleEndian.Uint64(b[n-8:])
-	for len(a) >= 32 && len(b) >= 32 {
-		// ^ and | bind alike in Go: each difference in parentheses.
-		diff |= (binary.LittleEndian.Uint64(a) ^ binary.LittleEndian.Uint64(b)) |
-			(binary.LittleEndian.Uint64(a[8:]) ^ binary.LittleEndian.Uint64(b[8:])) |
-			(binary.LittleEndian.Uint64(a[16:]) ^ binary.LittleEndian.Uint64(b[16:])) |
-			(binary.LittleEndian.Uint64(a[24:]) ^ binary.LittleEndian.Uint64(b[24:]))
-		a, b = a[32:], b[32:]
-	}
-	for len(a) >= 8 && len(b) >= 8 {
-		diff |= binary.LittleEndian.Uint64(a) ^ binary.LittleEndian.Uint64(b)
-		a, b = a[8:], b[8:]
-	}
-	return diff == 0
 }
 
 // AppendOutput appends the ABI v1 encoding of out to dst. It writes into

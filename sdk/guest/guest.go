@@ -33,7 +33,7 @@ import (
 	"github.com/licensehost/licensehost/sdk"
 )
 
-var g = state{errOut: stderr}
+func init() { g.errOut = stderr }
 
 // Register sets the policy function. Call it from an init function.
 func Register(fn sdk.Decider) { g.decide = valueDecider(fn) }
@@ -56,25 +56,6 @@ func policyAlloc(n uint32) uint32 {
 	}
 	g.in = g.in[:n]
 	return uint32(uintptr(unsafe.Pointer(unsafe.SliceData(g.in))))
-}
-
-// policyDecide decodes the input at ptr (which must lie in the buffer of the
-// last policy_alloc), calls the policy and returns ptr<<32|len of the
-// encoded output. 0 means the guest could not decide (run.go).
-//
-// No recover: a deferred closure would cost every call. A panic ends the
-// module (exit code 2, the trace on stderr); the host reports it, discards
-// the instance and applies its built-in policy.
-//
-//go:wasmexport policy_decide
-func policyDecide(ptr, n uint32) uint64 {
-	base := uint64(uintptr(unsafe.Pointer(unsafe.SliceData(g.in))))
-	out := g.run(uint64(ptr)-base, uint64(n))
-	v := uint64(uintptr(unsafe.Pointer(unsafe.SliceData(out))))<<32 | uint64(len(out))
-	if len(out) == 0 {
-		v = 0 // a select, not a branch (run.go)
-	}
-	return v
 }
 
 // stderr writes msg and a newline to file descriptor 2 through WASI
