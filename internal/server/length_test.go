@@ -54,8 +54,8 @@ func TestAnswersDeclareLength(t *testing.T) {
 		if tc.large && want <= 2048 {
 			t.Errorf("%s %s: %d bytes, want an answer larger than net/http's 2 KiB buffer", tc.method, tc.path, want)
 		}
-		for _, h := range []string{"Content-Type", "Cache-Control", "Content-Security-Policy", "X-Frame-Options", "Referrer-Policy",
-			"X-Content-Type-Options", "Cross-Origin-Opener-Policy", "Cross-Origin-Resource-Policy"} {
+		for _, h := range []string{"Content-Type", "Cache-Control", "Content-Security-Policy", "X-Frame-Options",
+			"X-Content-Type-Options", "Cross-Origin-Resource-Policy"} {
 			if len(resp.Header.Values(h)) != 1 {
 				t.Errorf("%s %s: header %s = %q, want one value", tc.method, tc.path, h, resp.Header.Values(h))
 			}

@@ -294,7 +294,16 @@ func (s *Server) sessionDelete(w http.ResponseWriter, r *http.Request) error {
 var errCSRF = &httpError{http.StatusForbidden, "csrf", "missing or wrong " + api.CSRFHeader + " header: a request made with the session cookie must carry the session's CSRF token"}
 
 // securityHeaders go on every answer: the page's, and the API's (which a
-// browser may also open directly).
+// browser may also open directly). An API answer carries what protects a
+// JSON document — no framing (CSP frame-ancestors, and X-Frame-Options for
+// browsers without CSP 2), no sniffing, no cross-origin embedding (CORP) —
+// the list of OWASP's REST Security Cheat Sheet; Cache-Control: no-store
+// goes on every answer besides. The page also gets Referrer-Policy and
+// Cross-Origin-Opener-Policy, which act only on a document that links,
+// loads or opens (a JSON answer does none of it, and the session cookie is
+// SameSite=Strict, so a cross-site window opening the API gets a 401).
+// Each header of an API answer is written on every quota check
+// (docs/web.md, docs/benchmarks.md#http).
 func securityHeaders(h http.Header, page bool) {
 	fixed := apiHeaders
 	if page {
@@ -319,18 +328,19 @@ func fixed(key, value string) fixedHeader {
 
 var (
 	apiHeaders  = securitySet(apiCSP)
-	pageHeaders = securitySet(PageCSP)
-	noStore     = fixed("Cache-Control", "no-store")
-	jsonType    = fixed("Content-Type", "application/json; charset=utf-8")
+	pageHeaders = append(securitySet(PageCSP),
+		fixed("Referrer-Policy", "no-referrer"),
+		fixed("Cross-Origin-Opener-Policy", "same-origin"))
+	noStore  = fixed("Cache-Control", "no-store")
+	jsonType = fixed("Content-Type", "application/json; charset=utf-8")
 )
 
+// securitySet is what every answer carries, with its CSP.
 func securitySet(csp string) []fixedHeader {
 	return []fixedHeader{
 		fixed("Content-Security-Policy", csp),
 		fixed("X-Frame-Options", "DENY"),
-		fixed("Referrer-Policy", "no-referrer"),
 		fixed("X-Content-Type-Options", "nosniff"),
-		fixed("Cross-Origin-Opener-Policy", "same-origin"),
 		fixed("Cross-Origin-Resource-Policy", "same-origin"),
 	}
 }

@@ -216,7 +216,8 @@ func TestSessionSecureOverTLS(t *testing.T) {
 }
 
 // The security headers are on every answer; the page gets the page CSP,
-// the API a deny-all one. Without a page, / is a 404.
+// the API a deny-all one, and only the page the headers that act on a
+// document that links or opens (docs/web.md). Without a page, / is a 404.
 func TestSecurityHeadersAndPage(t *testing.T) {
 	page := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -228,8 +229,14 @@ func TestSecurityHeadersAndPage(t *testing.T) {
 		t.Helper()
 		h := a.resp.Header
 		if h.Get("Content-Security-Policy") != csp || h.Get("X-Frame-Options") != "DENY" ||
-			h.Get("Referrer-Policy") != "no-referrer" || h.Get("X-Content-Type-Options") != "nosniff" {
+			h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Cross-Origin-Resource-Policy") != "same-origin" ||
+			h.Get("Cache-Control") != "no-store" {
 			t.Errorf("%s: headers %v", name, h)
+		}
+		page := csp == server.PageCSP
+		if (h.Get("Referrer-Policy") == "no-referrer") != page || (h.Get("Cross-Origin-Opener-Policy") == "same-origin") != page {
+			t.Errorf("%s: Referrer-Policy %q, Cross-Origin-Opener-Policy %q; want them on the page only",
+				name, h.Get("Referrer-Policy"), h.Get("Cross-Origin-Opener-Policy"))
 		}
 	}
 	a := do(t, c, "GET", ts.URL+"/", nil, "")
