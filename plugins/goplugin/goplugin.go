@@ -241,7 +241,7 @@ func (p *Policy) start(ctx context.Context) (*process, error) {
 		return fail(fmt.Errorf("dispense: unexpected %T", raw))
 	}
 	proc := &process{sockets: sockets, client: client, rpc: c, stderr: stderr}
-	path, err := c.Listen()
+	path, err := c.Listen(p.cfg.StartTimeout)
 	var serverErr rpc.ServerError
 	switch {
 	case errors.As(err, &serverErr):

@@ -37,6 +37,7 @@ func TestMain(m *testing.M) {
 		"builtin":    "github.com/licensehost/licensehost/sdk/examples/builtin",
 		"hostile":    "./testdata/hostile",
 		"netrpconly": "./testdata/netrpconly",
+		"hanglisten": "./testdata/hanglisten",
 	} {
 		if _, err := e2etest.Build(dir, name, pkg, "-trimpath"); err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -84,6 +85,19 @@ func TestConformance(t *testing.T) {
 	if d, _ := p.Decide(context.Background(), sample); d.Policy != "plugin:builtin" {
 		t.Errorf("policy name %q", d.Policy)
 	}
+}
+
+// A plugin that does not answer Plugin.Listen is refused within the start
+// timeout instead of hanging Start (and every restart, under the policy's
+// lock).
+func TestListenHangRefused(t *testing.T) {
+	path := filepath.Join(binDir, "hanglisten")
+	start := time.Now()
+	_, err := goplugin.Start(context.Background(), goplugin.Config{Path: path, SHA256: sum(t, path), StartTimeout: 300 * time.Millisecond})
+	if err == nil || !strings.Contains(err.Error(), "direct channel") {
+		t.Fatalf("error %v, want a refusal naming the direct channel", err)
+	}
+	t.Logf("refused after %v: %v", time.Since(start), err)
 }
 
 // A plugin built before the direct channel (net/rpc only) still decides,

@@ -2,11 +2,13 @@ package plugin
 
 import (
 	"bufio"
+	"context"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"net/rpc"
 	"os"
 	"path/filepath"
 	"sync"
@@ -162,11 +164,19 @@ func (s *RPCServer) decideInto(out []byte, in []byte) (res []byte, err error) {
 
 // Listen asks the plugin to start the direct channel and returns the path of
 // its socket. A plugin without the channel (built with an older sdk)
-// answers an rpc.ServerError.
-func (c *RPCClient) Listen() (string, error) {
+// answers an rpc.ServerError; one that does not answer within timeout,
+// context.DeadlineExceeded.
+func (c *RPCClient) Listen(timeout time.Duration) (string, error) {
 	var path string
-	err := c.c.Call("Plugin.Listen", DirectVersion, &path)
-	return path, err
+	call := c.c.Go("Plugin.Listen", DirectVersion, &path, make(chan *rpc.Call, 1))
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	select {
+	case <-call.Done:
+		return path, call.Error
+	case <-t.C:
+		return "", context.DeadlineExceeded
+	}
 }
 
 // Conn is the host's end of one connection of the direct channel. It makes
