@@ -11,6 +11,7 @@ BIN=${BIN:-bin}
 DURATION=${DURATION:-10s}
 ROUNDS=${ROUNDS:-3}
 EXTRA=${EXTRA:-} # more daemon flags, e.g. EXTRA="--log-level debug"
+HOSTENV=${HOSTENV:-} # variables for the daemon alone, e.g. HOSTENV="GOGC=100"
 
 work=$(mktemp -d)
 pids=""
@@ -37,7 +38,7 @@ wait_url() {
 : >"$work/host.out"
 : >"$work/bare.out"
 # shellcheck disable=SC2086
-"$BIN/licensehost" --listen 127.0.0.1:0 --data-dir "$work/data" --license-server http://127.0.0.1:9 $EXTRA \
+env $HOSTENV "$BIN/licensehost" --listen 127.0.0.1:0 --data-dir "$work/data" --license-server http://127.0.0.1:9 $EXTRA \
 	>"$work/host.out" 2>"$work/host.err" &
 host_pid=$!
 pids="$pids $!"
@@ -73,7 +74,7 @@ run() {
 		     printf "%s %.1f\n", r, c * 1e6 / tck / n}' "$work/wrk.out"
 }
 
-echo "wrk -t2 -c16 -d$DURATION, POST /api/quota/check, $ROUNDS rounds; daemon flags: ${EXTRA:-none}"
+echo "wrk -t2 -c16 -d$DURATION, POST /api/quota/check, $ROUNDS rounds; daemon flags: ${EXTRA:-none}; daemon environment: ${HOSTENV:-none}"
 run "$host_pid" "$host/api/quota/check" >/dev/null # warm up
 run "$bare_pid" "$bare/" >/dev/null
 sum_bare=0; sum_host=0; cpu_bare=0; cpu_host=0
