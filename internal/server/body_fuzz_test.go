@@ -25,7 +25,7 @@ import (
 func FuzzQuotaBody(f *testing.F) {
 	for _, s := range []string{
 		`{"batch":5,"used":10}`, `{"batch":5}`, `{"batch":5,"resource":"seats"}`, ``, `{}`, `null`,
-		`{"batch":1,"batch":2}`, `{"Batch":1}`, `{"batch":1} {}`, `{"batch":"1"}`, `[1]`,
+		`{"batch":1,"batch":2}`, `{"Batch":1}`, `{"batch":1,"size":2}`, `{"batch":1} {}`, `{"batch":"1"}`, `[1]`,
 		`{"batch":1,"used":null}`, `{"batch":1e2}`, `{"batch":-1}`, "{\"resource\":\"\xff\"}",
 		`{"batch":1,"resource":"\ud800"}`, `  {"batch":3}  `, `{"batch":9223372036854775807}`,
 	} {
