@@ -239,6 +239,29 @@ func TestConcurrent(t *testing.T) {
 	wg.Wait()
 }
 
+// More concurrent callers than the direct channel has connections (64):
+// the ones past it wait for a free connection, within their timeout.
+func TestMoreCallersThanConnections(t *testing.T) {
+	p := start(t, "builtin", goplugin.Config{Timeout: 10 * time.Second})
+	var wg sync.WaitGroup
+	for g := range 150 {
+		wg.Go(func() {
+			for i := range 4 {
+				in := sample
+				in.Used = int64(g*10 + i)
+				if d, err := p.Decide(context.Background(), in); err != nil || d.Allowed != engine.DecideBuiltin(in).Allowed {
+					t.Errorf("%s, %v", policytest.Format(d), err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if p.Starts() != 1 {
+		t.Errorf("%d starts, want 1", p.Starts())
+	}
+}
+
 // The plugin process starts with GOMAXPROCS from Config.CPUs (1 unless
 // set), and none of the host's environment.
 func TestPluginEnvironment(t *testing.T) {
