@@ -15,16 +15,17 @@ import (
 // daemon collected about once every 1 000 checks, each collection scanning
 // the stacks of Badger's goroutines and the binary's globals whatever the
 // heap: 4.4 ms of CPU per 1 000 checks at GOGC=100, 1.7 at 200, 0.9 at 400
-// (GODEBUG=gctrace=1 under make bench-http's load, docs/benchmarks.md#http).
-// 200 costs ~3 MiB more RSS while checks run (31 MiB against 28) and
-// nothing after a burst of writes, which the limit bounds; 400 would cost
-// 5 MiB for another 0.8 µs a check. GOGC=50 cost ~15 % more CPU per check.
+// (GODEBUG=gctrace=1 under make bench-http's load; docs/reliability.md,
+// memory). 200 costs ~3 MiB more RSS while checks run (31 MiB against 28)
+// and nothing after a burst of writes, which the limit bounds; 400 would
+// cost another 1.7 MiB for another 0.8 µs a check. GOGC=50 cost ~15 % more
+// CPU per check.
 // The limit costs nothing in steady use — the live heap is far below it —
 // and bounds a burst: Badger's compactions build tables of several MiB
 // each, and without a limit the heap grows to three times its peak
 // (docs/reliability.md, memory).
 //
-// What the daemon does instead is give back, once it is idle, the memory a
+// What the daemon does besides is give back, once it is idle, the memory a
 // burst of work left behind: Badger's table builds (flushes and compactions)
 // allocate several MiB each and Badger keeps up to eight builder buffers
 // pooled, releasing one per 2 s of disuse; the Go runtime then holds the

@@ -20,7 +20,7 @@ import (
 // it until Go 1.27 makes it standard): in one pass, where encoding/json's
 // Decoder scans the body for validity first and then again to decode, with
 // a quarter of the allocations — a few microseconds of every quota check
-// (docs/benchmarks.md#http). It refuses what the API always refused
+// (docs/benchmarks.md, the real binary against a bare handler). It refuses what the API always refused
 // (unknown members, trailing data, invalid UTF-8) and, as api/openapi.json
 // has always said, member names in another case ("Batch") and a member
 // named twice: encoding/json matched names whatever their case and kept the
