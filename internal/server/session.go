@@ -303,7 +303,7 @@ var errCSRF = &httpError{http.StatusForbidden, "csrf", "missing or wrong " + api
 // loads or opens (a JSON answer does none of it, and the session cookie is
 // SameSite=Strict, so a cross-site window opening the API gets a 401).
 // Each header of an API answer is written on every quota check
-// (docs/web.md, docs/benchmarks.md#http).
+// (docs/web.md; docs/benchmarks.md, the real binary against a bare handler).
 func securityHeaders(h http.Header, page bool) {
 	fixed := apiHeaders
 	if page {
