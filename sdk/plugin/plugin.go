@@ -1,6 +1,7 @@
 // Package plugin serves a policy function as a hashicorp/go-plugin binary
-// and holds the pieces the host shares with it: the handshake and the net/rpc
-// protocol. An author's main is one line:
+// and holds the pieces the host shares with it: the handshake, the net/rpc
+// protocol and the direct channel decisions go over (direct.go). An author's
+// main is one line:
 //
 //	func main() { plugin.Serve(decide) }
 //
