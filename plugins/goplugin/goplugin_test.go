@@ -37,7 +37,8 @@ func TestMain(m *testing.M) {
 		"builtin":    "github.com/licensehost/licensehost/sdk/examples/builtin",
 		"hostile":    "./testdata/hostile",
 		"netrpconly": "./testdata/netrpconly",
-		"hanglisten": "./testdata/hanglisten",
+		"hanglisten": "./testdata/badlisten",
+		"farlisten":  "./testdata/badlisten",
 	} {
 		if _, err := e2etest.Build(dir, name, pkg, "-trimpath"); err != nil {
 			fmt.Fprintln(os.Stderr, err)
@@ -98,6 +99,30 @@ func TestListenHangRefused(t *testing.T) {
 		t.Fatalf("error %v, want a refusal naming the direct channel", err)
 	}
 	t.Logf("refused after %v: %v", time.Since(start), err)
+}
+
+// A plugin that answers Plugin.Listen with a socket outside the directory
+// the host gave it is refused.
+func TestListenElsewhereRefused(t *testing.T) {
+	path := filepath.Join(binDir, "farlisten")
+	_, err := goplugin.Start(context.Background(), goplugin.Config{Path: path, SHA256: sum(t, path)})
+	if err == nil || !strings.Contains(err.Error(), "outside the plugin's directory") {
+		t.Fatalf("error %v, want a refusal of the socket", err)
+	}
+}
+
+// A caller whose context has ended gets ErrCanceled, and the plugin is not
+// at fault.
+func TestCanceledCaller(t *testing.T) {
+	p := start(t, "builtin", goplugin.Config{})
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := p.Decide(ctx, sample); !errors.Is(err, wire.ErrCanceled) {
+		t.Fatalf("error %v, want canceled", err)
+	}
+	if d, err := p.Decide(context.Background(), sample); err != nil || !d.Allowed || p.Starts() != 1 {
+		t.Errorf("after a canceled call: %s, %v, starts %d", policytest.Format(d), err, p.Starts())
+	}
 }
 
 // A plugin built before the direct channel (net/rpc only) still decides,

@@ -1,9 +1,13 @@
-// Command hanglisten is a policy plugin whose Plugin.Listen never answers:
-// the host must give up on it within its start timeout rather than hang.
+// Command badlisten is a policy plugin whose Plugin.Listen misbehaves, by
+// the name it is built under: "hanglisten" never answers (the host must give
+// up within its start timeout rather than hang), "farlisten" answers a
+// socket outside the plugin's socket directory (the host must refuse it).
 package main
 
 import (
 	"net/rpc"
+	"os"
+	"path/filepath"
 
 	goplugin "github.com/hashicorp/go-plugin"
 
@@ -22,7 +26,13 @@ func (server) Decide(in []byte, reply *[]byte) error {
 	return nil
 }
 
-func (server) Listen(int, *string) error { select {} }
+func (server) Listen(_ int, path *string) error {
+	if filepath.Base(os.Args[0]) == "farlisten" {
+		*path = filepath.Join(os.TempDir(), "elsewhere.sock")
+		return nil
+	}
+	select {}
+}
 
 type netrpcPlugin struct{}
 
