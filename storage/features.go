@@ -164,10 +164,9 @@ func (s *Store) DeleteGrants(ctx context.Context, source string) error {
 
 // GrantsGeneration implements engine.FeatureStore.
 func (s *Store) GrantsGeneration(ctx context.Context) (uint64, error) {
-	if err := s.enter(ctx, "GrantsGeneration"); err != nil {
+	if err := s.enterShut(ctx, "GrantsGeneration"); err != nil {
 		return 0, err
 	}
-	defer s.closeMu.RUnlock()
 	return s.grantsGen.Load(), nil
 }
 

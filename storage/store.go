@@ -66,6 +66,10 @@ type Store struct {
 
 	closeMu sync.RWMutex // held shared by every call, exclusively by Close
 	closed  bool
+	// shut is closed for the calls that touch no Badger state (the
+	// generations, read at every quota check): an atomic load, where the
+	// read lock's shared counter moves between the cores on every call.
+	shut atomic.Bool
 
 	// writeMu serialises Update and AppendEvent, which share the record and
 	// the event sequence: Update's fn runs exactly once per call.
@@ -284,6 +288,18 @@ func (s *Store) enter(ctx context.Context, op string) error {
 	return nil
 }
 
+// enterShut is enter for a call that reads no Badger state and so need not
+// hold Close off: it fails once Close has begun, without the read lock.
+func (s *Store) enterShut(ctx context.Context, op string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if s.shut.Load() {
+		return fmt.Errorf("storage %s: %w", op, engine.ErrClosed)
+	}
+	return nil
+}
+
 // update runs fn in a read-write transaction, retrying on a conflict until
 // it commits or ctx is done. fn's own errors come back unchanged.
 func (s *Store) update(ctx context.Context, fn func(*badger.Txn) error) error {
@@ -309,6 +325,7 @@ func (s *Store) Close() error {
 		return nil
 	}
 	s.closed = true
+	s.shut.Store(true)
 	if err := s.db.Close(); err != nil {
 		return fmt.Errorf("storage: close %s: %w", s.dir, err)
 	}
@@ -418,10 +435,9 @@ func (s *Store) Update(ctx context.Context, fn func(*engine.Record) ([]engine.Ev
 // this Store the only writer of its record, so every change goes through
 // Update, which moves the generation after its commit.
 func (s *Store) RecordGeneration(ctx context.Context) (uint64, error) {
-	if err := s.enter(ctx, "RecordGeneration"); err != nil {
+	if err := s.enterShut(ctx, "RecordGeneration"); err != nil {
 		return 0, err
 	}
-	defer s.closeMu.RUnlock()
 	return s.recordGen.Load(), nil
 }
 

@@ -2,6 +2,8 @@ package server
 
 import (
 	"net/http"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -26,6 +28,29 @@ type Metrics struct {
 	latency   *prometheus.HistogramVec
 	quota     *prometheus.CounterVec
 	fallbacks prometheus.Counter
+
+	// quotaSeries caches the counter of each (allowed, reason) of
+	// licensehost_quota_decisions_total, at most maxReasonSeries of them
+	// (quotaSeriesN counts them): a policy module names its own reasons,
+	// and one that named a new reason at every decision would otherwise
+	// grow the host's memory without end. The cache also spares each
+	// decision the vector's label hashing and read lock.
+	quotaSeries  sync.Map // quotaKey → prometheus.Counter
+	quotaSeriesN atomic.Int32
+}
+
+// maxReasonSeries bounds the (result, reason) series of
+// licensehost_quota_decisions_total; decisions with a reason beyond them
+// are counted under OtherReason (docs/api.md, operations).
+const maxReasonSeries = 100
+
+// OtherReason is the reason label of decisions whose own reason came after
+// maxReasonSeries others.
+const OtherReason = "_other"
+
+type quotaKey struct {
+	allowed bool
+	reason  string
 }
 
 var _ engine.Observer = (*Metrics)(nil)
@@ -91,12 +116,29 @@ func (m *Metrics) RemoteCall(kind string, d time.Duration, err error, res engine
 
 // QuotaDecision implements engine.Observer.
 func (m *Metrics) QuotaDecision(d engine.QuotaDecision, fallback bool) {
-	result := "refused"
-	if d.Allowed {
-		result = "allowed"
-	}
-	m.quota.WithLabelValues(result, d.Reason).Inc()
+	m.quotaCounter(d.Allowed, d.Reason).Inc()
 	if fallback {
 		m.fallbacks.Inc()
 	}
+}
+
+// quotaCounter is the counter of a decision's (result, reason).
+func (m *Metrics) quotaCounter(allowed bool, reason string) prometheus.Counter {
+	k := quotaKey{allowed, reason}
+	if c, ok := m.quotaSeries.Load(k); ok {
+		return c.(prometheus.Counter)
+	}
+	result := "refused"
+	if allowed {
+		result = "allowed"
+	}
+	if m.quotaSeriesN.Add(1) > maxReasonSeries {
+		m.quotaSeriesN.Add(-1)
+		return m.quota.WithLabelValues(result, OtherReason)
+	}
+	c, loaded := m.quotaSeries.LoadOrStore(k, m.quota.WithLabelValues(result, reason))
+	if loaded {
+		m.quotaSeriesN.Add(-1)
+	}
+	return c.(prometheus.Counter)
 }

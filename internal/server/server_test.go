@@ -1,12 +1,15 @@
 package server_test
 
 import (
+	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -190,6 +193,54 @@ func TestMetrics(t *testing.T) {
 		if !strings.Contains(text, want) {
 			t.Errorf("metrics lack %q", want)
 		}
+	}
+}
+
+// reasonPerCall is a hostile policy: a new reason code at every decision.
+type reasonPerCall struct{ n atomic.Int64 }
+
+func (p *reasonPerCall) Decide(_ context.Context, in engine.QuotaInput) (engine.QuotaDecision, error) {
+	return engine.QuotaDecision{Allowed: false, Reason: fmt.Sprintf("r%d", p.n.Add(1)), Policy: "hostile"}, nil
+}
+
+func (*reasonPerCall) Close(context.Context) error { return nil }
+
+// A policy that names a new reason at every decision does not grow the
+// metrics without end: past the first 100 (result, reason) series the
+// decisions are counted under "_other", and none is lost.
+func TestMetricsReasonsBounded(t *testing.T) {
+	m := server.NewMetrics()
+	eng := testEngine(t, func(o *engine.Options) { o.Observer = m; o.Policy = &reasonPerCall{} })
+	ts, _ := testServer(t, eng, server.Options{AdminToken: adminToken, Metrics: m})
+	const calls = 400
+	for range calls {
+		call(t, ts, "POST", api.PathQuotaCheck, `{"batch":5}`)
+	}
+	req, _ := http.NewRequest("GET", ts.URL+api.PathMetrics, nil)
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	resp, err := validating(t).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	series, total := 0, 0
+	for _, line := range strings.Split(string(b), "\n") {
+		if !strings.HasPrefix(line, "licensehost_quota_decisions_total{") {
+			continue
+		}
+		series++
+		var n int
+		if _, err := fmt.Sscan(line[strings.LastIndexByte(line, ' ')+1:], &n); err != nil {
+			t.Fatalf("%q: %v", line, err)
+		}
+		total += n
+	}
+	if series > 101 || total != calls {
+		t.Fatalf("%d series counting %d decisions; want at most 101 (100 reasons and _other) counting %d", series, total, calls)
+	}
+	if want := `licensehost_quota_decisions_total{reason="_other",result="refused"} 300`; !strings.Contains(string(b), want) {
+		t.Errorf("metrics lack %q", want)
 	}
 }
 
