@@ -85,8 +85,10 @@ type Engine struct {
 	hbMu     sync.Mutex
 	hbFlight *flight // the heartbeat in progress, joined by concurrent callers
 
-	hwMu     sync.Mutex
-	seenHigh time.Time     // latest clock reading this process has seen
+	// seenHigh is the latest wall-clock reading this process has seen, to
+	// within seenStep (see now); read and moved without a lock, since every
+	// quota check reads it and moves it.
+	seenHigh atomic.Pointer[time.Time]
 	offline  OfflineSource // activation files' licenses; nil: none (SetOffline)
 
 	sealKey    []byte
@@ -174,22 +176,32 @@ func (e *Engine) Config() Config { return e.cfg }
 // MachineID returns this machine's code.
 func (e *Engine) MachineID() string { return e.machineID }
 
-// now reads the clock and remembers the highest reading of this process.
+// seenStep is how far the clock must run past seenHigh before now moves
+// it: a mark a millisecond behind changes no answer (the clock tolerance is
+// minutes), and a busy host then moves it once a millisecond, not at every
+// request.
+const seenStep = time.Millisecond
+
+// now reads the clock and remembers the highest reading of this process,
+// by wall-clock time: a clock turned back while the process runs leaves
+// the mark where it was, as a restart does (the persisted mark).
 func (e *Engine) now() time.Time {
 	t := e.clock.Now()
-	e.hwMu.Lock()
-	defer e.hwMu.Unlock()
-	if t.After(e.seenHigh) {
-		e.seenHigh = t
+	wall := t.Round(0) // the reading without its monotonic part
+	for {
+		seen := e.seenHigh.Load()
+		if seen != nil && !wall.After(seen.Add(seenStep)) {
+			return t
+		}
+		if e.seenHigh.CompareAndSwap(seen, &wall) {
+			return t
+		}
 	}
-	return t
 }
 
 func (e *Engine) highWater(rec Record) time.Time {
-	e.hwMu.Lock()
-	defer e.hwMu.Unlock()
-	if e.seenHigh.After(rec.ClockHighWater) {
-		return e.seenHigh
+	if seen := e.seenHigh.Load(); seen != nil && seen.After(rec.ClockHighWater) {
+		return *seen
 	}
 	return rec.ClockHighWater
 }
@@ -417,9 +429,8 @@ func (e *Engine) applySuccess(rec *Record, key string, res RemoteResult, kind st
 	// when the server's time confirmed the clock, a mark left by a clock
 	// once set too far ahead heals here (see verifiedAt).
 	rec.ClockHighWater = at
-	e.hwMu.Lock()
-	e.seenHigh = at
-	e.hwMu.Unlock()
+	anchor := at.Round(0)
+	e.seenHigh.Store(&anchor)
 	rec.LastRefresh = Refresh{Kind: kind, Success: true, HTTPStatus: res.HTTPStatus, Message: res.Message, At: at}
 }
 

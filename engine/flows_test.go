@@ -402,6 +402,27 @@ func TestClockTurnedBack(t *testing.T) {
 	}
 }
 
+// A clock turned back while the process runs: answers keep the highest
+// reading the process saw, as a fresh process keeps the persisted mark.
+func TestClockTurnedBackInProcess(t *testing.T) {
+	r := newRig(t, engine.DefaultConfig())
+	r.activate(keyA)
+	r.srv.SetDown(true)
+	r.clock.Advance(day(10))
+	if _, err := r.eng.CheckQuota(r.ctx, engine.QuotaRequest{Batch: 1, Used: engine.Int64(0)}); err != nil {
+		t.Fatal(err)
+	}
+	high := r.clock.Now()
+	r.clock.Set(t0.Add(day(1)))
+	v, err := r.eng.Status(r.ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !v.Evaluation.Now.Equal(high) {
+		t.Fatalf("clock back in the process: evaluated at %v, want the highest reading %v", v.Evaluation.Now, high)
+	}
+}
+
 func TestQuotaDynamicAndCommunity(t *testing.T) {
 	r := newRig(t, engine.DefaultConfig())
 	check := func(batch int64, used *int64) engine.QuotaAnswer {
