@@ -18,6 +18,7 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/licensehost/licensehost/api"
@@ -64,8 +65,12 @@ type Manager struct {
 	mu  sync.Mutex
 	log *slog.Logger
 
+	// cache holds the honoured files once loaded (offline.go); nil: not
+	// loaded. Read without a lock at every quota check; cacheMu serialises
+	// loading and invalidation, so that a load never stores what an
+	// install made stale.
 	cacheMu sync.Mutex
-	cache   []*actfile.SignedActivation // nil: not loaded (offline.go)
+	cache   atomic.Pointer[[]*actfile.SignedActivation]
 }
 
 // New returns a Manager.

@@ -14,10 +14,13 @@ var _ engine.OfflineSource = (*Manager)(nil)
 // machine and installation key), parsed once and cached until the next
 // install, uninstall, delete or reconcile.
 func (m *Manager) honoured(ctx context.Context) ([]*actfile.SignedActivation, error) {
+	if c := m.cache.Load(); c != nil {
+		return *c, nil
+	}
 	m.cacheMu.Lock()
 	defer m.cacheMu.Unlock()
-	if m.cache != nil {
-		return m.cache, nil
+	if c := m.cache.Load(); c != nil {
+		return *c, nil
 	}
 	recs, err := m.cfg.Store.Activations(ctx)
 	if err != nil {
@@ -30,13 +33,13 @@ func (m *Manager) honoured(ctx context.Context) ([]*actfile.SignedActivation, er
 			out = append(out, sa)
 		}
 	}
-	m.cache = out
+	m.cache.Store(&out)
 	return out, nil
 }
 
 func (m *Manager) invalidate() {
 	m.cacheMu.Lock()
-	m.cache = nil
+	m.cache.Store(nil)
 	m.cacheMu.Unlock()
 }
 
