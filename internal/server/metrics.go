@@ -1,6 +1,7 @@
 package server
 
 import (
+	"maps"
 	"net/http"
 	"sync"
 	"sync/atomic"
@@ -35,8 +36,8 @@ type Metrics struct {
 	// and one that named a new reason at every decision would otherwise
 	// grow the host's memory without end. The cache also spares each
 	// decision the vector's label hashing and read lock.
-	quotaSeries  sync.Map // quotaKey → prometheus.Counter
-	quotaSeriesN atomic.Int32
+	quotaSeries   atomic.Pointer[map[quotaKey]prometheus.Counter] // copied on each new series
+	quotaSeriesMu sync.Mutex                                      // serialises adding a series
 }
 
 // maxReasonSeries bounds the (result, reason) series of
@@ -122,23 +123,38 @@ func (m *Metrics) QuotaDecision(d engine.QuotaDecision, fallback bool) {
 	}
 }
 
-// quotaCounter is the counter of a decision's (result, reason).
+// quotaCounter is the counter of a decision's (result, reason). The series
+// seen so far are a map read without a lock (a handful of them, written
+// once each), copied whenever a series is added.
 func (m *Metrics) quotaCounter(allowed bool, reason string) prometheus.Counter {
 	k := quotaKey{allowed, reason}
-	if c, ok := m.quotaSeries.Load(k); ok {
-		return c.(prometheus.Counter)
+	if series := m.quotaSeries.Load(); series != nil {
+		if c, ok := (*series)[k]; ok {
+			return c
+		}
 	}
 	result := "refused"
 	if allowed {
 		result = "allowed"
 	}
-	if m.quotaSeriesN.Add(1) > maxReasonSeries {
-		m.quotaSeriesN.Add(-1)
+	m.quotaSeriesMu.Lock()
+	defer m.quotaSeriesMu.Unlock()
+	var old map[quotaKey]prometheus.Counter
+	if series := m.quotaSeries.Load(); series != nil {
+		old = *series
+	}
+	if c, ok := old[k]; ok {
+		return c
+	}
+	if len(old) >= maxReasonSeries {
 		return m.quota.WithLabelValues(result, OtherReason)
 	}
-	c, loaded := m.quotaSeries.LoadOrStore(k, m.quota.WithLabelValues(result, reason))
-	if loaded {
-		m.quotaSeriesN.Add(-1)
+	next := maps.Clone(old)
+	if next == nil {
+		next = map[quotaKey]prometheus.Counter{}
 	}
-	return c.(prometheus.Counter)
+	c := m.quota.WithLabelValues(result, reason)
+	next[k] = c
+	m.quotaSeries.Store(&next)
+	return c
 }
