@@ -31,11 +31,13 @@ type Metrics struct {
 	fallbacks prometheus.Counter
 
 	// quotaSeries caches the counter of each (allowed, reason) of
-	// licensehost_quota_decisions_total, at most maxReasonSeries of them
-	// (quotaSeriesN counts them): a policy module names its own reasons,
+	// licensehost_quota_decisions_total, at most maxReasonSeries of them:
+	// a policy module names its own reasons,
 	// and one that named a new reason at every decision would otherwise
 	// grow the host's memory without end. The cache also spares each
-	// decision the vector's label hashing and read lock.
+	// decision the vector's label hashing and read lock. A decision past
+	// the bound takes quotaSeriesMu: only a policy naming ever new reasons
+	// pays for it.
 	quotaSeries   atomic.Pointer[map[quotaKey]prometheus.Counter] // copied on each new series
 	quotaSeriesMu sync.Mutex                                      // serialises adding a series
 }
