@@ -174,15 +174,7 @@ func TestMetrics(t *testing.T) {
 	ts, _ := newServer(t)
 	call(t, ts, "POST", api.PathQuotaCheck, `{"batch":5}`)
 	call(t, ts, "POST", api.PathQuotaCheck, `{"batch":50}`)
-	req, _ := http.NewRequest("GET", ts.URL+api.PathMetrics, nil)
-	req.Header.Set("Authorization", "Bearer "+adminToken)
-	resp, err := validating(t).Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
-	text := string(b)
+	text := metricsText(t, ts)
 	for _, want := range []string{
 		`licensehost_license_status{status="community"} 1`,
 		`licensehost_quota_decisions_total{reason="ok",result="allowed"} 1`,
@@ -194,6 +186,23 @@ func TestMetrics(t *testing.T) {
 			t.Errorf("metrics lack %q", want)
 		}
 	}
+}
+
+// metricsText is GET /metrics as the admin.
+func metricsText(t *testing.T, ts *httptest.Server) string {
+	t.Helper()
+	req, _ := http.NewRequest("GET", ts.URL+api.PathMetrics, nil)
+	req.Header.Set("Authorization", "Bearer "+adminToken)
+	resp, err := validating(t).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
 }
 
 // reasonPerCall is a hostile policy: a new reason code at every decision.
@@ -216,16 +225,9 @@ func TestMetricsReasonsBounded(t *testing.T) {
 	for range calls {
 		call(t, ts, "POST", api.PathQuotaCheck, `{"batch":5}`)
 	}
-	req, _ := http.NewRequest("GET", ts.URL+api.PathMetrics, nil)
-	req.Header.Set("Authorization", "Bearer "+adminToken)
-	resp, err := validating(t).Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	text := metricsText(t, ts)
 	series, total := 0, 0
-	for _, line := range strings.Split(string(b), "\n") {
+	for _, line := range strings.Split(text, "\n") {
 		if !strings.HasPrefix(line, "licensehost_quota_decisions_total{") {
 			continue
 		}
@@ -239,7 +241,7 @@ func TestMetricsReasonsBounded(t *testing.T) {
 	if series > 101 || total != calls {
 		t.Fatalf("%d series counting %d decisions; want at most 101 (100 reasons and _other) counting %d", series, total, calls)
 	}
-	if want := `licensehost_quota_decisions_total{reason="_other",result="refused"} 300`; !strings.Contains(string(b), want) {
+	if want := `licensehost_quota_decisions_total{reason="_other",result="refused"} 300`; !strings.Contains(text, want) {
 		t.Errorf("metrics lack %q", want)
 	}
 }
