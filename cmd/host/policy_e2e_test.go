@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"errors"
+	"io"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -54,6 +56,18 @@ func TestPolicyDirWasm(t *testing.T) {
 	q, err = h.client.QuotaCheck(ctx, api.QuotaCheckRequest{Batch: 50})
 	if err != nil || !q.Allowed || q.Policy != "wasm:tiered" {
 		t.Fatalf("batch 50 under tiered: %+v %v", q, err)
+	}
+	// Each of the module's decisions is counted, by module and outcome.
+	req, _ := http.NewRequest(http.MethodGet, h.url+api.PathMetrics, nil)
+	req.Header.Set("Authorization", "Bearer "+h.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if want := `licensehost_policy_decisions_total{outcome="ok",policy="wasm:tiered"} 2`; !strings.Contains(string(metrics), want) {
+		t.Errorf("metrics lack %q:\n%s", want, metrics)
 	}
 
 	// Break the module: the reload is refused, tiered stays.

@@ -30,16 +30,10 @@ type Metrics struct {
 	quota     *prometheus.CounterVec
 	fallbacks prometheus.Counter
 
-	// quotaSeries caches the counter of each (allowed, reason) of
-	// licensehost_quota_decisions_total, at most maxReasonSeries of them:
-	// a policy module names its own reasons,
-	// and one that named a new reason at every decision would otherwise
-	// grow the host's memory without end. The cache also spares each
-	// decision the vector's label hashing and read lock. A decision past
-	// the bound takes quotaSeriesMu: only a policy naming ever new reasons
-	// pays for it.
-	quotaSeries   atomic.Pointer[map[quotaKey]prometheus.Counter] // copied on each new series
-	quotaSeriesMu sync.Mutex                                      // serialises adding a series
+	// quota's series, by (allowed, reason): a policy module names its own
+	// reasons, and one that named a new reason at every decision would
+	// otherwise grow the host's memory without end.
+	quotaSeries *CounterSeries[quotaKey]
 }
 
 // maxReasonSeries bounds the (result, reason) series of
@@ -47,9 +41,58 @@ type Metrics struct {
 // are counted under OtherReason (docs/api.md, operations).
 const maxReasonSeries = 100
 
-// OtherReason is the reason label of decisions whose own reason came after
-// maxReasonSeries others.
+// OtherReason is the label value of the decisions counted past a
+// CounterSeries' bound.
 const OtherReason = "_other"
+
+// CounterSeries hands out the counters of a CounterVec by a key, at most
+// max distinct series: past them, a new key's count goes to the series
+// labels(k, true) names (OtherReason in place of what a module chose). The series seen so far are a map
+// read without a lock (every quota check or policy decision reads it; the
+// vector's own lookup hashes the labels under a read lock whose counter
+// moves between the cores), copied whenever a series is added.
+type CounterSeries[K comparable] struct {
+	vec    *prometheus.CounterVec
+	max    int
+	labels func(k K, past bool) []string
+	seen   atomic.Pointer[map[K]prometheus.Counter]
+	mu     sync.Mutex // serialises adding a series
+}
+
+// NewCounterSeries returns the series of vec; labels gives a key's label
+// values, or with past its values once max series exist.
+func NewCounterSeries[K comparable](vec *prometheus.CounterVec, max int, labels func(k K, past bool) []string) *CounterSeries[K] {
+	return &CounterSeries[K]{vec: vec, max: max, labels: labels}
+}
+
+// Counter is the counter of k's series.
+func (c *CounterSeries[K]) Counter(k K) prometheus.Counter {
+	if seen := c.seen.Load(); seen != nil {
+		if counter, ok := (*seen)[k]; ok {
+			return counter
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var old map[K]prometheus.Counter
+	if seen := c.seen.Load(); seen != nil {
+		old = *seen
+	}
+	if counter, ok := old[k]; ok {
+		return counter
+	}
+	if len(old) >= c.max {
+		return c.vec.WithLabelValues(c.labels(k, true)...)
+	}
+	next := maps.Clone(old)
+	if next == nil {
+		next = map[K]prometheus.Counter{}
+	}
+	counter := c.vec.WithLabelValues(c.labels(k, false)...)
+	next[k] = counter
+	c.seen.Store(&next)
+	return counter
+}
 
 type quotaKey struct {
 	allowed bool
@@ -74,6 +117,16 @@ func NewMetrics() *Metrics {
 	m.quota = prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "licensehost_quota_decisions_total", Help: "Quota decisions by result (allowed, refused) and reason.",
 	}, []string{"result", "reason"})
+	m.quotaSeries = NewCounterSeries(m.quota, maxReasonSeries, func(k quotaKey, past bool) []string {
+		result, reason := "refused", k.reason
+		if k.allowed {
+			result = "allowed"
+		}
+		if past {
+			reason = OtherReason
+		}
+		return []string{result, reason}
+	})
 	m.fallbacks = prometheus.NewCounter(prometheus.CounterOpts{
 		Name: "licensehost_policy_fallbacks_total", Help: "Quota decisions that fell back to the builtin policy after a policy module failed.",
 	})
@@ -119,44 +172,8 @@ func (m *Metrics) RemoteCall(kind string, d time.Duration, err error, res engine
 
 // QuotaDecision implements engine.Observer.
 func (m *Metrics) QuotaDecision(d engine.QuotaDecision, fallback bool) {
-	m.quotaCounter(d.Allowed, d.Reason).Inc()
+	m.quotaSeries.Counter(quotaKey{d.Allowed, d.Reason}).Inc()
 	if fallback {
 		m.fallbacks.Inc()
 	}
-}
-
-// quotaCounter is the counter of a decision's (result, reason). The series
-// seen so far are a map read without a lock (a handful of them, written
-// once each), copied whenever a series is added.
-func (m *Metrics) quotaCounter(allowed bool, reason string) prometheus.Counter {
-	k := quotaKey{allowed, reason}
-	if series := m.quotaSeries.Load(); series != nil {
-		if c, ok := (*series)[k]; ok {
-			return c
-		}
-	}
-	result := "refused"
-	if allowed {
-		result = "allowed"
-	}
-	m.quotaSeriesMu.Lock()
-	defer m.quotaSeriesMu.Unlock()
-	var old map[quotaKey]prometheus.Counter
-	if series := m.quotaSeries.Load(); series != nil {
-		old = *series
-	}
-	if c, ok := old[k]; ok {
-		return c
-	}
-	if len(old) >= maxReasonSeries {
-		return m.quota.WithLabelValues(result, OtherReason)
-	}
-	next := maps.Clone(old)
-	if next == nil {
-		next = map[quotaKey]prometheus.Counter{}
-	}
-	c := m.quota.WithLabelValues(result, reason)
-	next[k] = c
-	m.quotaSeries.Store(&next)
-	return c
 }
