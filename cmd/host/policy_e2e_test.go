@@ -2,11 +2,16 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -111,5 +116,65 @@ func TestPolicyDirRefusedAtStart(t *testing.T) {
 	out, code := runHost(t, "--data-dir", t.TempDir(), "--listen", "127.0.0.1:0", "--policy-dir", pdir)
 	if code != 2 || !strings.Contains(out, "policy-dir") || !strings.Contains(out, "sha256") {
 		t.Fatalf("tampered module at start: exit %d: %s", code, out)
+	}
+}
+
+// A go-plugin policy that names a new reason code at every decision,
+// through the real daemon: the quota metric keeps at most 100 reason
+// series plus "_other", and counts every decision (without the bound each
+// decision added a series, and the daemon's memory grew with them).
+func TestPolicyReasonsCannotGrowTheMetrics(t *testing.T) {
+	pdir := t.TempDir()
+	bin := filepath.Join(pdir, "hostile")
+	build := exec.Command("go", "build", "-trimpath", "-buildvcs=false", "-o", bin, "../../plugins/goplugin/testdata/hostile")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building the hostile plugin: %v\n%s", err, out)
+	}
+	data, err := os.ReadFile(bin)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := sha256.Sum256(data)
+	manifest := fmt.Sprintf(`{"version":1,"modules":{"hostile":{"kind":"plugin","path":"hostile","sha256":%q}},
+		"licenseTypes":[{"match":"default","module":"hostile"}]}`, hex.EncodeToString(sum[:]))
+	if err := os.WriteFile(filepath.Join(pdir, "policies.json"), []byte(manifest), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	srv := newLicenseServer(t)
+	h := startHost(t, t.TempDir(), append(fast(srv, "7", "15"), "--policy-dir", pdir)...)
+	ctx := context.Background()
+	const calls = 300
+	for i := range calls {
+		q, err := h.client.QuotaCheck(ctx, api.QuotaCheckRequest{Batch: 1, Used: new(int64), Resource: "newreason"})
+		if err != nil || q.Allowed || q.Reason != fmt.Sprintf("r%d", i+1) {
+			t.Fatalf("call %d: %+v %v", i+1, q, err)
+		}
+	}
+	req, _ := http.NewRequest(http.MethodGet, h.url+api.PathMetrics, nil)
+	req.Header.Set("Authorization", "Bearer "+h.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	metrics, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	series, total := 0, 0
+	for _, line := range strings.Split(string(metrics), "\n") {
+		if !strings.HasPrefix(line, "licensehost_quota_decisions_total{") {
+			continue
+		}
+		series++
+		n, err := strconv.Atoi(line[strings.LastIndexByte(line, ' ')+1:])
+		if err != nil {
+			t.Fatalf("%q: %v", line, err)
+		}
+		total += n
+	}
+	if series > 101 || total != calls {
+		t.Fatalf("%d quota series counting %d decisions; want at most 101 counting %d", series, total, calls)
+	}
+	if want := `licensehost_quota_decisions_total{reason="_other",result="refused"} 200`; !strings.Contains(string(metrics), want) {
+		t.Errorf("metrics lack %q", want)
 	}
 }

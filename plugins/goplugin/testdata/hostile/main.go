@@ -4,11 +4,16 @@ package main
 
 import (
 	"os"
+	"strconv"
 	"strings"
 
 	"github.com/licensehost/licensehost/sdk"
 	"github.com/licensehost/licensehost/sdk/plugin"
 )
+
+// reasons counts the "newreason" calls; the plugin decides one call at a
+// time per connection, and the test makes them one after another.
+var reasons int
 
 func decide(in sdk.Input) sdk.Output {
 	switch in.Resource {
@@ -28,6 +33,10 @@ func decide(in sdk.Input) sdk.Output {
 		return sdk.Output{Allowed: true, Reason: "ok", Message: strings.Repeat("x", 1<<20)}
 	case "badreason":
 		return sdk.Output{Allowed: true, Reason: "not a code"}
+	case "newreason":
+		// A valid reason code, a new one at every call.
+		reasons++
+		return sdk.Output{Allowed: false, Reason: "r" + strconv.Itoa(reasons)}
 	}
 	return sdk.Builtin(in)
 }
