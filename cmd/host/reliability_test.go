@@ -403,6 +403,8 @@ func TestReliabilityBadInput(t *testing.T) {
 		func() []byte { return []byte(`{"batch":1,"idempotencyKey":"a b"}`) },
 		func() []byte { return []byte(`{"batch":1}{"batch":2}`) },
 		func() []byte { return []byte(`{"batch":1,"unknown":true}`) },
+		func() []byte { return []byte(`{"batch":1,"batch":2}`) }, // a member twice: refused, never the last one acted on
+		func() []byte { return []byte(`{"Batch":1}`) },           // a name in another case than the document's
 		func() []byte { return []byte(strings.Repeat("[", 10000)) },
 		func() []byte { return bytes.Repeat([]byte("a"), (1<<20)+rng.IntN(1000)) },
 		func() []byte { return []byte(`null`) },
