@@ -3,13 +3,14 @@
 # default settings: info log level, builtin policy) and the same request
 # against a bare net/http JSON handler (bin/barejson) on the same machine, in
 # the same run, with an external load generator (wrk, 2 threads, 16
-# connections). Runs alternate bare/host ROUNDS times; prints each run's
-# req/s and server CPU per request, and the ratios of the sums.
+# connections). Runs alternate bare/host ROUNDS times, the order swapped
+# every round; prints each round's req/s, server CPU per request and ratio,
+# then the ratios of the sums and the range of the rounds' ratios.
 # docs/benchmarks.md.
 set -eu
 BIN=${BIN:-bin}
-DURATION=${DURATION:-10s}
-ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-5s}
+ROUNDS=${ROUNDS:-6}
 EXTRA=${EXTRA:-} # more daemon flags, e.g. EXTRA="--log-level debug"
 HOSTENV=${HOSTENV:-} # variables for the daemon alone, e.g. HOSTENV="GOGC=100"
 
@@ -77,14 +78,24 @@ run() {
 echo "wrk -t2 -c16 -d$DURATION, POST /api/quota/check, $ROUNDS rounds; daemon flags: ${EXTRA:-none}; daemon environment: ${HOSTENV:-none}"
 run "$host_pid" "$host/api/quota/check" >/dev/null # warm up
 run "$bare_pid" "$bare/" >/dev/null
-sum_bare=0; sum_host=0; cpu_bare=0; cpu_host=0
+sum_bare=0; sum_host=0; cpu_bare=0; cpu_host=0; ratios=""
 r=1
 while [ $r -le "$ROUNDS" ]; do
-	set -- $(run "$bare_pid" "$bare/") $(run "$host_pid" "$host/api/quota/check")
-	echo "round $r: bare $1 req/s ($2 µs CPU/request), licensehost $3 req/s ($4 µs CPU/request)"
+	# Swapping the order every round cancels the machine's drift within a
+	# pair as well as across rounds.
+	if [ $((r % 2)) -eq 1 ]; then
+		set -- $(run "$bare_pid" "$bare/") $(run "$host_pid" "$host/api/quota/check")
+	else
+		set -- $(run "$host_pid" "$host/api/quota/check") $(run "$bare_pid" "$bare/")
+		set -- "$3" "$4" "$1" "$2"
+	fi
+	ratio=$(awk "BEGIN {printf \"%.3f\", $3 / $1}")
+	ratios="$ratios $ratio"
+	echo "round $r: bare $1 req/s ($2 µs CPU/request), licensehost $3 req/s ($4 µs CPU/request), ratio $ratio"
 	sum_bare=$(awk "BEGIN {print $sum_bare + $1}"); sum_host=$(awk "BEGIN {print $sum_host + $3}")
 	cpu_bare=$(awk "BEGIN {print $cpu_bare + $2}"); cpu_host=$(awk "BEGIN {print $cpu_host + $4}")
 	r=$((r + 1))
 done
-echo "licensehost / bare = $(awk "BEGIN {printf \"%.3f\", $sum_host / $sum_bare}") by req/s, $(awk "BEGIN {printf \"%.3f\", $cpu_bare / $cpu_host}") by server CPU per request  (load average: $(cut -d' ' -f1-3 /proc/loadavg))"
+range=$(echo "$ratios" | tr ' ' '\n' | sed '/^$/d' | sort -n | sed -n '1p;$p' | paste -sd' ' - | awk '{printf "%s–%s", $1, $2}')
+echo "licensehost / bare = $(awk "BEGIN {printf \"%.3f\", $sum_host / $sum_bare}") by req/s (rounds $range), $(awk "BEGIN {printf \"%.3f\", $cpu_bare / $cpu_host}") by server CPU per request  (load average: $(cut -d' ' -f1-3 /proc/loadavg))"
 echo "daemon log lines written: $(wc -l <"$work/host.err")"
