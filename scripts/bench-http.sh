@@ -96,6 +96,7 @@ while [ $r -le "$ROUNDS" ]; do
 	cpu_bare=$(awk "BEGIN {print $cpu_bare + $2}"); cpu_host=$(awk "BEGIN {print $cpu_host + $4}")
 	r=$((r + 1))
 done
-range=$(echo "$ratios" | tr ' ' '\n' | sed '/^$/d' | sort -n | sed -n '1p;$p' | paste -sd' ' - | awk '{printf "%s–%s", $1, $2}')
+# shellcheck disable=SC2086
+range=$(printf '%s\n' $ratios | sort -n | awk 'NR == 1 {lo = $1} {hi = $1} END {printf "%s–%s", lo, hi}')
 echo "licensehost / bare = $(awk "BEGIN {printf \"%.3f\", $sum_host / $sum_bare}") by req/s (rounds $range), $(awk "BEGIN {printf \"%.3f\", $cpu_bare / $cpu_host}") by server CPU per request  (load average: $(cut -d' ' -f1-3 /proc/loadavg))"
 echo "daemon log lines written: $(wc -l <"$work/host.err")"
