@@ -63,14 +63,7 @@ func TestPolicyDirWasm(t *testing.T) {
 		t.Fatalf("batch 50 under tiered: %+v %v", q, err)
 	}
 	// Each of the module's decisions is counted, by module and outcome.
-	req, _ := http.NewRequest(http.MethodGet, h.url+api.PathMetrics, nil)
-	req.Header.Set("Authorization", "Bearer "+h.token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	metrics, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	metrics := h.metrics()
 	if want := `licensehost_policy_decisions_total{outcome="ok",policy="wasm:tiered"} 2`; !strings.Contains(string(metrics), want) {
 		t.Errorf("metrics lack %q:\n%s", want, metrics)
 	}
@@ -151,14 +144,7 @@ func TestPolicyReasonsCannotGrowTheMetrics(t *testing.T) {
 			t.Fatalf("call %d: %+v %v", i+1, q, err)
 		}
 	}
-	req, _ := http.NewRequest(http.MethodGet, h.url+api.PathMetrics, nil)
-	req.Header.Set("Authorization", "Bearer "+h.token)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	metrics, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	metrics := h.metrics()
 	series, total := 0, 0
 	for _, line := range strings.Split(string(metrics), "\n") {
 		if !strings.HasPrefix(line, "licensehost_quota_decisions_total{") {
@@ -177,4 +163,21 @@ func TestPolicyReasonsCannotGrowTheMetrics(t *testing.T) {
 	if want := `licensehost_quota_decisions_total{reason="_other",result="refused"} 200`; !strings.Contains(string(metrics), want) {
 		t.Errorf("metrics lack %q", want)
 	}
+}
+
+// metrics is the daemon's GET /api/metrics text, read with the admin token.
+func (h *host) metrics() []byte {
+	h.t.Helper()
+	req, _ := http.NewRequest(http.MethodGet, h.url+api.PathMetrics, nil)
+	req.Header.Set("Authorization", "Bearer "+h.token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		h.t.Fatalf("GET %s: %d %v", api.PathMetrics, resp.StatusCode, err)
+	}
+	return b
 }
